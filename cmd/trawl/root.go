@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes. Scripts can tell a clean ingest from one that quarantined
+// input from one that failed.
+const (
+	exitOK          = 0   // everything done
+	exitFailure     = 1   // the command failed (nothing or not all was done)
+	exitUsage       = 2   // bad flags or arguments
+	exitPartial     = 3   // done, but some input was quarantined or could not be read
+	exitInterrupted = 130 // stopped by Ctrl-C / SIGTERM; committed work is kept
+)
+
+// exitError carries an exit code up to run.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// env carries the process's streams so commands are testable.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func (e *env) stdoutIsTerminal() bool {
+	f, ok := e.stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (e *env) stderrIsTerminal() bool {
+	f, ok := e.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+const defaultDB = "trawl.duckdb"
+
+func dbDefault() string {
+	if v := os.Getenv("TRAWL_DB"); v != "" {
+		return v
+	}
+	return defaultDB
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "trawl",
+		Short: "Collect, normalise, search and alert on AWS security logs",
+		Long: `trawl ingests CloudTrail, VPC Flow Logs and GuardDuty findings from files and
+AWS delivery layouts into one typed schema in an embedded DuckDB database, and
+answers SQL over it.
+
+Start with:
+  trawl demo                  generate a multi-account data set with an attack in it, ingest it, summarise
+  trawl ingest ./AWSLogs/     ingest files and directories (recursively); - reads stdin
+  trawl query "SELECT event_name, count(*) FROM cloudtrail GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
+
+Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().String("db", dbDefault(), "DuckDB database file (env TRAWL_DB)")
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
+	})
+	root.AddCommand(newIngestCmd(e), newQueryCmd(e), newDemoCmd(e), newVersionCmd(e))
+	return root
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		if xe.err != nil {
+			fmt.Fprintln(stderr, "trawl:", xe.err)
+		}
+		return xe.code
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "trawl: interrupted:", err)
+		return exitInterrupted
+	}
+	fmt.Fprintln(stderr, "trawl:", err)
+	if isUsageErr(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// isUsageErr recognises cobra's argument errors.
+func isUsageErr(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,339 @@
+// Package cloudtrail turns parsed CloudTrail JSON into typed records: events
+// of every eventVersion (1.0–1.11), Insight events, and digest files.
+package cloudtrail
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/jsonscan"
+	"github.com/trawl-project/trawl/internal/jsonval"
+	"github.com/valyala/fastjson"
+)
+
+// IsRecordKey reports whether key is one every CloudTrail event carries; an
+// object with any of them is taken for an event.
+func IsRecordKey(key string) bool {
+	switch key {
+	case "eventVersion", "eventName", "eventSource", "eventID":
+		return true
+	}
+	return false
+}
+
+// IsDigestKey reports whether key marks a CloudTrail digest file.
+func IsDigestKey(key string) bool {
+	return key == "digestStartTime" || key == "digestS3Object"
+}
+
+// FromRaw builds an event from the text of one record, which must be a
+// valid JSON object (the caller validates it). Field values are substrings
+// of raw where possible, so raw should be a string the caller keeps. It
+// never fails on unexpected field types: such a field is left empty and the
+// record stays whole in Raw.
+func FromRaw(raw string) event.CloudTrail {
+	var e event.CloudTrail
+	jsonscan.Members(raw, func(key, f string) bool {
+		switch key {
+		case "eventTime":
+			e.EventTime, _ = jsonval.ParseTime(jsonscan.Text(f))
+		case "eventID":
+			e.EventID = jsonscan.Text(f)
+		case "eventVersion":
+			e.EventVersion = jsonscan.Text(f)
+		case "eventSource":
+			e.EventSource = jsonscan.Text(f)
+		case "eventName":
+			e.EventName = jsonscan.Text(f)
+		case "eventType":
+			e.EventType = jsonscan.Text(f)
+		case "eventCategory":
+			e.EventCategory = jsonscan.Text(f)
+		case "awsRegion":
+			e.AWSRegion = jsonscan.Text(f)
+		case "recipientAccountId":
+			e.RecipientAccountID = jsonscan.Text(f)
+		case "sourceIPAddress":
+			e.SourceIP = jsonscan.Text(f)
+		case "userAgent":
+			e.UserAgent = jsonscan.Text(f)
+		case "userIdentity":
+			identity(&e, f)
+		case "errorCode":
+			e.ErrorCode = jsonscan.Text(f)
+		case "errorMessage":
+			e.ErrorMessage = jsonscan.Text(f)
+		case "readOnly":
+			e.ReadOnly = boolOf(f)
+		case "managementEvent":
+			e.ManagementEvent = boolOf(f)
+		case "sessionCredentialFromConsole":
+			e.CredentialFromCons = boolOf(f)
+		case "requestID":
+			e.RequestID = jsonscan.Text(f)
+		case "sharedEventID":
+			e.SharedEventID = jsonscan.Text(f)
+		case "vpcEndpointId":
+			e.VPCEndpointID = jsonscan.Text(f)
+		case "apiVersion":
+			e.APIVersion = jsonscan.Text(f)
+		case "tlsDetails":
+			jsonscan.Members(f, func(k, v string) bool {
+				switch k {
+				case "tlsVersion":
+					e.TLSVersion = jsonscan.Text(v)
+				case "cipherSuite":
+					e.TLSCipherSuite = jsonscan.Text(v)
+				case "clientProvidedHostHeader":
+					e.TLSClientHost = jsonscan.Text(v)
+				}
+				return true
+			})
+		case "resources":
+			e.Resources = jsonText(f)
+		case "requestParameters":
+			e.RequestParameters = jsonText(f)
+		case "responseElements":
+			e.ResponseElements = jsonText(f)
+		case "additionalEventData":
+			e.AdditionalEventData = jsonText(f)
+		case "serviceEventDetails":
+			e.ServiceEventDetails = jsonText(f)
+		case "insightDetails":
+			e.InsightDetails = jsonText(f)
+		}
+		return true
+	})
+	e.Raw = raw
+	if e.EventID == "" {
+		e.EventID = SyntheticID(raw)
+	}
+	e.UserName = DeriveUserName(&e)
+	return e
+}
+
+// jsonText keeps a free-form value as JSON text, "" for null.
+func jsonText(v string) string {
+	if jsonscan.IsNull(v) {
+		return ""
+	}
+	return v
+}
+
+// boolOf reads true/false literals and the strings "true"/"false".
+func boolOf(v string) event.Bool {
+	switch strings.ToLower(jsonscan.Text(v)) {
+	case "true":
+		return event.BoolTrue
+	case "false":
+		return event.BoolFalse
+	}
+	return event.BoolNull
+}
+
+// SyntheticID returns the id given to a record that has no eventID: a hash
+// of its text, so that the same record delivered twice is still one event.
+func SyntheticID(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "trawl-" + hex.EncodeToString(sum[:16])
+}
+
+func identity(e *event.CloudTrail, v string) {
+	jsonscan.Members(v, func(k, f string) bool {
+		switch k {
+		case "type":
+			e.UserType = jsonscan.Text(f)
+		case "principalId":
+			e.UserPrincipalID = jsonscan.Text(f)
+		case "arn":
+			e.UserARN = jsonscan.Text(f)
+		case "accountId":
+			e.UserAccountID = jsonscan.Text(f)
+		case "accessKeyId":
+			e.UserAccessKeyID = jsonscan.Text(f)
+		case "userName":
+			e.UserName = jsonscan.Text(f)
+		case "invokedBy":
+			e.InvokedBy = jsonscan.Text(f)
+		case "onBehalfOf":
+			jsonscan.Members(f, func(k, v string) bool {
+				if k == "userId" {
+					e.IdentityStoreUser = jsonscan.Text(v)
+				}
+				return true
+			})
+		case "sessionContext":
+			sessionContext(e, f)
+		}
+		return true
+	})
+}
+
+func sessionContext(e *event.CloudTrail, v string) {
+	jsonscan.Members(v, func(k, f string) bool {
+		switch k {
+		case "sourceIdentity":
+			e.SourceIdentity = jsonscan.Text(f)
+		case "sessionIssuer":
+			jsonscan.Members(f, func(k, v string) bool {
+				switch k {
+				case "type":
+					e.SessionIssuerType = jsonscan.Text(v)
+				case "arn":
+					e.SessionIssuerARN = jsonscan.Text(v)
+				case "userName":
+					e.SessionIssuerName = jsonscan.Text(v)
+				}
+				return true
+			})
+		case "attributes":
+			jsonscan.Members(f, func(k, v string) bool {
+				switch k {
+				case "mfaAuthenticated":
+					e.MFAAuthenticated = boolOf(v)
+				case "creationDate":
+					e.SessionCreatedAt, _ = jsonval.ParseTime(jsonscan.Text(v))
+				}
+				return true
+			})
+		}
+		return true
+	})
+}
+
+// DeriveUserName names the principal that acted, whatever the identity
+// type. It expects the identity fields to be filled, with UserName holding
+// userIdentity.userName as recorded:
+//
+//   - IAMUser, SAMLUser, WebIdentityUser: userName, else the ARN's last part
+//   - AssumedRole, Role: the session issuer's name (the role), else the role
+//     in the ARN (arn:aws:sts::…:assumed-role/ROLE/SESSION)
+//   - FederatedUser: the name in arn:aws:sts::…:federated-user/NAME
+//   - Root: "root" (userName, when present, is the account alias)
+//   - AWSService: the service (invokedBy)
+//   - AWSAccount: the calling account (accountId), else principalId
+//   - IdentityCenterUser: the Identity Center user id (onBehalfOf.userId)
+//   - Directory, Unknown and anything else: userName, else the Identity
+//     Center user, else principalId, else the ARN's last part
+func DeriveUserName(e *event.CloudTrail) string {
+	switch e.UserType {
+	case "IAMUser", "SAMLUser", "WebIdentityUser":
+		if e.UserName != "" {
+			return e.UserName
+		}
+		return arnTail(e.UserARN)
+	case "AssumedRole", "Role":
+		if e.SessionIssuerName != "" {
+			return e.SessionIssuerName
+		}
+		if role, _ := AssumedRoleParts(e.UserARN); role != "" {
+			return role
+		}
+		return arnTail(e.UserARN)
+	case "FederatedUser":
+		if i := strings.Index(e.UserARN, ":federated-user/"); i >= 0 {
+			return e.UserARN[i+len(":federated-user/"):]
+		}
+		if _, name, ok := strings.Cut(e.UserPrincipalID, ":"); ok {
+			return name
+		}
+		return e.SessionIssuerName
+	case "Root":
+		return "root"
+	case "AWSService":
+		if e.InvokedBy != "" {
+			return e.InvokedBy
+		}
+		return e.UserPrincipalID
+	case "AWSAccount":
+		if e.UserAccountID != "" {
+			return e.UserAccountID
+		}
+		return e.UserPrincipalID
+	case "IdentityCenterUser":
+		if e.IdentityStoreUser != "" {
+			return e.IdentityStoreUser
+		}
+		return e.UserName
+	}
+	if e.UserName != "" {
+		return e.UserName
+	}
+	if e.IdentityStoreUser != "" {
+		return e.IdentityStoreUser
+	}
+	if e.UserPrincipalID != "" {
+		return e.UserPrincipalID
+	}
+	return arnTail(e.UserARN)
+}
+
+// AssumedRoleParts splits arn:…:assumed-role/ROLE/SESSION into its role and
+// session names.
+func AssumedRoleParts(arn string) (role, session string) {
+	i := strings.Index(arn, ":assumed-role/")
+	if i < 0 {
+		return "", ""
+	}
+	rest := arn[i+len(":assumed-role/"):]
+	role, session, _ = strings.Cut(rest, "/")
+	return role, session
+}
+
+// arnTail returns the name after the last slash of an ARN's resource part.
+func arnTail(arn string) string {
+	if arn == "" {
+		return ""
+	}
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	if i := strings.LastIndexByte(arn, ':'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// DigestFromValue builds a digest from a parsed digest file.
+func DigestFromValue(v *fastjson.Value, raw string) (event.Digest, error) {
+	if v.Type() != fastjson.TypeObject {
+		return event.Digest{}, errors.New("digest is not a JSON object")
+	}
+	t := func(key string) time.Time {
+		tm, _ := jsonval.Time(v.Get(key))
+		return tm
+	}
+	s := func(key string) string { return jsonval.String(v.Get(key)) }
+	d := event.Digest{
+		AccountID:             s("awsAccountId"),
+		DigestStart:           t("digestStartTime"),
+		DigestEnd:             t("digestEndTime"),
+		DigestS3Bucket:        s("digestS3Bucket"),
+		DigestS3Object:        s("digestS3Object"),
+		NewestEventTime:       t("newestEventTime"),
+		OldestEventTime:       t("oldestEventTime"),
+		PreviousDigestBucket:  s("previousDigestS3Bucket"),
+		PreviousDigestObject:  s("previousDigestS3Object"),
+		PreviousDigestHash:    s("previousDigestHashValue"),
+		PreviousDigestHashAlg: s("previousDigestHashAlgorithm"),
+		PublicKeyFingerprint:  s("digestPublicKeyFingerprint"),
+		SignatureAlgorithm:    s("digestSignatureAlgorithm"),
+		Raw:                   raw,
+	}
+	for _, f := range v.GetArray("logFiles") {
+		lf := event.DigestLogFile{
+			S3Bucket:      jsonval.String(f.Get("s3Bucket")),
+			S3Object:      jsonval.String(f.Get("s3Object")),
+			HashValue:     jsonval.String(f.Get("hashValue")),
+			HashAlgorithm: jsonval.String(f.Get("hashAlgorithm")),
+		}
+		lf.NewestEventTime, _ = jsonval.Time(f.Get("newestEventTime"))
+		lf.OldestEventTime, _ = jsonval.Time(f.Get("oldestEventTime"))
+		d.LogFiles = append(d.LogFiles, lf)
+	}
+	return d, nil
+}

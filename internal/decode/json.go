@@ -1,0 +1,518 @@
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/trawl-project/trawl/internal/decode/cloudtrail"
+	"github.com/trawl-project/trawl/internal/decode/guardduty"
+	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/jsonscan"
+	"github.com/valyala/fastjson"
+)
+
+// errStop ends an object early after its problem has been quarantined.
+var errStop = errors.New("stop object")
+
+// streamKeys are the container keys whose arrays are read element by
+// element instead of as one value.
+func isStreamKey(k string) bool { return k == "Records" || k == "findings" || k == "Findings" }
+
+// resyncPatterns mark the start of the next record after a broken one in an
+// array: AWS writes eventVersion first in CloudTrail records and
+// schemaVersion first in GuardDuty findings.
+var resyncPatterns = [][]byte{[]byte(`{"eventVersion"`), []byte(`{"schemaVersion"`)}
+
+func (d *decoder) json(br *bufio.Reader, compressed bool, cr *countingReader) error {
+	sc := jsonscan.NewScanner(br, d.opt.MaxRecordSize)
+	err := d.jsonStream(sc)
+	var re *readError
+	if errors.As(err, &re) {
+		return d.readFailure(re.err, cr.n, compressed, sc.Line())
+	}
+	return err
+}
+
+// readError wraps a failure to read the input (not a problem of the data's
+// structure), which ends the object.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+
+// scanErr sorts a scanner error into fatal (returned) and data problems
+// (quarantined, with recovered==true when scanning can go on).
+func (d *decoder) scanErr(sc *jsonscan.Scanner, err error, inArray bool) (recovered bool, fatal error) {
+	var ve *jsonscan.ValueError
+	var se *jsonscan.SyntaxError
+	switch {
+	case errors.As(err, &ve):
+		reason := fmt.Sprintf("record of %d bytes exceeds the %d-byte limit (--max-record-size)", ve.Size, d.opt.MaxRecordSize)
+		return true, d.quarantine(d.hint(), ve.Line, ve.Offset, reason, ve.Snippet)
+	case errors.As(err, &se):
+		snip := sc.Snippet(se.Offset-64, 192)
+		start := sc.Offset()
+		var found bool
+		if inArray {
+			found = sc.SkipTo(resyncPatterns...)
+		} else {
+			found = sc.SkipTo([]byte("\n{"), []byte("\n["))
+			if found {
+				sc.SkipByte()
+			}
+		}
+		if re := sc.ReadErr(); re != nil {
+			return false, &readError{re}
+		}
+		reason := "invalid JSON: " + se.Msg
+		if found {
+			reason += fmt.Sprintf("; skipped %d bytes to the next record", sc.Offset()-start)
+		} else {
+			reason += "; no further record found, the rest of the object is skipped"
+		}
+		if qerr := d.quarantine(d.hint(), se.Line, se.Offset, reason, snip); qerr != nil {
+			return false, qerr
+		}
+		return found, nil
+	}
+	return false, &readError{err}
+}
+
+func (d *decoder) jsonStream(sc *jsonscan.Scanner) error {
+	for {
+		if err := d.ctx.Err(); err != nil {
+			return err
+		}
+		c, err := sc.Peek()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &readError{err}
+		}
+		switch c {
+		case '[':
+			if err := d.streamArray(sc); err != nil {
+				return err
+			}
+		case '{':
+			head, _ := sc.PeekAhead(512)
+			if k, ok := firstKey(head); ok && isStreamKey(k) {
+				if err := d.streamObject(sc); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := d.topValue(sc); err != nil {
+				return err
+			}
+		default:
+			if err := d.topValue(sc); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// topValue reads and handles one whole top-level value.
+func (d *decoder) topValue(sc *jsonscan.Scanner) error {
+	v, err := sc.ReadValue()
+	if err == io.EOF {
+		return nil
+	}
+	if err != nil {
+		ok, fatal := d.scanErr(sc, err, false)
+		if fatal != nil {
+			return fatal
+		}
+		if !ok {
+			return errStop
+		}
+		return nil
+	}
+	return d.handleJSON(v.Bytes, v.Line, v.Offset)
+}
+
+// streamObject reads an object member by member, streaming the arrays of
+// container keys ("Records", "findings") and skipping other members.
+func (d *decoder) streamObject(sc *jsonscan.Scanner) error {
+	if err := sc.Consume('{'); err != nil {
+		return d.containerErr(sc, err)
+	}
+	for {
+		c, err := sc.Peek()
+		if err != nil {
+			return d.containerErr(sc, err)
+		}
+		switch c {
+		case '}':
+			sc.SkipByte()
+			return nil
+		case ',':
+			sc.SkipByte()
+			continue
+		}
+		key, err := sc.ReadKey()
+		if err != nil {
+			return d.containerErr(sc, err)
+		}
+		if c, _ := sc.Peek(); isStreamKey(key) && c == '[' {
+			if err := d.streamArray(sc); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := sc.ReadValue(); err != nil {
+			return d.containerErr(sc, err)
+		}
+	}
+}
+
+// containerErr handles a problem in the structure around records.
+func (d *decoder) containerErr(sc *jsonscan.Scanner, err error) error {
+	if err == io.EOF {
+		err = &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: "unexpected end of input inside an object"}
+	}
+	ok, fatal := d.scanErr(sc, err, false)
+	if fatal != nil {
+		return fatal
+	}
+	if !ok {
+		return errStop
+	}
+	return nil
+}
+
+// streamArray reads an array element by element.
+func (d *decoder) streamArray(sc *jsonscan.Scanner) error {
+	if err := sc.Consume('['); err != nil {
+		return d.containerErr(sc, err)
+	}
+	if c, err := sc.Peek(); err == nil && c == ']' {
+		sc.SkipByte()
+		return nil
+	}
+	for {
+		if err := d.ctx.Err(); err != nil {
+			return err
+		}
+		v, err := sc.ReadValue()
+		if err == io.EOF {
+			err = &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: "unexpected end of input inside an array (truncated file?)"}
+		}
+		if err != nil {
+			ok, fatal := d.scanErr(sc, err, true)
+			if fatal != nil {
+				return fatal
+			}
+			if !ok {
+				return errStop
+			}
+			var ve *jsonscan.ValueError
+			if !errors.As(err, &ve) {
+				continue // resynchronised at the start of the next element
+			}
+		} else if err := d.handleJSON(v.Bytes, v.Line, v.Offset); err != nil {
+			return err
+		}
+		c, err := sc.Peek()
+		if err != nil {
+			if err == io.EOF {
+				err = &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: "unexpected end of input inside an array (truncated file?)"}
+			}
+			ok, fatal := d.scanErr(sc, err, true)
+			if fatal != nil {
+				return fatal
+			}
+			if !ok {
+				return errStop
+			}
+			continue
+		}
+		switch c {
+		case ',':
+			sc.SkipByte()
+		case ']':
+			sc.SkipByte()
+			return nil
+		default:
+			ok, fatal := d.scanErr(sc, &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: fmt.Sprintf("expected ',' or ']' after an array element, found %q", c)}, true)
+			if fatal != nil {
+				return fatal
+			}
+			if !ok {
+				return errStop
+			}
+		}
+	}
+}
+
+// firstKey returns the first key of the object that head starts with.
+func firstKey(head []byte) (string, bool) {
+	i := 1
+	for i < len(head) && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t') {
+		i++
+	}
+	if i >= len(head) || head[i] != '"' {
+		return "", false
+	}
+	j := bytes.IndexByte(head[i+1:], '"')
+	if j < 0 {
+		return "", false
+	}
+	return string(head[i+1 : i+1+j]), true
+}
+
+// handleJSON validates one value and dispatches it.
+func (d *decoder) handleJSON(b []byte, line, off int64) error {
+	raw := text(b)
+	if err := fastjson.Validate(raw); err != nil {
+		return d.quarantine(d.hint(), line, off, "invalid JSON: "+shortErr(err), b)
+	}
+	return d.handleValue(raw, line, off, 0)
+}
+
+// shortErr trims fastjson's messages, which quote the unparsed tail.
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "; unparsed tail"); i > 0 {
+		s = s[:i]
+	}
+	return strings.TrimPrefix(s, "cannot parse JSON: ")
+}
+
+// maxDepth bounds recursion through nested containers and payloads.
+const maxDepth = 8
+
+// handleValue dispatches a valid JSON value; raw must be kept by callers
+// (records keep substrings of it).
+func (d *decoder) handleValue(raw string, line, off int64, depth int) error {
+	if depth > maxDepth {
+		return d.quarantine(d.hint(), line, off, "containers nested too deep", []byte(raw))
+	}
+	switch raw[0] {
+	case '{':
+		return d.handleObject(raw, line, off, depth)
+	case '[':
+		var err error
+		jsonscan.Elements(raw, func(el string) bool {
+			err = d.handleValue(el, line, off, depth+1)
+			return err == nil
+		})
+		return err
+	case '"':
+		return d.handleMessage(jsonscan.Text(raw), line, off, depth+1)
+	}
+	return d.quarantine(d.hint(), line, off, "JSON value is not a record", []byte(raw))
+}
+
+// objectKeys summarises an object for classification.
+type objectKeys struct {
+	keys                            []string
+	ctRecord, digest                bool
+	records, findings, logEvents    string
+	messageType, message, awslogs   string
+	detailType, detail, detailInner string
+}
+
+func scanKeys(raw string) objectKeys {
+	var k objectKeys
+	jsonscan.Members(raw, func(key, v string) bool {
+		if len(k.keys) < 12 {
+			k.keys = append(k.keys, key)
+		}
+		switch {
+		case cloudtrail.IsRecordKey(key):
+			k.ctRecord = true
+		case cloudtrail.IsDigestKey(key):
+			k.digest = true
+		}
+		switch key {
+		case "Records":
+			k.records = v
+		case "findings", "Findings":
+			k.findings = v
+		case "logEvents":
+			k.logEvents = v
+		case "messageType":
+			k.messageType = jsonscan.Text(v)
+		case "message":
+			k.message = v
+		case "awslogs":
+			k.awslogs = v
+		case "detail-type":
+			k.detailType = jsonscan.Text(v)
+		case "detail":
+			k.detail = v
+		}
+		return true
+	})
+	return k
+}
+
+func (d *decoder) accept(kind event.Kind, line, off int64, raw string) (bool, error) {
+	want := d.opt.Kind
+	if want == event.KindUnknown || want == kind || (want == event.KindCloudTrail && kind == event.KindCloudTrailDigest) {
+		return true, nil
+	}
+	return false, d.quarantine(want, line, off, fmt.Sprintf("found a %s record but --type is %s", kind, want), []byte(raw))
+}
+
+func (d *decoder) handleObject(raw string, line, off int64, depth int) error {
+	k := scanKeys(raw)
+	switch {
+	case k.records != "" && k.records[0] == '[':
+		return d.handleValue(k.records, line, off, depth+1)
+	case k.ctRecord && k.messageType == "" && k.detailType == "":
+		if ok, err := d.accept(event.KindCloudTrail, line, off, raw); !ok {
+			return err
+		}
+		e := cloudtrail.FromRaw(raw)
+		if err := d.release(); err != nil {
+			return err
+		}
+		d.unit++
+		return d.sink.CloudTrail(&e)
+	case k.digest:
+		if ok, err := d.accept(event.KindCloudTrailDigest, line, off, raw); !ok {
+			return err
+		}
+		var p fastjson.Parser
+		v, err := p.Parse(raw)
+		if err != nil {
+			return d.quarantine(event.KindCloudTrailDigest, line, off, "invalid digest: "+shortErr(err), []byte(raw))
+		}
+		dg, err := cloudtrail.DigestFromValue(v, raw)
+		if err != nil {
+			return d.quarantine(event.KindCloudTrailDigest, line, off, err.Error(), []byte(raw))
+		}
+		if err := d.release(); err != nil {
+			return err
+		}
+		d.unit++
+		return d.sink.Digest(&dg)
+	case k.logEvents != "" && k.messageType != "":
+		return d.cwlEnvelope(k, line, off, depth)
+	case k.awslogs != "":
+		return d.lambdaPayload(k.awslogs, line, off, depth)
+	case k.detail != "" && k.detail[0] == '{':
+		if k.detailType == "GuardDuty Finding" {
+			return d.finding(k.detail, line, off)
+		}
+		dk := scanKeys(k.detail)
+		if dk.ctRecord {
+			return d.handleObject(k.detail, line, off, depth+1)
+		}
+	case k.findings != "" && k.findings[0] == '[':
+		return d.handleValue(k.findings, line, off, depth+1)
+	case k.message != "" && len(k.keys) <= 3:
+		return d.handleMessage(jsonscan.Text(k.message), line, off, depth+1)
+	}
+	var p fastjson.Parser
+	if v, err := p.Parse(raw); err == nil && guardduty.IsFinding(v) {
+		return d.finding(raw, line, off)
+	}
+	keys := append([]string(nil), k.keys...)
+	sort.Strings(keys)
+	return d.quarantine(d.hint(), line, off, fmt.Sprintf("JSON object is not a CloudTrail, GuardDuty or flow-log record (keys: %s)", strings.Join(keys, ", ")), []byte(raw))
+}
+
+func (d *decoder) finding(raw string, line, off int64) error {
+	if ok, err := d.accept(event.KindGuardDuty, line, off, raw); !ok {
+		return err
+	}
+	var p fastjson.Parser
+	v, err := p.Parse(raw)
+	if err != nil {
+		return d.quarantine(event.KindGuardDuty, line, off, "invalid finding: "+shortErr(err), []byte(raw))
+	}
+	f, err := guardduty.FromValue(v, raw)
+	if err != nil {
+		return d.quarantine(event.KindGuardDuty, line, off, err.Error(), []byte(raw))
+	}
+	if err := d.release(); err != nil {
+		return err
+	}
+	d.unit++
+	return d.sink.Finding(&f)
+}
+
+// cwlEnvelope handles a CloudWatch Logs subscription payload: each log
+// event's message is a record (a CloudTrail event or a flow-log line).
+func (d *decoder) cwlEnvelope(k objectKeys, line, off int64, depth int) error {
+	if k.messageType == "CONTROL_MESSAGE" {
+		return nil // a connectivity check from CloudWatch Logs, not data
+	}
+	var err error
+	i := 0
+	jsonscan.Elements(k.logEvents, func(ev string) bool {
+		var msg string
+		jsonscan.Members(ev, func(key, v string) bool {
+			if key == "message" {
+				msg = jsonscan.Text(v)
+				return false
+			}
+			return true
+		})
+		err = d.handleMessage(msg, line, off, depth+1)
+		i++
+		return err == nil
+	})
+	return err
+}
+
+// maxPayload bounds a decoded Lambda payload (CloudWatch Logs sends at most
+// a few MB).
+const maxPayload = 64 << 20
+
+// lambdaPayload handles {"awslogs":{"data":"<base64 gzip>"}}.
+func (d *decoder) lambdaPayload(v string, line, off int64, depth int) error {
+	var data string
+	jsonscan.Members(v, func(k, x string) bool {
+		if k == "data" {
+			data = jsonscan.Text(x)
+		}
+		return true
+	})
+	zr, err := gzip.NewReader(base64.NewDecoder(base64.StdEncoding, strings.NewReader(data)))
+	if err != nil {
+		return d.quarantine(d.hint(), line, off, "awslogs.data is not base64-encoded gzip: "+err.Error(), []byte(v))
+	}
+	body, err := io.ReadAll(io.LimitReader(zr, maxPayload+1))
+	if err != nil {
+		return d.quarantine(d.hint(), line, off, "awslogs.data: corrupt gzip: "+err.Error(), []byte(v))
+	}
+	if len(body) > maxPayload {
+		return d.quarantine(d.hint(), line, off, fmt.Sprintf("awslogs.data decodes to more than %d bytes", maxPayload), nil)
+	}
+	raw := text(bytes.TrimSpace(body))
+	if raw == "" {
+		return nil
+	}
+	if err := fastjson.Validate(raw); err != nil {
+		return d.quarantine(d.hint(), line, off, "awslogs.data: invalid JSON: "+shortErr(err), body)
+	}
+	return d.handleValue(raw, line, off, depth+1)
+}
+
+// handleMessage handles the text of a wrapped record: JSON is a record
+// (CloudTrail through CloudWatch Logs), anything else a flow-log line.
+func (d *decoder) handleMessage(msg string, line, off int64, depth int) error {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return nil
+	}
+	if msg[0] == '{' || msg[0] == '[' {
+		if err := fastjson.Validate(msg); err != nil {
+			return d.quarantine(d.hint(), line, off, "message is invalid JSON: "+shortErr(err), []byte(msg))
+		}
+		return d.handleValue(msg, line, off, depth)
+	}
+	return d.flowLine(msg, line, off)
+}

@@ -1,0 +1,122 @@
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/trawl-project/trawl/internal/decode/vpcflow"
+	"github.com/trawl-project/trawl/internal/event"
+)
+
+// lines reads a text object line by line as flow-log records (JSON lines
+// mixed in are handled as JSON).
+func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) error {
+	if d.opt.Kind != event.KindUnknown && d.opt.Kind != event.KindVPCFlow {
+		first, _ := br.Peek(256)
+		return d.quarantine(d.opt.Kind, 1, 0, fmt.Sprintf("text content is not %s data (--type %s)", d.opt.Kind, d.opt.Kind), first)
+	}
+	var (
+		lineNo  int64
+		off     int64
+		long    []byte
+		tooLong bool
+	)
+	for {
+		if lineNo&1023 == 0 {
+			if err := d.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer: gather it, up to the limit.
+			if !tooLong {
+				if len(long)+len(chunk) > d.opt.MaxRecordSize {
+					tooLong = true
+					long = long[:min(len(long), 256)]
+				} else {
+					long = append(long, chunk...)
+				}
+			}
+			off += int64(len(chunk))
+			continue
+		}
+		start := off - int64(len(long))
+		off += int64(len(chunk))
+		line := chunk
+		if len(long) > 0 {
+			line = append(long, chunk...)
+		}
+		lineNo++
+		switch {
+		case tooLong:
+			if err := d.quarantine(event.KindVPCFlow, lineNo, start, fmt.Sprintf("line longer than the %d-byte limit (--max-record-size)", d.opt.MaxRecordSize), line); err != nil {
+				return err
+			}
+		default:
+			b := bytes.TrimLeft(bytes.TrimRight(line, "\r\n"), " \t")
+			if len(b) == 0 {
+				break
+			}
+			if b[0] == '{' || b[0] == '[' {
+				if err := d.handleJSON(b, lineNo, start); err != nil {
+					return err
+				}
+				break
+			}
+			rec, perr := d.parseFlow(text(b))
+			switch {
+			case errors.Is(perr, vpcflow.ErrHeader):
+			case perr == nil:
+				if err := d.emitFlow(&rec, lineNo, start); err != nil {
+					return err
+				}
+			default:
+				if err := d.quarantine(event.KindVPCFlow, lineNo, start, "flow-log line: "+perr.Error(), b); err != nil {
+					return err
+				}
+			}
+		}
+		long, tooLong = long[:0], false
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return d.readFailure(err, cr.n, compressed, lineNo)
+		}
+	}
+}
+
+func (d *decoder) parseFlow(raw string) (event.VPCFlow, error) {
+	if d.vpc == nil {
+		d.vpc = vpcflow.NewParser(d.opt.VPCFormat)
+	}
+	return d.vpc.Line(raw)
+}
+
+func (d *decoder) emitFlow(rec *event.VPCFlow, line, off int64) error {
+	if ok, err := d.accept(event.KindVPCFlow, line, off, rec.Raw); !ok {
+		return err
+	}
+	if err := d.release(); err != nil {
+		return err
+	}
+	d.unit++
+	return d.sink.VPCFlow(rec)
+}
+
+// flowLine parses one flow-log line (from a wrapper or an envelope); raw is
+// kept by the record.
+func (d *decoder) flowLine(raw string, line, off int64) error {
+	rec, err := d.parseFlow(raw)
+	if errors.Is(err, vpcflow.ErrHeader) {
+		return nil
+	}
+	if err != nil {
+		return d.quarantine(event.KindVPCFlow, line, off, "flow-log line: "+err.Error(), []byte(raw))
+	}
+	return d.emitFlow(&rec, line, off)
+}

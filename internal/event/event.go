@@ -1,0 +1,236 @@
+// Package event defines the typed records trawl moves from decoders to
+// stores. It imports only the standard library so that every other package
+// can depend on it.
+//
+// The field sets follow the schema contract in docs/schema.md: one struct per
+// log type, typed fields for what people filter and group on, free-form parts
+// kept as JSON text, and the original record kept verbatim in Raw.
+package event
+
+import "time"
+
+// Kind names a log type.
+type Kind uint8
+
+// The log types trawl understands.
+const (
+	KindUnknown Kind = iota
+	KindCloudTrail
+	KindCloudTrailDigest
+	KindVPCFlow
+	KindGuardDuty
+)
+
+// String returns the name used on the command line (--type) and in tables.
+func (k Kind) String() string {
+	switch k {
+	case KindCloudTrail:
+		return "cloudtrail"
+	case KindCloudTrailDigest:
+		return "cloudtrail-digest"
+	case KindVPCFlow:
+		return "vpcflow"
+	case KindGuardDuty:
+		return "guardduty"
+	}
+	return "unknown"
+}
+
+// ParseKind returns the Kind for a name accepted by --type.
+func ParseKind(s string) (Kind, bool) {
+	switch s {
+	case "cloudtrail", "ct":
+		return KindCloudTrail, true
+	case "cloudtrail-digest", "digest":
+		return KindCloudTrailDigest, true
+	case "vpcflow", "vpc", "flow", "flowlogs":
+		return KindVPCFlow, true
+	case "guardduty", "gd":
+		return KindGuardDuty, true
+	}
+	return KindUnknown, false
+}
+
+// CloudTrail is one CloudTrail event (management, data, network activity or
+// Insight). Empty strings stand for absent values and are stored as NULL.
+type CloudTrail struct {
+	EventTime          time.Time // zero when the record has no usable eventTime
+	EventID            string    // eventID, or a content hash when the record has none
+	EventVersion       string
+	EventSource        string
+	EventName          string
+	EventType          string
+	EventCategory      string
+	AWSRegion          string
+	RecipientAccountID string
+	SourceIP           string // sourceIPAddress: an address, a service name or a list
+	UserAgent          string
+
+	UserType           string // userIdentity.type
+	UserPrincipalID    string
+	UserARN            string
+	UserAccountID      string
+	UserAccessKeyID    string
+	UserName           string // derived, see DeriveUserName
+	SessionIssuerType  string
+	SessionIssuerARN   string
+	SessionIssuerName  string
+	MFAAuthenticated   Bool
+	SessionCreatedAt   time.Time
+	InvokedBy          string
+	SourceIdentity     string
+	IdentityStoreUser  string // userIdentity.onBehalfOf.userId (IAM Identity Center)
+	CredentialFromCons Bool   // sessionCredentialFromConsole
+
+	ErrorCode       string
+	ErrorMessage    string
+	ReadOnly        Bool
+	ManagementEvent Bool
+	RequestID       string
+	SharedEventID   string
+	VPCEndpointID   string
+	APIVersion      string
+	TLSVersion      string
+	TLSCipherSuite  string
+	TLSClientHost   string
+
+	// JSON text of free-form parts, exactly as they appear in the record
+	// (objects, arrays, strings such as "HIDDEN_DUE_TO_SECURITY_REASONS");
+	// empty when the key is absent or null.
+	Resources           string
+	RequestParameters   string
+	ResponseElements    string
+	AdditionalEventData string
+	ServiceEventDetails string
+	InsightDetails      string
+
+	Raw string // the record as it appeared in the input
+}
+
+// Bool is a nullable boolean: CloudTrail often omits readOnly,
+// managementEvent and mfaAuthenticated.
+type Bool uint8
+
+// Bool values.
+const (
+	BoolNull Bool = iota
+	BoolFalse
+	BoolTrue
+)
+
+// BoolOf converts a Go bool.
+func BoolOf(b bool) Bool {
+	if b {
+		return BoolTrue
+	}
+	return BoolFalse
+}
+
+// Value returns the boolean as any: nil, false or true.
+func (b Bool) Value() any {
+	switch b {
+	case BoolTrue:
+		return true
+	case BoolFalse:
+		return false
+	}
+	return nil
+}
+
+// Int is a nullable integer: a flow-log "-" or an absent field is invalid.
+type Int struct {
+	V     int64
+	Valid bool
+}
+
+// IntOf returns a valid Int.
+func IntOf(v int64) Int { return Int{V: v, Valid: true} }
+
+// Value returns the integer as any: nil or an int64.
+func (i Int) Value() any {
+	if !i.Valid {
+		return nil
+	}
+	return i.V
+}
+
+// Digest is one CloudTrail digest file: which log files it vouches for.
+type Digest struct {
+	AccountID             string
+	DigestStart           time.Time
+	DigestEnd             time.Time
+	DigestS3Bucket        string
+	DigestS3Object        string
+	NewestEventTime       time.Time
+	OldestEventTime       time.Time
+	PreviousDigestObject  string
+	PreviousDigestHash    string
+	PublicKeyFingerprint  string
+	SignatureAlgorithm    string
+	LogFiles              []DigestLogFile
+	Raw                   string
+	PreviousDigestBucket  string
+	PreviousDigestHashAlg string
+}
+
+// DigestLogFile is one entry of a digest's logFiles list.
+type DigestLogFile struct {
+	S3Bucket        string
+	S3Object        string
+	HashValue       string
+	HashAlgorithm   string
+	NewestEventTime time.Time
+	OldestEventTime time.Time
+}
+
+// VPCFlow is one VPC (or Transit Gateway) flow-log record. Fields are kept
+// in two arrays indexed by the catalog in flowfields.go, so that decoders
+// and stores handle every field of every version (2–11 and Transit Gateway)
+// from one table. Invalid Ints, empty strings and zero times stand for "-"
+// or for fields the log format did not include.
+type VPCFlow struct {
+	Start time.Time
+	End   time.Time
+	Ints  [NumFlowInts]Int
+	Strs  [NumFlowStrs]string
+	Raw   string // the line as it appeared in the input
+}
+
+// Finding is one version of a GuardDuty finding.
+type Finding struct {
+	ID            string
+	ARN           string
+	Type          string
+	AccountID     string
+	Region        string
+	Partition     string
+	SchemaVersion string
+	Severity      float64
+	Title         string
+	Description   string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ResourceType  string
+	ActionType    string
+	ResourceRole  string
+	FirstSeen     time.Time
+	LastSeen      time.Time
+	Count         Int
+	Archived      Bool
+	DetectorID    string
+	Resource      string // JSON text
+	Service       string // JSON text
+	Raw           string
+}
+
+// Quarantined is input that could not be decoded into a record. Object and
+// the position say where it is; Snippet holds at most a few hundred bytes.
+type Quarantined struct {
+	Object  string
+	Kind    Kind  // the type the decoder expected, KindUnknown if undetected
+	Line    int64 // 1-based line number, 0 when not line-oriented
+	Offset  int64 // byte offset in the decompressed stream, -1 when unknown
+	Record  int64 // 0-based index of the unit in the object
+	Reason  string
+	Snippet string
+}

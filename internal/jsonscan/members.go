@@ -1,0 +1,161 @@
+package jsonscan
+
+import "strings"
+
+// Members calls fn for each member of the JSON object in s, with the key
+// (unescaped) and the value's text exactly as it appears in s: a substring,
+// so nothing is copied. s must be valid JSON (parse or validate it first);
+// on anything else Members stops early. fn returning false stops the walk.
+func Members(s string, fn func(key, value string) bool) {
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return
+	}
+	i++
+	for {
+		i = skipWS(s, i)
+		if i >= len(s) || s[i] == '}' {
+			return
+		}
+		if s[i] == ',' {
+			i = skipWS(s, i+1)
+		}
+		if i >= len(s) || s[i] != '"' {
+			return
+		}
+		kEnd := stringEnd(s, i+1)
+		if kEnd < 0 {
+			return
+		}
+		key := s[i+1 : kEnd-1]
+		if strings.IndexByte(key, '\\') >= 0 {
+			key = unescape([]byte(key))
+		}
+		i = skipWS(s, kEnd)
+		if i >= len(s) || s[i] != ':' {
+			return
+		}
+		i = skipWS(s, i+1)
+		vEnd := valueEnd(s, i)
+		if vEnd < 0 {
+			return
+		}
+		if !fn(key, s[i:vEnd]) {
+			return
+		}
+		i = vEnd
+	}
+}
+
+func skipWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just after the closing quote of the string
+// whose body starts at i, or -1.
+func stringEnd(s string, i int) int {
+	for {
+		q := strings.IndexByte(s[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		n := 0
+		for n < q && s[i+q-1-n] == '\\' {
+			n++
+		}
+		i += q + 1
+		if n%2 == 0 {
+			return i
+		}
+	}
+}
+
+// valueEnd returns the index just after the value starting at i, or -1.
+func valueEnd(s string, i int) int {
+	if i >= len(s) {
+		return -1
+	}
+	switch s[i] {
+	case '"':
+		return stringEnd(s, i+1)
+	case '{', '[':
+		depth := 0
+		for i < len(s) {
+			switch s[i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			case '"':
+				e := stringEnd(s, i+1)
+				if e < 0 {
+					return -1
+				}
+				i = e
+				continue
+			}
+			i++
+		}
+		return -1
+	}
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case ',', '}', ']', ' ', '\n', '\r', '\t':
+			return j
+		}
+	}
+	return len(s)
+}
+
+// Text returns the text of a JSON value as Members hands it out: a string's
+// content (a substring of v unless it has escapes), the literal of a number
+// or boolean, "" for null, and the JSON text itself for objects and arrays.
+func Text(v string) string {
+	if v == "" || v == "null" {
+		return ""
+	}
+	if v[0] != '"' {
+		return v
+	}
+	body := v[1 : len(v)-1]
+	if strings.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	return strings.ToValidUTF8(unescape([]byte(body)), "\uFFFD")
+}
+
+// IsNull reports whether a value text is absent or JSON null.
+func IsNull(v string) bool { return v == "" || v == "null" }
+
+// Elements calls fn with the text of each element of the JSON array in s
+// (a substring of s). s must be valid JSON; fn returning false stops.
+func Elements(s string, fn func(value string) bool) {
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '[' {
+		return
+	}
+	i++
+	for {
+		i = skipWS(s, i)
+		if i >= len(s) || s[i] == ']' {
+			return
+		}
+		if s[i] == ',' {
+			i = skipWS(s, i+1)
+		}
+		end := valueEnd(s, i)
+		if end < 0 {
+			return
+		}
+		if !fn(s[i:end]) {
+			return
+		}
+		i = end
+	}
+}

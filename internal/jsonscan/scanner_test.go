@@ -1,0 +1,232 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// readAll returns every value of the stream, or the first error.
+func readAll(t *testing.T, s *Scanner) ([]string, error) {
+	t.Helper()
+	var out []string
+	for {
+		v, err := s.ReadValue()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(v.Bytes))
+		// Values may be separated by commas in arrays; skip one if present.
+		if c, err := s.Peek(); err == nil && c == ',' {
+			s.SkipByte()
+		}
+	}
+}
+
+func TestReadValues(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"objects on lines", "{\"a\":1}\n{\"b\":[1,2,{\"c\":\"}\"}]}\n", []string{`{"a":1}`, `{"b":[1,2,{"c":"}"}]}`}},
+		{"pretty", "{\n  \"a\": [\n    1\n  ]\n}\n", []string{"{\n  \"a\": [\n    1\n  ]\n}"}},
+		{"escaped quotes", `{"a":"x\"y\\"} {"b":"\\\\\""}`, []string{`{"a":"x\"y\\"}`, `{"b":"\\\\\""}`}},
+		{"scalars", `1 "two" true null -3.5e2`, []string{"1", `"two"`, "true", "null", "-3.5e2"}},
+		{"concatenated", `{}{}[]`, []string{"{}", "{}", "[]"}},
+		{"empty", "  \n ", nil},
+		{"unicode", `{"k":"é\u00e9"}`, []string{`{"k":"é\u00e9"}`}},
+	}
+	for _, tc := range cases {
+		for _, oneByte := range []bool{false, true} {
+			var r io.Reader = strings.NewReader(tc.in)
+			if oneByte {
+				r = iotest.OneByteReader(r)
+			}
+			got, err := readAll(t, NewScanner(r, 1<<20))
+			if err != nil {
+				t.Fatalf("%s (oneByte=%v): %v", tc.name, oneByte, err)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("%s (oneByte=%v): got %q, want %q", tc.name, oneByte, got, tc.want)
+			}
+		}
+	}
+}
+
+func TestSyntaxErrors(t *testing.T) {
+	cases := []struct {
+		name, in string
+		line     int64
+		msg      string
+	}{
+		{"newline in string", "{\"a\":\"abc\n\"}", 1, "newline inside a string"},
+		{"mismatched", "{\"a\":[1}", 1, "unexpected '}'"},
+		{"truncated", "{\"a\":[1,2", 1, "unexpected end of input"},
+		{"second line", "{}\n{\"a\":]", 2, "unexpected ']'"},
+	}
+	for _, tc := range cases {
+		s := NewScanner(strings.NewReader(tc.in), 1<<20)
+		_, err := readAll(t, s)
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Fatalf("%s: got %v, want a SyntaxError", tc.name, err)
+		}
+		if se.Line != tc.line || !strings.Contains(se.Msg, tc.msg) {
+			t.Errorf("%s: got line %d %q, want line %d containing %q", tc.name, se.Line, se.Msg, tc.line, tc.msg)
+		}
+	}
+}
+
+func TestTooLargeIsSkipped(t *testing.T) {
+	big := `{"big":"` + strings.Repeat("x", 3<<20) + `"}`
+	in := `{"a":1}` + "\n" + big + "\n" + `{"b":2}`
+	s := NewScanner(iotest.HalfReader(strings.NewReader(in)), 1<<20)
+	v, err := s.ReadValue()
+	if err != nil || string(v.Bytes) != `{"a":1}` {
+		t.Fatalf("first value: %q %v", v.Bytes, err)
+	}
+	_, err = s.ReadValue()
+	var ve *ValueError
+	if !errors.As(err, &ve) || !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if ve.Line != 2 || ve.Offset != 8 || ve.Size != int64(len(big)) || !bytes.HasPrefix(ve.Snippet, []byte(`{"big":"xxx`)) {
+		t.Errorf("bad report: line %d offset %d size %d snippet %.20q", ve.Line, ve.Offset, ve.Size, ve.Snippet)
+	}
+	v, err = s.ReadValue()
+	if err != nil || string(v.Bytes) != `{"b":2}` || v.Line != 3 {
+		t.Fatalf("value after the big one: %q line %d %v", v.Bytes, v.Line, err)
+	}
+	if len(s.buf) > 4<<20 {
+		t.Errorf("buffer grew to %d bytes while skipping", len(s.buf))
+	}
+}
+
+func TestReadKeyAndArrays(t *testing.T) {
+	in := `{"Other":{"x":[1]},"Re\u0063ords":[{"n":1},{"n":2}]}`
+	s := NewScanner(iotest.OneByteReader(strings.NewReader(in)), 1<<20)
+	if err := s.Consume('{'); err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.ReadKey()
+	if err != nil || k != "Other" {
+		t.Fatalf("key %q %v", k, err)
+	}
+	if _, err := s.ReadValue(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Consume(','); err != nil {
+		t.Fatal(err)
+	}
+	k, err = s.ReadKey()
+	if err != nil || k != "Records" {
+		t.Fatalf("key %q %v", k, err)
+	}
+	if err := s.Consume('['); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		v, err := s.ReadValue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(v.Bytes))
+		c, _ := s.Peek()
+		s.SkipByte()
+		if c == ']' {
+			break
+		}
+	}
+	if strings.Join(got, " ") != `{"n":1} {"n":2}` {
+		t.Errorf("elements %q", got)
+	}
+}
+
+func TestSkipTo(t *testing.T) {
+	in := strings.Repeat("garbage ", 100000) + `{"eventVersion":"1.08"}`
+	s := NewScanner(strings.NewReader(in), 1<<20)
+	if !s.SkipTo([]byte(`{"eventVersion"`)) {
+		t.Fatal("pattern not found")
+	}
+	if s.Offset() != int64(len(in)-len(`{"eventVersion":"1.08"}`)) {
+		t.Errorf("offset %d", s.Offset())
+	}
+	v, err := s.ReadValue()
+	if err != nil || string(v.Bytes) != `{"eventVersion":"1.08"}` {
+		t.Fatalf("%q %v", v.Bytes, err)
+	}
+	if s.SkipTo([]byte("nope")) {
+		t.Error("found a pattern that is not there")
+	}
+}
+
+func TestLineNumbersAcrossRefills(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 50000; i++ {
+		b.WriteString(`{"i":"` + strings.Repeat("y", i%50) + "\"}\n")
+	}
+	s := NewScanner(strings.NewReader(b.String()), 1<<20)
+	for i := int64(1); ; i++ {
+		v, err := s.ReadValue()
+		if err == io.EOF {
+			if i != 50001 {
+				t.Fatalf("read %d values", i-1)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Line != i {
+			t.Fatalf("value %d reported line %d", i, v.Line)
+		}
+	}
+}
+
+// FuzzSplit checks that the scanner splits a stream of valid values exactly
+// as encoding/json does.
+func FuzzSplit(f *testing.F) {
+	f.Add(`{"a":"\\\"","b":[1,{"c":null}]} [] "x" 12`)
+	f.Add(`{"Records":[{"eventVersion":"1.08","k":"v\\"}]}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		dec := json.NewDecoder(strings.NewReader(in))
+		var want []string
+		for {
+			var m json.RawMessage
+			if err := dec.Decode(&m); err != nil {
+				if err != io.EOF {
+					return // not a valid stream: nothing to compare
+				}
+				break
+			}
+			if m[0] != '{' && m[0] != '[' && m[0] != '"' {
+				return // number tokenisation of adjacent scalars is not our concern
+			}
+			want = append(want, string(m))
+		}
+		s := NewScanner(iotest.OneByteReader(strings.NewReader(in)), 1<<20)
+		var got []string
+		for {
+			v, err := s.ReadValue()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("scanner failed on valid input %q: %v", in, err)
+			}
+			got = append(got, string(v.Bytes))
+		}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("split %q: got %q want %q", in, got, want)
+		}
+	})
+}

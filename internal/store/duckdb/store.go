@@ -1,0 +1,164 @@
+// Package duckdb is trawl's embedded store: one DuckDB file holding every
+// table of the schema (docs/schema.md), written through DuckDB's appender
+// in large transactions and queried with SQL.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Options configure a store.
+type Options struct {
+	// MemoryLimit caps DuckDB's memory (e.g. "512MB"); empty uses 512MB.
+	MemoryLimit string
+	// Threads caps DuckDB's worker threads; 0 lets DuckDB decide.
+	Threads int
+	// ReadOnly opens an existing file without writing to it.
+	ReadOnly bool
+}
+
+// Store is an open DuckDB database. Its methods are safe for concurrent
+// use, but a file can be open in one process at a time (DuckDB locks it).
+type Store struct {
+	db   *sql.DB
+	conn *duckdb.Connector
+	path string
+}
+
+// storageVersion is the on-disk format written for new files: the oldest
+// that supports zstd string compression. DuckDB 1.2 and later read it.
+const storageVersion = "v1.2.0"
+
+// ErrLocked is returned when another process holds the database file.
+var ErrLocked = errors.New("database is in use by another process")
+
+// Open opens (creating if needed) the database at path and brings its schema
+// up to date.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.MemoryLimit == "" {
+		opt.MemoryLimit = "512MB"
+	}
+	q := url.Values{}
+	q.Set("storage_compatibility_version", storageVersion)
+	q.Set("memory_limit", opt.MemoryLimit)
+	// Keep block memory resident: on virtual machines where page faults are
+	// expensive, returning blocks to the OS and faulting them in again
+	// costs more than the ingest itself.
+	q.Set("block_allocator_memory", opt.MemoryLimit)
+	q.Set("autoinstall_known_extensions", "false")
+	q.Set("autoload_known_extensions", "false")
+	if opt.Threads > 0 {
+		q.Set("threads", strconv.Itoa(opt.Threads))
+	}
+	if opt.ReadOnly {
+		q.Set("access_mode", "read_only")
+	}
+	c, err := duckdb.NewConnector(path+"?"+q.Encode(), func(ex driver.ExecerContext) error {
+		// Per connection: show and read timestamps in UTC, as AWS writes them.
+		_, err := ex.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
+		return err
+	})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	s := &Store{db: sql.OpenDB(c), conn: c, path: path}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, openError(path, err)
+	}
+	if !opt.ReadOnly {
+		if err := s.migrate(ctx); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("preparing the schema of %s: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+func openError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		return fmt.Errorf("opening %s: %w (is `trawl serve` or another trawl running? stop it, or use another --db): %v", path, ErrLocked, err)
+	}
+	if _, statErr := os.Stat(path); statErr == nil && strings.Contains(msg, "not a valid DuckDB database") {
+		return fmt.Errorf("opening %s: the file is not a DuckDB database: %w", path, err)
+	}
+	return fmt.Errorf("opening %s: %w", path, err)
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// DB returns the underlying database handle for queries.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close checkpoints and closes the database.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if cerr := s.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var have int
+	row := s.db.QueryRowContext(ctx, `SELECT value FROM trawl_meta WHERE key = 'schema_version'`)
+	var v string
+	switch err := row.Scan(&v); {
+	case err == nil:
+		have, _ = strconv.Atoi(v)
+	case strings.Contains(err.Error(), "does not exist"), errors.Is(err, sql.ErrNoRows):
+		have = 0
+	default:
+		return fmt.Errorf("reading the schema version: %w", err)
+	}
+	if have > SchemaVersion {
+		return fmt.Errorf("the database has schema version %d, newer than this trawl (%d); upgrade trawl", have, SchemaVersion)
+	}
+	if have == SchemaVersion {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	for _, stmt := range schemaV1() {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%w\n%s", err, stmt)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO trawl_meta VALUES ('schema_version', ?)`, strconv.Itoa(SchemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Version returns the DuckDB library version.
+func (s *Store) Version(ctx context.Context) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT version()`).Scan(&v)
+	return v, err
+}
+
+// rawConn runs f with the driver connection behind c.
+func rawConn(c *sql.Conn, f func(driver.Conn) error) error {
+	return c.Raw(func(dc any) error {
+		conn, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		return f(conn)
+	})
+}
