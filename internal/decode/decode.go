@@ -94,6 +94,7 @@ type decoder struct {
 
 	vpc *vpcflow.Parser
 	src *sourceReader
+	sub *jsonscan.Scanner // validates values that do not come from the main scanner
 
 	// Until the first record, quarantine entries are held back: when the
 	// first few units all fail, the object is not of a known format and one

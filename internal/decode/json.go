@@ -136,7 +136,7 @@ func (d *decoder) topValue(sc *jsonscan.Scanner) error {
 		}
 		return nil
 	}
-	return d.handleJSON(v.Bytes, v.Line, v.Offset)
+	return d.handleScanned(v)
 }
 
 // streamObject reads an object member by member, streaming the arrays of
@@ -218,7 +218,7 @@ func (d *decoder) streamArray(sc *jsonscan.Scanner) error {
 			if !errors.As(err, &ve) {
 				continue // resynchronised at the start of the next element
 			}
-		} else if err := d.handleJSON(v.Bytes, v.Line, v.Offset); err != nil {
+		} else if err := d.handleScanned(v); err != nil {
 			return err
 		}
 		c, err := sc.Peek()
@@ -269,13 +269,35 @@ func firstKey(head []byte) (string, bool) {
 	return string(head[i+1 : i+1+j]), true
 }
 
-// handleJSON validates one value and dispatches it.
-func (d *decoder) handleJSON(b []byte, line, off int64) error {
-	raw := text(b)
-	if err := fastjson.Validate(raw); err != nil {
-		return d.quarantine(d.hint(), line, off, "invalid JSON: "+shortErr(err), b)
+// handleScanned dispatches a value read (and validated) by the scanner.
+func (d *decoder) handleScanned(v jsonscan.Value) error {
+	raw := text(v.Bytes)
+	mem := v.Members
+	if len(raw) != len(v.Bytes) {
+		mem = nil // invalid UTF-8 was replaced: the index no longer fits
 	}
-	return d.handleValue(raw, line, off, 0)
+	return d.handleValue(raw, mem, v.Line, v.Offset, 0)
+}
+
+// handleJSON validates a value that did not come through the scanner (a
+// line of a text object, a wrapped message, a payload) and dispatches it.
+func (d *decoder) handleJSON(b []byte, line, off int64, depth int) error {
+	return d.handleText(text(b), line, off, depth)
+}
+
+func (d *decoder) handleText(raw string, line, off int64, depth int) error {
+	if d.sub == nil {
+		d.sub = jsonscan.NewScanner(nil, d.opt.MaxRecordSize)
+	}
+	mem, err := d.sub.Validate(raw)
+	if err != nil {
+		var se *jsonscan.SyntaxError
+		if errors.As(err, &se) {
+			return d.quarantine(d.hint(), line, off, "invalid JSON: "+se.Msg+fmt.Sprintf(" (at byte %d of the record)", se.Offset), []byte(raw))
+		}
+		return d.quarantine(d.hint(), line, off, "invalid JSON: "+err.Error(), []byte(raw))
+	}
+	return d.handleValue(raw, mem, line, off, depth)
 }
 
 // shortErr trims fastjson's messages, which quote the unparsed tail.
@@ -290,19 +312,19 @@ func shortErr(err error) string {
 // maxDepth bounds recursion through nested containers and payloads.
 const maxDepth = 8
 
-// handleValue dispatches a valid JSON value; raw must be kept by callers
-// (records keep substrings of it).
-func (d *decoder) handleValue(raw string, line, off int64, depth int) error {
+// handleValue dispatches a valid JSON value. raw must be kept by callers
+// (records keep substrings of it); mem is its member index or nil.
+func (d *decoder) handleValue(raw string, mem []jsonscan.Member, line, off int64, depth int) error {
 	if depth > maxDepth {
 		return d.quarantine(d.hint(), line, off, "containers nested too deep", []byte(raw))
 	}
 	switch raw[0] {
 	case '{':
-		return d.handleObject(raw, line, off, depth)
+		return d.handleObject(raw, mem, line, off, depth)
 	case '[':
 		var err error
 		jsonscan.Elements(raw, func(el string) bool {
-			err = d.handleValue(el, line, off, depth+1)
+			err = d.handleValue(el, nil, line, off, depth+1)
 			return err == nil
 		})
 		return err
@@ -321,9 +343,9 @@ type objectKeys struct {
 	detailType, detail, detailInner string
 }
 
-func scanKeys(raw string) objectKeys {
+func scanKeys(raw string, mem []jsonscan.Member) objectKeys {
 	var k objectKeys
-	jsonscan.Members(raw, func(key, v string) bool {
+	jsonscan.EachMember(raw, mem, func(key, v string) bool {
 		if len(k.keys) < 12 {
 			k.keys = append(k.keys, key)
 		}
@@ -364,16 +386,16 @@ func (d *decoder) accept(kind event.Kind, line, off int64, raw string) (bool, er
 	return false, d.quarantine(want, line, off, fmt.Sprintf("found a %s record but --type is %s", kind, want), []byte(raw))
 }
 
-func (d *decoder) handleObject(raw string, line, off int64, depth int) error {
-	k := scanKeys(raw)
+func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int64, depth int) error {
+	k := scanKeys(raw, mem)
 	switch {
 	case k.records != "" && k.records[0] == '[':
-		return d.handleValue(k.records, line, off, depth+1)
+		return d.handleValue(k.records, nil, line, off, depth+1)
 	case k.ctRecord && k.messageType == "" && k.detailType == "":
 		if ok, err := d.accept(event.KindCloudTrail, line, off, raw); !ok {
 			return err
 		}
-		e := cloudtrail.FromRaw(raw)
+		e := cloudtrail.FromRaw(raw, mem)
 		if err := d.release(); err != nil {
 			return err
 		}
@@ -405,12 +427,12 @@ func (d *decoder) handleObject(raw string, line, off int64, depth int) error {
 		if k.detailType == "GuardDuty Finding" {
 			return d.finding(k.detail, line, off)
 		}
-		dk := scanKeys(k.detail)
+		dk := scanKeys(k.detail, nil)
 		if dk.ctRecord {
-			return d.handleObject(k.detail, line, off, depth+1)
+			return d.handleObject(k.detail, nil, line, off, depth+1)
 		}
 	case k.findings != "" && k.findings[0] == '[':
-		return d.handleValue(k.findings, line, off, depth+1)
+		return d.handleValue(k.findings, nil, line, off, depth+1)
 	case k.message != "" && len(k.keys) <= 3:
 		return d.handleMessage(jsonscan.Text(k.message), line, off, depth+1)
 	}
@@ -495,10 +517,7 @@ func (d *decoder) lambdaPayload(v string, line, off int64, depth int) error {
 	if raw == "" {
 		return nil
 	}
-	if err := fastjson.Validate(raw); err != nil {
-		return d.quarantine(d.hint(), line, off, "awslogs.data: invalid JSON: "+shortErr(err), body)
-	}
-	return d.handleValue(raw, line, off, depth+1)
+	return d.handleText(raw, line, off, depth+1)
 }
 
 // handleMessage handles the text of a wrapped record: JSON is a record
@@ -509,10 +528,7 @@ func (d *decoder) handleMessage(msg string, line, off int64, depth int) error {
 		return nil
 	}
 	if msg[0] == '{' || msg[0] == '[' {
-		if err := fastjson.Validate(msg); err != nil {
-			return d.quarantine(d.hint(), line, off, "message is invalid JSON: "+shortErr(err), []byte(msg))
-		}
-		return d.handleValue(msg, line, off, depth)
+		return d.handleText(msg, line, off, depth)
 	}
 	return d.flowLine(msg, line, off)
 }

@@ -62,7 +62,7 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 				break
 			}
 			if b[0] == '{' || b[0] == '[' {
-				if err := d.handleJSON(b, lineNo, start); err != nil {
+				if err := d.handleJSON(b, lineNo, start, 0); err != nil {
 					return err
 				}
 				break

@@ -1,6 +1,11 @@
 package jsonscan
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
 
 // Members calls fn for each member of the JSON object in s, with the key
 // (unescaped) and the value's text exactly as it appears in s: a substring,
@@ -158,4 +163,51 @@ func Elements(s string, fn func(value string) bool) {
 		}
 		i = end
 	}
+}
+
+// EachMember calls fn for each member of the object raw: from the index mem
+// when it is given (as ReadValue returns it, with raw holding the same bytes
+// as Value.Bytes), else by walking raw with Members.
+func EachMember(raw string, mem []Member, fn func(key, value string) bool) {
+	if mem == nil {
+		Members(raw, fn)
+		return
+	}
+	for _, m := range mem {
+		key := raw[m.KeyStart:m.KeyEnd]
+		if m.Escaped {
+			key = unescape([]byte(key))
+		}
+		if !fn(key, raw[m.ValStart:m.ValEnd]) {
+			return
+		}
+	}
+}
+
+// Validate checks that s is exactly one valid JSON value and returns the
+// index of its members when it is an object. It reuses sc's buffer.
+func (sc *Scanner) Validate(s string) ([]Member, error) {
+	sc.Reset(strings.NewReader(s))
+	v, err := sc.ReadValue()
+	if err == io.EOF {
+		return nil, errors.New("empty value")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if int(v.Offset)+len(v.Bytes) != len(strings.TrimRight(s, " \t\r\n")) {
+		return nil, fmt.Errorf("unexpected data after the value at byte %d", int(v.Offset)+len(v.Bytes))
+	}
+	// Offsets are relative to the value; make them relative to s.
+	mem := append([]Member(nil), v.Members...)
+	for i := range mem {
+		mem[i].KeyStart += int32(v.Offset)
+		mem[i].KeyEnd += int32(v.Offset)
+		mem[i].ValStart += int32(v.Offset)
+		mem[i].ValEnd += int32(v.Offset)
+	}
+	if v.Members == nil {
+		mem = nil
+	}
+	return mem, nil
 }

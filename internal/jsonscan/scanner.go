@@ -3,11 +3,12 @@
 // of hundreds of megabytes is read element by element out of its "Records"
 // array, never as a whole.
 //
-// The scanner checks structure only: brackets match, strings end, and no raw
-// newline appears inside a string (so a broken line in JSON-lines input costs
-// one line, not the rest of the file). Full validation is left to whoever
-// parses the returned bytes. Values larger than a limit are skipped without
-// being buffered, and reported with their position and a snippet.
+// The scanner validates JSON fully in the same single pass that finds a
+// value's end, and indexes the members of object values so that callers need
+// not walk them again. A raw newline inside a string is an error, so a
+// broken line in JSON-lines input costs one line, not the rest of the file.
+// Values larger than a limit are skipped without being buffered, and
+// reported with their position and a snippet.
 package jsonscan
 
 import (
@@ -61,14 +62,14 @@ type Scanner struct {
 	end  int   // end of valid data in buf
 	base int64 // stream offset of buf[0]
 
-	lines     int64 // newlines in the stream before buf[counted]
-	counted   int   // position in buf up to which newlines are counted
-	keep      int   // bytes from keep on must stay buffered (-1: none)
-	maxValue  int
-	stack     []byte
-	skipping  bool // the current value is too large and is being discarded
-	skipStart int64
-	snippet   []byte
+	lines    int64 // newlines in the stream before buf[counted]
+	counted  int   // position in buf up to which newlines are counted
+	keep     int   // bytes from keep on must stay buffered (-1: none)
+	maxValue int
+	stack    []byte
+	skipping bool // the current value is too large and is being discarded
+	snippet  []byte
+	members  []Member
 }
 
 // NewScanner returns a Scanner reading from r. maxValue bounds the size of a
@@ -81,9 +82,9 @@ func NewScanner(r io.Reader, maxValue int) *Scanner {
 	return &Scanner{r: r, buf: make([]byte, size), maxValue: maxValue, keep: -1}
 }
 
-// Reset makes the scanner read from r, keeping its buffer.
+// Reset makes the scanner read from r, keeping its buffers.
 func (s *Scanner) Reset(r io.Reader) {
-	*s = Scanner{r: r, buf: s.buf, maxValue: s.maxValue, keep: -1, stack: s.stack[:0]}
+	*s = Scanner{r: r, buf: s.buf, maxValue: s.maxValue, keep: -1, stack: s.stack[:0], members: s.members[:0], snippet: s.snippet[:0]}
 }
 
 // Offset returns the stream offset of the next unread byte.
@@ -218,7 +219,7 @@ func (s *Scanner) ReadKey() (string, error) {
 	s.keep = s.pos
 	s.skipping = false
 	defer func() { s.keep = -1 }()
-	if err := s.scanString(); err != nil {
+	if _, err := s.scanStringBody(); err != nil {
 		return "", err
 	}
 	if s.skipping || s.pos-1-s.keep > 64<<10 {
@@ -241,12 +242,16 @@ type Value struct {
 	Bytes  []byte // valid until the next call on the Scanner
 	Offset int64  // stream offset of the first byte
 	Line   int64  // 1-based line of the first byte
+	// Members indexes the members of an object value (positions are into
+	// Bytes); nil for other values. Valid until the next call.
+	Members []Member
 }
 
-// ReadValue reads the next value (object, array, string, number or literal).
-// A value above the size limit is skipped and reported as *ValueError; a
-// structural problem is reported as *SyntaxError, after which the caller
-// should Resync. At the end of input it returns io.EOF.
+// ReadValue reads and fully validates the next value (object, array,
+// string, number or literal). A value above the size limit is skipped and
+// reported as *ValueError; invalid JSON is reported as *SyntaxError, after
+// which the caller should skip ahead (SkipLine, SkipTo). At the end of input
+// it returns io.EOF.
 func (s *Scanner) ReadValue() (Value, error) {
 	c, err := s.Peek()
 	if err != nil {
@@ -258,16 +263,8 @@ func (s *Scanner) ReadValue() (Value, error) {
 	s.skipping = false
 	s.snippet = s.snippet[:0]
 	defer func() { s.keep = -1 }()
-	switch c {
-	case '{', '[':
-		err = s.scanContainer()
-	case '"':
-		s.pos++
-		err = s.scanString()
-	default:
-		err = s.scanScalar()
-	}
-	if err != nil {
+	_ = c
+	if err := s.scanValue(); err != nil {
 		return v, err
 	}
 	if s.skipping {
@@ -275,6 +272,9 @@ func (s *Scanner) ReadValue() (Value, error) {
 		return v, &ValueError{Offset: v.Offset, Line: v.Line, Size: s.Offset() - v.Offset, Snippet: s.snippet, Err: ErrTooLarge}
 	}
 	v.Bytes = s.buf[s.keep:s.pos]
+	if v.Bytes[0] == '{' {
+		v.Members = s.members
+	}
 	return v, nil
 }
 
@@ -299,115 +299,6 @@ func (s *Scanner) more(start int) error {
 		return s.syntaxf(s.pos, "unexpected end of input in value starting at byte %d", s.base+int64(start))
 	}
 	return nil
-}
-
-func (s *Scanner) scanContainer() error {
-	start := s.pos
-	startOff := s.base + int64(start)
-	s.stack = s.stack[:0]
-	for {
-		for s.pos < s.end {
-			c := s.buf[s.pos]
-			switch c {
-			case '{':
-				s.stack = append(s.stack, '}')
-			case '[':
-				s.stack = append(s.stack, ']')
-			case '}', ']':
-				if len(s.stack) == 0 || s.stack[len(s.stack)-1] != c {
-					return s.syntaxf(s.pos, "unexpected %q", c)
-				}
-				s.stack = s.stack[:len(s.stack)-1]
-				if len(s.stack) == 0 {
-					s.pos++
-					return nil
-				}
-			case '"':
-				s.pos++
-				if err := s.scanString(); err != nil {
-					return err
-				}
-				continue
-			}
-			s.pos++
-		}
-		if err := s.more(int(startOff - s.base)); err != nil {
-			return err
-		}
-	}
-}
-
-// scanString scans a string body; s.pos is just after the opening quote and
-// ends just after the closing quote.
-func (s *Scanner) scanString() error {
-	esc := false // the byte before the current segment is an unpaired backslash
-	for {
-		seg := s.buf[s.pos:s.end]
-		q := bytes.IndexByte(seg, '"')
-		lim := q
-		if q < 0 {
-			lim = len(seg)
-		}
-		if i := bytes.IndexByte(seg[:lim], '\n'); i >= 0 {
-			return s.syntaxf(s.pos+i, "newline inside a string (truncated or broken record)")
-		}
-		if q < 0 {
-			esc = trailingEscape(seg, esc)
-			s.pos = s.end
-			if err := s.more(s.pos); err != nil {
-				return err
-			}
-			continue
-		}
-		n := 0
-		for n < q && seg[q-1-n] == '\\' {
-			n++
-		}
-		odd := n%2 == 1
-		if n == q && esc {
-			odd = !odd
-		}
-		s.pos += q + 1
-		if !odd {
-			return nil
-		}
-		esc = false
-	}
-}
-
-// trailingEscape reports whether seg ends in an unpaired backslash, given
-// whether the byte before seg was one.
-func trailingEscape(seg []byte, esc bool) bool {
-	n := 0
-	for n < len(seg) && seg[len(seg)-1-n] == '\\' {
-		n++
-	}
-	odd := n%2 == 1
-	if n == len(seg) && esc {
-		odd = !odd
-	}
-	return odd
-}
-
-func (s *Scanner) scanScalar() error {
-	for {
-		for s.pos < s.end {
-			c := s.buf[s.pos]
-			if isSpace(c) || c == ',' || c == ']' || c == '}' || c == ':' || c == '{' || c == '[' || c == '"' {
-				if s.pos == s.keep {
-					return s.syntaxf(s.pos, "unexpected %q", c)
-				}
-				return nil
-			}
-			s.pos++
-		}
-		if !s.fill() {
-			if s.err == nil || s.err == io.EOF {
-				return nil
-			}
-			return fmt.Errorf("reading input at byte %d: %w", s.Offset(), s.err)
-		}
-	}
 }
 
 // SkipByte consumes one byte; it is used after a syntax error to move on.

@@ -68,7 +68,16 @@ func TestSyntaxErrors(t *testing.T) {
 		msg      string
 	}{
 		{"newline in string", "{\"a\":\"abc\n\"}", 1, "newline inside a string"},
-		{"mismatched", "{\"a\":[1}", 1, "unexpected '}'"},
+		{"mismatched", "{\"a\":[1}", 1, "expected ',' or ']'"},
+		{"missing comma", `{"a":1 "b":2}`, 1, "expected ',' or '}'"},
+		{"bad literal", `{"a":tru}`, 1, `invalid literal "tru"`},
+		{"bad number", `{"a":01}`, 1, `invalid number "01"`},
+		{"bad number 2", `{"a":1.}`, 1, `invalid number "1."`},
+		{"bad escape", `{"a":"\x"}`, 1, `invalid escape`},
+		{"bad unicode", `{"a":"\u12G4"}`, 1, `invalid \u escape`},
+		{"control char", "{\"a\":\"\x01\"}", 1, "control character"},
+		{"unquoted key", `{a:1}`, 1, "expected a string key"},
+		{"trailing comma", `{"a":1,}`, 1, "expected a string key"},
 		{"truncated", "{\"a\":[1,2", 1, "unexpected end of input"},
 		{"second line", "{}\n{\"a\":]", 2, "unexpected ']'"},
 	}
@@ -190,6 +199,55 @@ func TestLineNumbersAcrossRefills(t *testing.T) {
 			t.Fatalf("value %d reported line %d", i, v.Line)
 		}
 	}
+}
+
+func TestMembers(t *testing.T) {
+	in := `  {"a": 1, "b\u0063" : {"x":[1,{"y":"}"}]}, "c":"str\"", "d":null}`
+	for _, oneByte := range []bool{false, true} {
+		var r io.Reader = strings.NewReader(in)
+		if oneByte {
+			r = iotest.OneByteReader(r)
+		}
+		s := NewScanner(r, 1<<20)
+		v, err := s.ReadValue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range v.Members {
+			got = append(got, string(v.Bytes[m.KeyStart:m.KeyEnd])+"="+string(v.Bytes[m.ValStart:m.ValEnd]))
+			if m.Escaped != (string(v.Bytes[m.KeyStart:m.KeyEnd]) == `b\u0063`) {
+				t.Errorf("escaped flag wrong for %q", v.Bytes[m.KeyStart:m.KeyEnd])
+			}
+		}
+		want := []string{"a=1", `b\u0063={"x":[1,{"y":"}"}]}`, `c="str\""`, "d=null"}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("oneByte=%v: members %q, want %q", oneByte, got, want)
+		}
+	}
+}
+
+// FuzzValidate checks that the scanner accepts exactly the values that
+// encoding/json accepts.
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5e-3,true,null,"x\u00e9"]}`, `{"a":01}`, `[1,]`, `"\q"`, `{"a" 1}`, `-0.0E+1`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if strings.ContainsAny(in, "\n") {
+			return // raw newlines inside strings are rejected on purpose
+		}
+		sc := NewScanner(strings.NewReader(in), 1<<20)
+		v, err := sc.ReadValue()
+		if err == io.EOF {
+			return
+		}
+		rest, _ := io.ReadAll(io.MultiReader(bytes.NewReader(sc.buf[sc.pos:sc.end]), sc.r))
+		whole := err == nil && len(bytes.Trim(rest, " \t\r\n")) == 0
+		if json.Valid([]byte(in)) != whole {
+			t.Fatalf("%q: json.Valid=%v, scanner whole-value=%v (err %v, value %q)", in, json.Valid([]byte(in)), whole, err, v.Bytes)
+		}
+	})
 }
 
 // FuzzSplit checks that the scanner splits a stream of valid values exactly

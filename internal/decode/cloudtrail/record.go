@@ -31,13 +31,14 @@ func IsDigestKey(key string) bool {
 }
 
 // FromRaw builds an event from the text of one record, which must be a
-// valid JSON object (the caller validates it). Field values are substrings
+// valid JSON object (the caller validates it); mem is the index of its
+// members from jsonscan, or nil. Field values are substrings
 // of raw where possible, so raw should be a string the caller keeps. It
 // never fails on unexpected field types: such a field is left empty and the
 // record stays whole in Raw.
-func FromRaw(raw string) event.CloudTrail {
+func FromRaw(raw string, mem []jsonscan.Member) event.CloudTrail {
 	var e event.CloudTrail
-	jsonscan.Members(raw, func(key, f string) bool {
+	jsonscan.EachMember(raw, mem, func(key, f string) bool {
 		switch key {
 		case "eventTime":
 			e.EventTime, _ = jsonval.ParseTime(jsonscan.Text(f))
@@ -216,7 +217,8 @@ func sessionContext(e *event.CloudTrail, v string) {
 //   - Root: "root" (userName, when present, is the account alias)
 //   - AWSService: the service (invokedBy)
 //   - AWSAccount: the calling account (accountId), else principalId
-//   - IdentityCenterUser: the Identity Center user id (onBehalfOf.userId)
+//   - IdentityCenterUser: the Identity Center user id (onBehalfOf.userId),
+//     else userName, else the ARN's last part
 //   - Directory, Unknown and anything else: userName, else the Identity
 //     Center user, else principalId, else the ARN's last part
 func DeriveUserName(e *event.CloudTrail) string {
@@ -258,7 +260,13 @@ func DeriveUserName(e *event.CloudTrail) string {
 		if e.IdentityStoreUser != "" {
 			return e.IdentityStoreUser
 		}
-		return e.UserName
+		if e.UserName != "" {
+			return e.UserName
+		}
+		if e.UserARN != "" {
+			return arnTail(e.UserARN)
+		}
+		return e.UserPrincipalID
 	}
 	if e.UserName != "" {
 		return e.UserName

@@ -3,8 +3,11 @@ package duckdb
 import (
 	"fmt"
 	"strings"
+	"time"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/iana"
 )
 
 // SchemaVersion is the version of the schema this code writes. Stores
@@ -16,81 +19,199 @@ const SchemaVersion = 1
 // JSON about half as well. Requires storage version v1.2.0 or later.
 const zstd = " USING COMPRESSION zstd"
 
-// ctColumns are the cloudtrail columns in append order.
-var ctColumns = []struct{ name, typ string }{
-	{"event_time", "TIMESTAMPTZ"},
-	{"event_id", "VARCHAR NOT NULL"},
-	{"event_version", "VARCHAR"},
-	{"event_source", "VARCHAR"},
-	{"event_name", "VARCHAR"},
-	{"event_type", "VARCHAR"},
-	{"event_category", "VARCHAR"},
-	{"aws_region", "VARCHAR"},
-	{"recipient_account_id", "VARCHAR"},
-	{"source_ip", "VARCHAR"},
-	{"user_agent", "VARCHAR"},
-	{"user_type", "VARCHAR"},
-	{"user_principal_id", "VARCHAR"},
-	{"user_arn", "VARCHAR"},
-	{"user_account_id", "VARCHAR"},
-	{"user_access_key_id", "VARCHAR"},
-	{"user_name", "VARCHAR"},
-	{"session_issuer_type", "VARCHAR"},
-	{"session_issuer_arn", "VARCHAR"},
-	{"session_issuer_name", "VARCHAR"},
-	{"mfa_authenticated", "BOOLEAN"},
-	{"session_created_at", "TIMESTAMPTZ"},
-	{"invoked_by", "VARCHAR"},
-	{"source_identity", "VARCHAR"},
-	{"identity_store_user_id", "VARCHAR"},
-	{"session_credential_from_console", "BOOLEAN"},
-	{"error_code", "VARCHAR"},
-	{"error_message", "VARCHAR"},
-	{"read_only", "BOOLEAN"},
-	{"management_event", "BOOLEAN"},
-	{"request_id", "VARCHAR"},
-	{"shared_event_id", "VARCHAR"},
-	{"vpc_endpoint_id", "VARCHAR"},
-	{"api_version", "VARCHAR"},
-	{"tls_version", "VARCHAR"},
-	{"tls_cipher_suite", "VARCHAR"},
-	{"tls_client_host", "VARCHAR"},
-	{"resources", "VARCHAR" + zstd},
-	{"request_parameters", "VARCHAR" + zstd},
-	{"response_elements", "VARCHAR" + zstd},
-	{"additional_event_data", "VARCHAR" + zstd},
-	{"service_event_details", "VARCHAR" + zstd},
-	{"insight_details", "VARCHAR" + zstd},
-	{"raw", "VARCHAR NOT NULL" + zstd},
-	{"source", "VARCHAR NOT NULL"},
-	{"ingested_at", "TIMESTAMPTZ NOT NULL"},
+func strCol[T any](name string, f func(*T) string) column[T] {
+	return column[T]{name: name, typ: duckdb.TYPE_VARCHAR,
+		get: func(r *T) any {
+			if v := f(r); v != "" {
+				return v
+			}
+			return nil
+		},
+		has: func(r *T) bool { return f(r) != "" }}
 }
 
-// vpcColumns returns the vpcflow columns in append order: every field of
-// event.FlowFields, the protocol name, then raw, source and ingested_at.
-func vpcColumns() []struct{ name, typ string } {
-	var cols []struct{ name, typ string }
-	for _, f := range event.FlowFields {
-		typ := "VARCHAR"
-		switch f.Kind {
-		case event.FlowInt:
-			typ = "INTEGER"
-			if f.Wide {
-				typ = "BIGINT"
+func timeCol[T any](name string, f func(*T) time.Time) column[T] {
+	return column[T]{name: name, typ: duckdb.TYPE_TIMESTAMP_TZ,
+		get: func(r *T) any {
+			if v := f(r); !v.IsZero() {
+				return v
 			}
-		case event.FlowStart, event.FlowEnd:
-			typ = "TIMESTAMPTZ"
+			return nil
+		},
+		has: func(r *T) bool { return !f(r).IsZero() }}
+}
+
+func boolCol[T any](name string, f func(*T) event.Bool) column[T] {
+	return column[T]{name: name, typ: duckdb.TYPE_BOOLEAN,
+		get: func(r *T) any { return f(r).Value() },
+		has: func(r *T) bool { return f(r) != event.BoolNull }}
+}
+
+type ct = event.CloudTrail
+
+// ctColumns are the stored columns of cloudtrail_base: what people filter
+// and group on. The cloudtrail view adds columns computed from raw when a
+// query asks for them (ctComputed). Every stored column costs DuckDB time on
+// every row ingested; a computed one costs only when it is read. (DuckDB
+// evaluates generated columns on INSERT, so they would not save anything.)
+var ctColumns = []column[ct]{
+	timeCol("event_time", func(e *ct) time.Time { return e.EventTime }),
+	strCol("event_id", func(e *ct) string { return e.EventID }),
+	strCol("event_source", func(e *ct) string { return e.EventSource }),
+	strCol("event_name", func(e *ct) string { return e.EventName }),
+	strCol("event_type", func(e *ct) string { return e.EventType }),
+	strCol("event_category", func(e *ct) string { return e.EventCategory }),
+	strCol("aws_region", func(e *ct) string { return e.AWSRegion }),
+	strCol("recipient_account_id", func(e *ct) string { return e.RecipientAccountID }),
+	strCol("source_ip", func(e *ct) string { return e.SourceIP }),
+	strCol("user_agent", func(e *ct) string { return e.UserAgent }),
+	strCol("user_type", func(e *ct) string { return e.UserType }),
+	strCol("user_arn", func(e *ct) string { return e.UserARN }),
+	strCol("user_account_id", func(e *ct) string { return e.UserAccountID }),
+	strCol("user_access_key_id", func(e *ct) string { return e.UserAccessKeyID }),
+	strCol("user_name", func(e *ct) string { return e.UserName }),
+	strCol("session_issuer_name", func(e *ct) string { return e.SessionIssuerName }),
+	boolCol("mfa_authenticated", func(e *ct) event.Bool { return e.MFAAuthenticated }),
+	strCol("invoked_by", func(e *ct) string { return e.InvokedBy }),
+	strCol("error_code", func(e *ct) string { return e.ErrorCode }),
+	strCol("error_message", func(e *ct) string { return e.ErrorMessage }),
+	boolCol("read_only", func(e *ct) event.Bool { return e.ReadOnly }),
+	boolCol("management_event", func(e *ct) event.Bool { return e.ManagementEvent }),
+	strCol("raw", func(e *ct) string { return e.Raw }),
+}
+
+// ctTypes are the SQL types of stored cloudtrail columns other than VARCHAR,
+// and the zstd-compressed big text.
+var ctTypes = map[string]string{
+	"event_time":        "TIMESTAMPTZ",
+	"event_id":          "VARCHAR NOT NULL",
+	"mfa_authenticated": "BOOLEAN",
+	"read_only":         "BOOLEAN",
+	"management_event":  "BOOLEAN",
+	"raw":               "VARCHAR NOT NULL" + zstd,
+}
+
+// ctComputed are cloudtrail view columns computed from raw at query time.
+var ctComputed = []struct{ name, typ, expr string }{
+	{"event_version", "VARCHAR", `raw->>'$.eventVersion'`},
+	{"user_principal_id", "VARCHAR", `raw->>'$.userIdentity.principalId'`},
+	{"session_issuer_type", "VARCHAR", `raw->>'$.userIdentity.sessionContext.sessionIssuer.type'`},
+	{"session_issuer_arn", "VARCHAR", `raw->>'$.userIdentity.sessionContext.sessionIssuer.arn'`},
+	{"session_created_at", "TIMESTAMPTZ", `coalesce(try_strptime(raw->>'$.userIdentity.sessionContext.attributes.creationDate', '%Y%m%dT%H%M%SZ')::TIMESTAMPTZ, TRY_CAST(raw->>'$.userIdentity.sessionContext.attributes.creationDate' AS TIMESTAMPTZ))`},
+	{"source_identity", "VARCHAR", `raw->>'$.userIdentity.sessionContext.sourceIdentity'`},
+	{"identity_store_user_id", "VARCHAR", `raw->>'$.userIdentity.onBehalfOf.userId'`},
+	{"session_credential_from_console", "BOOLEAN", `TRY_CAST(raw->>'$.sessionCredentialFromConsole' AS BOOLEAN)`},
+	{"request_id", "VARCHAR", `raw->>'$.requestID'`},
+	{"shared_event_id", "VARCHAR", `raw->>'$.sharedEventID'`},
+	{"vpc_endpoint_id", "VARCHAR", `raw->>'$.vpcEndpointId'`},
+	{"api_version", "VARCHAR", `raw->>'$.apiVersion'`},
+	{"tls_version", "VARCHAR", `raw->>'$.tlsDetails.tlsVersion'`},
+	{"tls_cipher_suite", "VARCHAR", `raw->>'$.tlsDetails.cipherSuite'`},
+	{"tls_client_host", "VARCHAR", `raw->>'$.tlsDetails.clientProvidedHostHeader'`},
+	{"resources", "JSON", jsonMember("resources")},
+	{"request_parameters", "JSON", jsonMember("requestParameters")},
+	{"response_elements", "JSON", jsonMember("responseElements")},
+	{"additional_event_data", "JSON", jsonMember("additionalEventData")},
+	{"service_event_details", "JSON", jsonMember("serviceEventDetails")},
+	{"insight_details", "JSON", jsonMember("insightDetails")},
+}
+
+// jsonMember extracts a free-form member of raw as JSON, NULL for JSON null.
+func jsonMember(key string) string {
+	return fmt.Sprintf(`nullif(json_extract(raw, '$.%s'), 'null'::JSON)`, key)
+}
+
+func cloudtrailDDL() []string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS cloudtrail_base (\n")
+	for _, c := range ctColumns {
+		typ, ok := ctTypes[c.name]
+		if !ok {
+			typ = "VARCHAR"
 		}
-		cols = append(cols, struct{ name, typ string }{f.Column, typ})
-		if f.Name == "protocol" {
-			cols = append(cols, struct{ name, typ string }{"protocol_name", "VARCHAR"})
+		fmt.Fprintf(&b, "  %s %s,\n", quoteIdent(c.name), typ)
+	}
+	b.WriteString("  source VARCHAR NOT NULL,\n  ingested_at TIMESTAMPTZ NOT NULL\n)")
+	table := b.String()
+	b.Reset()
+	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
+	for _, c := range ctColumns {
+		if c.name == "raw" {
+			for _, v := range ctComputed {
+				fmt.Fprintf(&b, "  CAST(%s AS %s) AS %s,\n", v.expr, v.typ, v.name)
+			}
+		}
+		fmt.Fprintf(&b, "  %s,\n", quoteIdent(c.name))
+	}
+	b.WriteString("  source,\n  ingested_at\nFROM cloudtrail_base")
+	return []string{table, b.String()}
+}
+
+type flow = event.VPCFlow
+
+// vpcColumns are the vpcflow columns: every field of event.FlowFields,
+// with the protocol's IANA name after the protocol number.
+func vpcColumns() []column[flow] {
+	var cols []column[flow]
+	for _, f := range event.FlowFields {
+		switch f.Kind {
+		case event.FlowStr:
+			idx := f.Index
+			cols = append(cols, strCol(f.Column, func(r *flow) string { return r.Strs[idx] }))
+		case event.FlowInt:
+			idx, wide := f.Index, f.Wide
+			c := column[flow]{name: f.Column, typ: duckdb.TYPE_INTEGER,
+				has: func(r *flow) bool { return r.Ints[idx].Valid },
+				get: func(r *flow) any {
+					if v := r.Ints[idx]; v.Valid {
+						return int32(v.V)
+					}
+					return nil
+				}}
+			if wide {
+				c.typ = duckdb.TYPE_BIGINT
+				c.get = func(r *flow) any { return r.Ints[idx].Value() }
+			}
+			cols = append(cols, c)
+			if idx == event.FlowProtocol {
+				cols = append(cols, strCol("protocol_name", func(r *flow) string {
+					if v := r.Ints[event.FlowProtocol]; v.Valid {
+						return iana.ProtocolName(v.V)
+					}
+					return ""
+				}))
+			}
+		case event.FlowStart:
+			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { return r.Start }))
+		case event.FlowEnd:
+			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { return r.End }))
 		}
 	}
-	return append(cols,
-		struct{ name, typ string }{"raw", "VARCHAR NOT NULL" + zstd},
-		struct{ name, typ string }{"source", "VARCHAR NOT NULL"},
-		struct{ name, typ string }{"ingested_at", "TIMESTAMPTZ NOT NULL"},
-	)
+	return append(cols, strCol("raw", func(r *flow) string { return r.Raw }))
+}
+
+var vpcCols = vpcColumns()
+
+func vpcflowDDL() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS vpcflow (\n")
+	for _, c := range vpcCols {
+		typ := "VARCHAR"
+		switch c.typ {
+		case duckdb.TYPE_INTEGER:
+			typ = "INTEGER"
+		case duckdb.TYPE_BIGINT:
+			typ = "BIGINT"
+		case duckdb.TYPE_TIMESTAMP_TZ:
+			typ = "TIMESTAMPTZ"
+		}
+		if c.name == "raw" {
+			typ = "VARCHAR NOT NULL" + zstd
+		}
+		fmt.Fprintf(&b, "  %s %s,\n", quoteIdent(c.name), typ)
+	}
+	b.WriteString("  source VARCHAR NOT NULL,\n  ingested_at TIMESTAMPTZ NOT NULL\n)")
+	return b.String()
 }
 
 // gdColumns are the GuardDuty columns, shared by the current-state and the
@@ -161,8 +282,9 @@ func quoteIdent(s string) string {
 func schemaV1() []string {
 	return []string{
 		`CREATE TABLE IF NOT EXISTS trawl_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
-		createTable("cloudtrail", ctColumns),
-		createTable("vpcflow", vpcColumns()),
+		cloudtrailDDL()[0],
+		cloudtrailDDL()[1],
+		vpcflowDDL(),
 		createTable("guardduty_finding", gdColumns, "PRIMARY KEY (id)"),
 		createTable("guardduty_finding_history", gdColumns, "PRIMARY KEY (id, updated_at)"),
 		`CREATE TABLE IF NOT EXISTS cloudtrail_digest (

@@ -33,6 +33,7 @@ type Store struct {
 	db   *sql.DB
 	conn *duckdb.Connector
 	path string
+	src  *sources
 }
 
 // storageVersion is the on-disk format written for new files: the oldest
@@ -57,6 +58,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	q.Set("block_allocator_memory", opt.MemoryLimit)
 	q.Set("autoinstall_known_extensions", "false")
 	q.Set("autoload_known_extensions", "false")
+	for _, kv := range strings.Split(os.Getenv("TRAWL_DUCKDB_SETTINGS"), ";") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			q.Set(k, v)
+		}
+	}
 	if opt.Threads > 0 {
 		q.Set("threads", strconv.Itoa(opt.Threads))
 	}
@@ -80,6 +86,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		if err := s.migrate(ctx); err != nil {
 			s.db.Close()
 			return nil, fmt.Errorf("preparing the schema of %s: %w", path, err)
+		}
+		if err := s.registerRows(ctx); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("opening %s: registering the row source: %w", path, err)
 		}
 	}
 	return s, nil

@@ -6,12 +6,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
-	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/trawl-project/trawl/internal/event"
-	"github.com/trawl-project/trawl/internal/iana"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
@@ -20,11 +19,9 @@ import (
 // is used from one goroutine.
 type Tx struct {
 	ctx  context.Context
+	st   *Store
 	conn *sql.Conn
 	now  time.Time
-
-	ct, vpc *duckdb.Appender
-	row     []driver.Value
 
 	stmts map[string]*sql.Stmt
 	done  bool
@@ -39,7 +36,7 @@ func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening a connection: %w", err)
 	}
-	t := &Tx{ctx: ctx, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond), stmts: map[string]*sql.Stmt{}}
+	t := &Tx{ctx: ctx, st: s, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond), stmts: map[string]*sql.Stmt{}}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("beginning a transaction: %w", err)
@@ -49,21 +46,6 @@ func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
 
 // IngestedAt is the ingested_at value of every row of the transaction.
 func (t *Tx) IngestedAt() time.Time { return t.now }
-
-func (t *Tx) appender(p **duckdb.Appender, table string) (*duckdb.Appender, error) {
-	if *p != nil {
-		return *p, nil
-	}
-	err := rawConn(t.conn, func(dc driver.Conn) error {
-		a, err := duckdb.NewAppenderFromConn(dc, "", table)
-		*p = a
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("creating the %s appender: %w", table, err)
-	}
-	return *p, nil
-}
 
 func (t *Tx) stmt(query string) (*sql.Stmt, error) {
 	if st, ok := t.stmts[query]; ok {
@@ -96,55 +78,47 @@ func tm(t time.Time) driver.Value {
 	return t
 }
 
-// CloudTrail appends events from one source, dropping events whose id (at
+// CloudTrail stores events from one source, dropping events whose id (at
 // the same event time) is already stored or appears earlier in recs. It
 // returns the number dropped as duplicates.
 func (t *Tx) CloudTrail(source string, recs []event.CloudTrail) (dups int, err error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	a, err := t.appender(&t.ct, "cloudtrail")
+	var seen map[ctKey]struct{}
+	if os.Getenv("TRAWL_NODEDUP") != "" {
+		seen = map[ctKey]struct{}{}
+	} else {
+		seen, err = t.existingEvents(recs)
+	}
 	if err != nil {
 		return 0, err
 	}
-	// Rows appended earlier in this transaction must be visible to the
-	// duplicate check.
-	if err := a.Flush(); err != nil {
-		return 0, fmt.Errorf("appending to cloudtrail: %w", err)
-	}
-	seen, err := t.existingEvents(recs)
-	if err != nil {
-		return 0, err
-	}
-	row := t.row[:0]
+	keep := recs[:0:0]
 	for i := range recs {
 		e := &recs[i]
 		k := ctKey{e.EventID, e.EventTime.UnixMicro()}
 		if _, dup := seen[k]; dup {
 			dups++
+			if keep == nil {
+				keep = append(make([]event.CloudTrail, 0, len(recs)), recs[:i]...)
+			}
 			continue
 		}
 		seen[k] = struct{}{}
-		row = append(row[:0],
-			tm(e.EventTime), e.EventID, str(e.EventVersion), str(e.EventSource), str(e.EventName),
-			str(e.EventType), str(e.EventCategory), str(e.AWSRegion), str(e.RecipientAccountID),
-			str(e.SourceIP), str(e.UserAgent), str(e.UserType), str(e.UserPrincipalID), str(e.UserARN),
-			str(e.UserAccountID), str(e.UserAccessKeyID), str(e.UserName), str(e.SessionIssuerType),
-			str(e.SessionIssuerARN), str(e.SessionIssuerName), e.MFAAuthenticated.Value(),
-			tm(e.SessionCreatedAt), str(e.InvokedBy), str(e.SourceIdentity), str(e.IdentityStoreUser),
-			e.CredentialFromCons.Value(), str(e.ErrorCode), str(e.ErrorMessage), e.ReadOnly.Value(),
-			e.ManagementEvent.Value(), str(e.RequestID), str(e.SharedEventID), str(e.VPCEndpointID),
-			str(e.APIVersion), str(e.TLSVersion), str(e.TLSCipherSuite), str(e.TLSClientHost),
-			str(e.Resources), str(e.RequestParameters), str(e.ResponseElements),
-			str(e.AdditionalEventData), str(e.ServiceEventDetails), str(e.InsightDetails),
-			e.Raw, source, t.now,
-		)
-		if err := a.AppendRow(row...); err != nil {
-			return dups, fmt.Errorf("appending event %s to cloudtrail: %w", e.EventID, err)
+		if keep != nil {
+			keep = append(keep, *e)
 		}
 	}
-	t.row = row
-	return dups, nil
+	if keep == nil {
+		keep = recs
+	}
+	return dups, insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, ctColumns, t.consts(source)...)
+}
+
+// consts are the columns every row of a batch from source shares.
+func (t *Tx) consts(source string) []constant {
+	return []constant{{name: "source", val: source}, {name: "ingested_at", val: t.now}}
 }
 
 type ctKey struct {
@@ -196,13 +170,13 @@ func (t *Tx) existingEvents(recs []event.CloudTrail) (map[ctKey]struct{}, error)
 		return rows.Err()
 	}
 	if len(ids) > 0 {
-		if err := query(`SELECT event_id, event_time FROM cloudtrail
+		if err := query(`SELECT event_id, event_time FROM cloudtrail_base
 			WHERE event_time BETWEEN ? AND ? AND event_id IN (SELECT unnest(?::VARCHAR[]))`, lo, hi, ids); err != nil {
 			return nil, err
 		}
 	}
 	if len(untimed) > 0 {
-		if err := query(`SELECT event_id, event_time FROM cloudtrail
+		if err := query(`SELECT event_id, event_time FROM cloudtrail_base
 			WHERE event_time IS NULL AND event_id IN (SELECT unnest(?::VARCHAR[]))`, untimed); err != nil {
 			return nil, err
 		}
@@ -210,54 +184,9 @@ func (t *Tx) existingEvents(recs []event.CloudTrail) (map[ctKey]struct{}, error)
 	return seen, nil
 }
 
-// VPCFlow appends flow-log records from one source.
+// VPCFlow stores flow-log records from one source.
 func (t *Tx) VPCFlow(source string, recs []event.VPCFlow) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	a, err := t.appender(&t.vpc, "vpcflow")
-	if err != nil {
-		return err
-	}
-	row := t.row[:0]
-	for i := range recs {
-		r := &recs[i]
-		row = row[:0]
-		for fi := range event.FlowFields {
-			f := &event.FlowFields[fi]
-			switch f.Kind {
-			case event.FlowInt:
-				if v := r.Ints[f.Index]; v.Valid {
-					if f.Wide {
-						row = append(row, v.V)
-					} else {
-						row = append(row, int32(v.V))
-					}
-				} else {
-					row = append(row, nil)
-				}
-				if f.Index == event.FlowProtocol {
-					var name driver.Value
-					if v := r.Ints[f.Index]; v.Valid {
-						name = str(iana.ProtocolName(v.V))
-					}
-					row = append(row, name)
-				}
-			case event.FlowStr:
-				row = append(row, str(r.Strs[f.Index]))
-			case event.FlowStart:
-				row = append(row, tm(r.Start))
-			case event.FlowEnd:
-				row = append(row, tm(r.End))
-			}
-		}
-		row = append(row, r.Raw, source, t.now)
-		if err := a.AppendRow(row...); err != nil {
-			return fmt.Errorf("appending to vpcflow: %w", err)
-		}
-	}
-	t.row = row
-	return nil
+	return insertRows(t.ctx, t.st, t.conn, "vpcflow", recs, vpcCols, t.consts(source)...)
 }
 
 // SeverityLabel names a GuardDuty severity as the console does.
@@ -399,20 +328,6 @@ func (t *Tx) ForgetObject(object string) error {
 	return nil
 }
 
-// closeAppenders flushes and closes the appenders.
-func (t *Tx) closeAppenders() error {
-	var errs []error
-	for _, a := range []**duckdb.Appender{&t.ct, &t.vpc} {
-		if *a != nil {
-			if err := (*a).Close(); err != nil {
-				errs = append(errs, err)
-			}
-			*a = nil
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // Commit makes everything written in the transaction durable.
 func (t *Tx) Commit() error {
 	if t.done {
@@ -420,10 +335,6 @@ func (t *Tx) Commit() error {
 	}
 	t.done = true
 	defer t.release()
-	if err := t.closeAppenders(); err != nil {
-		_, _ = t.conn.ExecContext(context.Background(), "ROLLBACK")
-		return fmt.Errorf("writing rows: %w", err)
-	}
 	if _, err := t.conn.ExecContext(t.ctx, "COMMIT"); err != nil {
 		_, _ = t.conn.ExecContext(context.Background(), "ROLLBACK")
 		return fmt.Errorf("committing: %w", err)
@@ -438,7 +349,6 @@ func (t *Tx) Rollback() error {
 	}
 	t.done = true
 	defer t.release()
-	_ = t.closeAppenders()
 	_, err := t.conn.ExecContext(context.Background(), "ROLLBACK")
 	return err
 }

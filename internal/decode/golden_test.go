@@ -1,0 +1,191 @@
+package decode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/decode/vpcflow"
+	"github.com/trawl-project/trawl/internal/event"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden want.json files of testdata cases")
+
+// recorder is a Sink that keeps every unit in order, in a form that
+// compares well as JSON.
+type recorder struct {
+	units []map[string]any
+}
+
+func (r *recorder) add(kind string, v any) {
+	r.units = append(r.units, map[string]any{kind: v})
+}
+
+func (r *recorder) CloudTrail(e *event.CloudTrail) error {
+	r.add("cloudtrail", present(*e))
+	return nil
+}
+func (r *recorder) Digest(d *event.Digest) error   { r.add("digest", present(*d)); return nil }
+func (r *recorder) Finding(f *event.Finding) error { r.add("finding", present(*f)); return nil }
+func (r *recorder) VPCFlow(f *event.VPCFlow) error { r.add("vpcflow", presentFlow(f)); return nil }
+func (r *recorder) Quarantine(q *event.Quarantined) error {
+	m := present(*q)
+	m["Object"] = filepath.Base(q.Object)
+	r.add("quarantine", m)
+	return nil
+}
+
+// present maps a struct's non-zero fields by name.
+func present(v any) map[string]any {
+	out := map[string]any{}
+	rv := reflect.ValueOf(v)
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Field(i)
+		name := rv.Type().Field(i).Name
+		if f.IsZero() {
+			continue
+		}
+		switch x := f.Interface().(type) {
+		case time.Time:
+			out[name] = x.UTC().Format(time.RFC3339Nano)
+		case event.Bool:
+			out[name] = x.Value()
+		case event.Int:
+			out[name] = x.V
+		case event.Kind:
+			out[name] = x.String()
+		case []event.DigestLogFile:
+			var files []any
+			for _, lf := range x {
+				files = append(files, present(lf))
+			}
+			out[name] = files
+		default:
+			out[name] = x
+		}
+	}
+	return out
+}
+
+func presentFlow(f *event.VPCFlow) map[string]any {
+	out := map[string]any{"raw": f.Raw}
+	for _, fd := range event.FlowFields {
+		switch fd.Kind {
+		case event.FlowStr:
+			if v := f.Strs[fd.Index]; v != "" {
+				out[fd.Name] = v
+			}
+		case event.FlowInt:
+			if v := f.Ints[fd.Index]; v.Valid {
+				out[fd.Name] = v.V
+			}
+		case event.FlowStart:
+			if !f.Start.IsZero() {
+				out[fd.Name] = f.Start.Format(time.RFC3339)
+			}
+		case event.FlowEnd:
+			if !f.End.IsZero() {
+				out[fd.Name] = f.End.Format(time.RFC3339)
+			}
+		}
+	}
+	return out
+}
+
+type caseOptions struct {
+	Type      string `json:"type"`
+	VPCFormat string `json:"vpc_format"`
+	MaxRecord int    `json:"max_record_size"`
+}
+
+// TestGolden decodes every testdata/<case>/ input and compares the units
+// with testdata/<case>/want.json (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	cases, err := filepath.Glob("testdata/*")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no test cases: %v", err)
+	}
+	for _, dir := range cases {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var co caseOptions
+			if b, err := os.ReadFile(filepath.Join(dir, "options.json")); err == nil {
+				if err := json.Unmarshal(b, &co); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opt := Options{MaxRecordSize: co.MaxRecord}
+			if co.Type != "" {
+				k, ok := event.ParseKind(co.Type)
+				if !ok {
+					t.Fatalf("bad type %q", co.Type)
+				}
+				opt.Kind = k
+			}
+			if co.VPCFormat != "" {
+				f, err := vpcflow.ParseFormat(co.VPCFormat)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opt.VPCFormat = f
+			}
+			entries, _ := os.ReadDir(dir)
+			var inputs []string
+			for _, e := range entries {
+				if n := e.Name(); n != "want.json" && n != "options.json" {
+					inputs = append(inputs, n)
+				}
+			}
+			sort.Strings(inputs)
+			got := map[string][]map[string]any{}
+			for _, in := range inputs {
+				f, err := os.Open(filepath.Join(dir, in))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec := &recorder{}
+				err = Decode(context.Background(), Object{Name: in, Key: in}, f, opt, rec)
+				f.Close()
+				if err != nil {
+					t.Fatalf("%s: %v", in, err)
+				}
+				got[in] = rec.units
+			}
+			gotJSON, err := json.MarshalIndent(got, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON = append(gotJSON, '\n')
+			wantPath := filepath.Join(dir, "want.json")
+			if *update {
+				if err := os.WriteFile(wantPath, gotJSON, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(wantPath)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(normalize(t, want), normalize(t, gotJSON)) {
+				t.Errorf("output differs from %s (go test ./internal/decode -run TestGolden -update rewrites it)\ngot:\n%s", wantPath, gotJSON)
+			}
+		})
+	}
+}
+
+// normalize re-encodes JSON so that formatting differences do not matter.
+func normalize(t *testing.T, b []byte) []byte {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("bad JSON: %v", err)
+	}
+	out, _ := json.Marshal(v)
+	return out
+}
