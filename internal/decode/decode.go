@@ -238,7 +238,7 @@ func (d *decoder) run(r io.Reader) error {
 		}
 		return d.quarantine(d.hint(), 0, 0, "empty object (only whitespace)", nil)
 	case bytes.HasPrefix(first, []byte("PAR1")):
-		return d.parquet(cbr, r, compressed)
+		return d.parquet(cbr, compressed, cr)
 	case first[0] == '{' || first[0] == '[':
 		return d.json(cbr, compressed, cr)
 	case looksBinary(first):

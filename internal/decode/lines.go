@@ -31,6 +31,10 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 			}
 		}
 		chunk, err := br.ReadSlice('\n')
+		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+			// The input failed mid-line: the partial line is not a record.
+			return d.readFailure(err, cr.n, compressed, lineNo)
+		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the buffer: gather it, up to the limit.
 			if !tooLong {

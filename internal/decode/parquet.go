@@ -2,12 +2,52 @@ package decode
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"os"
 
+	"github.com/trawl-project/trawl/internal/decode/vpcflow"
 	"github.com/trawl-project/trawl/internal/event"
 )
 
-// parquet decodes a Parquet flow-log object.
-func (d *decoder) parquet(br *bufio.Reader, orig io.Reader, compressed bool) error {
-	return d.quarantine(event.KindVPCFlow, 0, 0, "Parquet input is not supported yet", nil)
+// parquet decodes a Parquet flow-log object. Parquet needs random access,
+// so the object is first copied to a temporary file (AWS caps flow-log
+// files at 75 MB).
+func (d *decoder) parquet(br *bufio.Reader, compressed bool, cr *countingReader) error {
+	if d.opt.Kind != event.KindUnknown && d.opt.Kind != event.KindVPCFlow {
+		return d.quarantine(d.opt.Kind, 0, 0, fmt.Sprintf("a Parquet file is not %s data (--type %s)", d.opt.Kind, d.opt.Kind), nil)
+	}
+	tmp, err := os.CreateTemp(d.opt.TempDir, "trawl-parquet-*")
+	if err != nil {
+		return fmt.Errorf("spooling a Parquet object: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	size, err := io.Copy(tmp, br)
+	if err != nil {
+		if rerr := d.readFailure(err, cr.n, compressed, 0); rerr != nil {
+			return rerr
+		}
+		return nil
+	}
+	row := int64(0)
+	var sinkErr error
+	err = vpcflow.ParquetRows(d.ctx, tmp, size, func(rec *event.VPCFlow, rowErr error) error {
+		row++
+		if rowErr != nil {
+			sinkErr = d.quarantine(event.KindVPCFlow, 0, -1, fmt.Sprintf("Parquet row %d: %v", row, rowErr), []byte(rec.Raw))
+		} else {
+			sinkErr = d.emitFlow(rec, 0, -1)
+		}
+		return sinkErr
+	})
+	switch {
+	case sinkErr != nil:
+		return sinkErr
+	case err != nil && d.ctx.Err() != nil:
+		return d.ctx.Err()
+	case err != nil:
+		return d.quarantine(event.KindVPCFlow, 0, 0, fmt.Sprintf("%v (after %d rows)", err, row), nil)
+	}
+	return nil
 }

@@ -1,0 +1,284 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/decode/cloudtrail"
+	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/pipeline"
+)
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "t.duckdb")
+	st, err := Open(context.Background(), path, Options{MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+func mustTx(t *testing.T, st *Store) *Tx {
+	t.Helper()
+	tx, err := st.BeginTx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+func count(t *testing.T, st *Store, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := st.DB().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func ctEvent(id string, ts time.Time, name string) event.CloudTrail {
+	raw := `{"eventVersion":"1.08","eventID":"` + id + `","eventTime":"` + ts.Format(time.RFC3339) + `","eventName":"` + name +
+		`","eventSource":"iam.amazonaws.com","requestParameters":{"userName":"bob"},"responseElements":null,` +
+		`"userIdentity":{"type":"IAMUser","userName":"alice","sessionContext":{"attributes":{"creationDate":"20131102T010628Z"}}},"tlsDetails":{"tlsVersion":"TLSv1.3"}}`
+	return cloudtrail.FromRaw(raw, nil)
+}
+
+func TestCloudTrailDedupAndView(t *testing.T) {
+	st, _ := openTemp(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	tx := mustTx(t, st)
+	dups, err := tx.CloudTrail("a.json", []event.CloudTrail{
+		ctEvent("e1", t0, "CreateUser"), ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"),
+		ctEvent("e1", t0, "CreateUser"), // the same event twice in one batch
+	})
+	if err != nil || dups != 1 {
+		t.Fatalf("first batch: dups %d, %v", dups, err)
+	}
+	// Rows written earlier in the same transaction count for de-duplication.
+	dups, err = tx.CloudTrail("b.json", []event.CloudTrail{ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"), ctEvent("e3", t0, "X")})
+	if err != nil || dups != 1 {
+		t.Fatalf("second batch: dups %d, %v", dups, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = mustTx(t, st)
+	dups, err = tx.CloudTrail("c.json", []event.CloudTrail{
+		ctEvent("e1", t0, "CreateUser"),                       // stored in an earlier transaction
+		ctEvent("e1", t0.Add(time.Hour), "CreateUser"),        // same id at another time: another event
+		cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil), // synthetic id, no time
+	})
+	if err != nil || dups != 1 {
+		t.Fatalf("third batch: dups %d, %v", dups, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = mustTx(t, st)
+	if dups, err = tx.CloudTrail("d.json", []event.CloudTrail{cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil)}); err != nil || dups != 1 {
+		t.Fatalf("untimed duplicate: dups %d, %v", dups, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail`); n != 5 {
+		t.Errorf("%d events stored, want 5", n)
+	}
+	var user, params, tls, source string
+	var created time.Time
+	var resp sql.NullString
+	err = st.DB().QueryRow(`SELECT user_name, request_parameters->>'$.userName', tls_version, source, session_created_at, response_elements
+		FROM cloudtrail WHERE event_id = 'e1' AND event_time = ?`, t0).Scan(&user, &params, &tls, &source, &created, &resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "alice" || params != "bob" || tls != "TLSv1.3" || source != "a.json" || !created.Equal(time.Date(2013, 11, 2, 1, 6, 28, 0, time.UTC)) || resp.Valid {
+		t.Errorf("view columns: %q %q %q %q %v %v", user, params, tls, source, created, resp)
+	}
+}
+
+func TestRollbackLeavesNothing(t *testing.T) {
+	st, _ := openTemp(t)
+	tx := mustTx(t, st)
+	if _, err := tx.CloudTrail("a", []event.CloudTrail{ctEvent("e1", time.Now().UTC(), "X")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Ledger(pipeline.LedgerEntry{Object: "a", Status: pipeline.StatusDone}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail`) + count(t, st, `SELECT count(*) FROM ingest_ledger`); n != 0 {
+		t.Errorf("%d rows after rollback", n)
+	}
+}
+
+func flowRec(raw string, set func(r *event.VPCFlow)) event.VPCFlow {
+	r := event.VPCFlow{Raw: raw}
+	set(&r)
+	return r
+}
+
+func TestVPCFlowColumns(t *testing.T) {
+	st, _ := openTemp(t)
+	tx := mustTx(t, st)
+	recs := []event.VPCFlow{
+		flowRec("v2 line", func(r *event.VPCFlow) {
+			r.Ints[event.FlowVersion] = event.IntOf(2)
+			r.Strs[event.FlowSrcAddr] = "10.0.0.1"
+			r.Ints[event.FlowProtocol] = event.IntOf(17)
+			r.Ints[event.FlowBytes] = event.IntOf(5_000_000_000)
+			r.Start = time.Unix(1793613000, 0).UTC()
+		}),
+		flowRec("nodata line", func(r *event.VPCFlow) { r.Strs[event.FlowLogStatus] = "NODATA" }),
+	}
+	if err := tx.VPCFlow("f1", recs); err != nil {
+		t.Fatal(err)
+	}
+	// A batch with other columns present (Transit Gateway fields).
+	if err := tx.VPCFlow("f2", []event.VPCFlow{flowRec("tgw line", func(r *event.VPCFlow) {
+		r.Strs[event.FlowTGWID] = "tgw-1"
+		r.Ints[event.FlowPacketsLostBlackhole] = event.IntOf(3)
+	})}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var proto string
+	var bytes int64
+	var start time.Time
+	if err := st.DB().QueryRow(`SELECT protocol_name, bytes, start_time FROM vpcflow WHERE raw = 'v2 line'`).Scan(&proto, &bytes, &start); err != nil {
+		t.Fatal(err)
+	}
+	if proto != "UDP" || bytes != 5_000_000_000 || start.Unix() != 1793613000 {
+		t.Errorf("v2 row: %q %d %v", proto, bytes, start)
+	}
+	if n := count(t, st, `SELECT count(*) FROM vpcflow WHERE tgw_id = 'tgw-1' AND packets_lost_blackhole = 3 AND srcaddr IS NULL AND source = 'f2'`); n != 1 {
+		t.Errorf("tgw row not stored as expected (%d)", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM vpcflow WHERE log_status = 'NODATA' AND protocol IS NULL AND protocol_name IS NULL`); n != 1 {
+		t.Errorf("NODATA row: %d", n)
+	}
+}
+
+func finding(id string, updated time.Time, sev float64, count int64) event.Finding {
+	return event.Finding{ID: id, Type: "Recon:EC2/Portscan", Severity: sev, UpdatedAt: updated, CreatedAt: updated.Add(-time.Hour),
+		Count: event.IntOf(count), Raw: `{"id":"` + id + `"}`}
+}
+
+func TestFindingsCurrentStateAndHistory(t *testing.T) {
+	st, _ := openTemp(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	tx := mustTx(t, st)
+	dups, err := tx.Findings("e1", []event.Finding{finding("f1", t0, 5, 1), finding("f1", t0.Add(time.Hour), 8, 4), finding("f2", t0, 2, 1)})
+	if err != nil || dups != 0 {
+		t.Fatalf("dups %d, %v", dups, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = mustTx(t, st)
+	// An older version arriving late, and a version seen before.
+	dups, err = tx.Findings("e2", []event.Finding{finding("f1", t0.Add(30*time.Minute), 6, 2), finding("f2", t0, 2, 1)})
+	if err != nil || dups != 1 {
+		t.Fatalf("dups %d, %v", dups, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var sev float64
+	var label string
+	var cnt int64
+	if err := st.DB().QueryRow(`SELECT severity, severity_label, "count" FROM guardduty_finding WHERE id = 'f1'`).Scan(&sev, &label, &cnt); err != nil {
+		t.Fatal(err)
+	}
+	if sev != 8 || label != "High" || cnt != 4 {
+		t.Errorf("current state of f1: severity %v %q count %d; the newest version must win", sev, label, cnt)
+	}
+	if n := count(t, st, `SELECT count(*) FROM guardduty_finding_history`); n != 4 {
+		t.Errorf("history has %d versions, want 4", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM guardduty_finding`); n != 2 {
+		t.Errorf("current state has %d findings, want 2", n)
+	}
+}
+
+func TestDigestsQuarantineLedger(t *testing.T) {
+	st, path := openTemp(t)
+	tx := mustTx(t, st)
+	d := event.Digest{AccountID: "1", DigestS3Object: "AWSLogs/1/CloudTrail-Digest/x.json.gz", Raw: "{}",
+		LogFiles: []event.DigestLogFile{{S3Object: "a.json.gz", HashValue: "aa"}, {S3Object: "b.json.gz", HashValue: "bb"}}}
+	if dups, err := tx.Digests("x", []event.Digest{d, d}); err != nil || dups != 1 {
+		t.Fatalf("digests: %d %v", dups, err)
+	}
+	q := event.Quarantined{Object: "bad.json", Kind: event.KindCloudTrail, Line: 3, Offset: 120, Record: 2, Reason: "invalid JSON", Snippet: "{"}
+	if err := tx.Quarantine([]event.Quarantined{q, q}); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := tx.Ledger(pipeline.LedgerEntry{Object: "bad.json", Size: 10, Status: pipeline.StatusPartial, Units: 5, First: first}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = mustTx(t, st)
+	if err := tx.ForgetObject("bad.json"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Ledger(pipeline.LedgerEntry{Object: "bad.json", Size: 10, Status: pipeline.StatusDone, Units: 9, Records: 7, Quarantined: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail_digest_file WHERE digest_object = ?`, d.DigestS3Object); n != 2 {
+		t.Errorf("%d digest files", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM quarantine`); n != 0 {
+		t.Errorf("ForgetObject left %d entries", n)
+	}
+	st.Close()
+	// Reopen: the schema is there and the ledger entry kept its first time.
+	st2, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	led, err := st2.LedgerEntries(context.Background(), []string{"bad.json", "missing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := led["bad.json"]
+	if !ok || len(led) != 1 || e.Status != pipeline.StatusDone || e.Units != 9 || e.Records != 7 || !e.First.Equal(first) || e.Size != 10 {
+		t.Errorf("ledger entry after reopen: %+v", led)
+	}
+}
+
+func TestReadOnlyAndVersion(t *testing.T) {
+	st, path := openTemp(t)
+	v, err := st.Version(context.Background())
+	if err != nil || !strings.HasPrefix(v, "v1.") {
+		t.Errorf("version %q %v", v, err)
+	}
+	st.Close()
+	ro, err := Open(context.Background(), path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.DB().Exec(`CREATE TABLE x (a INT)`); err == nil {
+		t.Error("a read-only store accepted a write")
+	}
+	if n := count(t, ro, `SELECT count(*) FROM cloudtrail`); n != 0 {
+		t.Errorf("%d rows", n)
+	}
+}
