@@ -80,10 +80,9 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 
 // ingestReport is what an ingest did, for the summary.
 type ingestReport struct {
-	res      pipeline.Result
-	notices  []string
-	objects  int
-	stdinUse bool
+	res     pipeline.Result
+	notices []string
+	objects int
 }
 
 func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) error {

@@ -336,11 +336,11 @@ func (d *decoder) handleValue(raw string, mem []jsonscan.Member, line, off int64
 
 // objectKeys summarises an object for classification.
 type objectKeys struct {
-	keys                            []string
-	ctRecord, digest                bool
-	records, findings, logEvents    string
-	messageType, message, awslogs   string
-	detailType, detail, detailInner string
+	keys                          []string
+	ctRecord, digest              bool
+	records, findings, logEvents  string
+	messageType, message, awslogs string
+	detailType, detail            string
 }
 
 func scanKeys(raw string, mem []jsonscan.Member) objectKeys {

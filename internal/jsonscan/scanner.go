@@ -289,18 +289,6 @@ func (s *Scanner) checkSize() {
 	s.keep = -1
 }
 
-// more refills the buffer while scanning a value.
-func (s *Scanner) more(start int) error {
-	s.checkSize()
-	if !s.fill() {
-		if s.err != nil && s.err != io.EOF {
-			return fmt.Errorf("reading input at byte %d: %w", s.Offset(), s.err)
-		}
-		return s.syntaxf(s.pos, "unexpected end of input in value starting at byte %d", s.base+int64(start))
-	}
-	return nil
-}
-
 // SkipByte consumes one byte; it is used after a syntax error to move on.
 func (s *Scanner) SkipByte() {
 	if s.pos < s.end || s.fill() {

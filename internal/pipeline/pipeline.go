@@ -52,6 +52,12 @@ type LedgerEntry struct {
 	Error       string
 }
 
+// DupKey counts duplicates of one log type from one source.
+type DupKey struct {
+	Source string
+	Kind   event.Kind
+}
+
 // Store is where an ingest writes. Implementations: store/duckdb.
 type Store interface {
 	// LedgerEntries returns the entries that exist for the given objects.
@@ -62,16 +68,24 @@ type Store interface {
 
 // Tx is a write transaction: everything written through it becomes visible
 // at Commit, or not at all. A Tx is used from one goroutine.
+//
+// Records may be buffered until Flush or Commit. Records that are already
+// stored (CloudTrail events by id and time, GuardDuty versions by id and
+// updatedAt, digests by object) are dropped and counted as duplicates of
+// their source; Flush reports those counts.
 type Tx interface {
-	CloudTrail(source string, recs []event.CloudTrail) (duplicates int, err error)
+	CloudTrail(source string, recs []event.CloudTrail) error
 	VPCFlow(source string, recs []event.VPCFlow) error
-	Findings(source string, recs []event.Finding) (duplicates int, err error)
-	Digests(source string, ds []event.Digest) (duplicates int, err error)
+	Findings(source string, recs []event.Finding) error
+	Digests(source string, ds []event.Digest) error
 	Quarantine(qs []event.Quarantined) error
 	// ForgetObject removes what an earlier, abandoned read of an object left
 	// in the quarantine, before the object is read again from its start.
 	ForgetObject(object string) error
-	Ledger(e LedgerEntry) error
+	// Flush writes buffered records and returns the number of records
+	// dropped as duplicates since the previous Flush, per source and type.
+	Flush() (duplicates map[DupKey]int64, err error)
+	Ledger(entries []LedgerEntry) error
 	Commit() error
 	Rollback() error
 }

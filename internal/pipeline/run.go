@@ -91,7 +91,8 @@ type job struct {
 	obj   Object
 	skip  int64 // units already committed by an earlier run
 	prior LedgerEntry
-	fresh bool // read from the start: forget earlier quarantine entries
+	fresh bool // read from the start
+	seen  bool // the ledger knows the object: forget its old quarantine entries
 }
 
 // chunk is a slice of an object's units on their way to the writer.
@@ -140,7 +141,7 @@ func Run(ctx context.Context, st Store, objs []Object, cfg Config) (Result, erro
 	for _, o := range objs {
 		j := &job{obj: o, fresh: true}
 		if prior, ok := ledger[o.Name]; ok && !o.NoLedger {
-			j.prior = prior
+			j.prior, j.seen = prior, true
 			same := sameObject(o, prior)
 			switch {
 			case prior.Status == StatusDone && same && !cfg.Force:
@@ -200,7 +201,7 @@ func Run(ctx context.Context, st Store, objs []Object, cfg Config) (Result, erro
 	}()
 	go func() { wg.Wait(); close(chunks) }()
 
-	w := &writer{st: st, cfg: cfg, res: &res, objects: map[*job]*objState{}}
+	w := &writer{st: st, cfg: cfg, res: &res, objects: map[*job]*objState{}, byName: map[string]*objState{}}
 	werr := w.loop(ctx, chunks)
 	cancelWorkers()
 	for range chunks { // let workers finish
@@ -243,6 +244,7 @@ type writer struct {
 	cfg     Config
 	res     *Result
 	objects map[*job]*objState
+	byName  map[string]*objState
 
 	tx      Tx
 	txRows  int
@@ -301,46 +303,38 @@ func (w *writer) write(ctx context.Context, c *chunk) error {
 		s.entry.Object = j.obj.Name
 		s.entry.Units = j.skip
 		w.objects[j] = s
-		if j.fresh && !j.obj.NoLedger {
+		w.byName[j.obj.Name] = s
+		// An object read before (a failed or changed one) may have left
+		// quarantine entries; a new object has none to forget.
+		if j.fresh && !j.obj.NoLedger && j.seen {
 			if err := w.tx.ForgetObject(j.obj.Name); err != nil {
 				return err
 			}
 		}
 	}
 	name := j.obj.Name
-	e := &s.entry
-	if n, err := w.tx.CloudTrail(name, c.ct); err != nil {
+	if err := w.tx.CloudTrail(name, c.ct); err != nil {
 		return err
-	} else {
-		e.Duplicates += int64(n)
-		e.Records += int64(len(c.ct) - n)
-		w.pending.Records[event.KindCloudTrail] += int64(len(c.ct) - n)
-		w.pending.Duplicates += int64(n)
 	}
 	if err := w.tx.VPCFlow(name, c.vpc); err != nil {
 		return err
 	}
-	e.Records += int64(len(c.vpc))
-	w.pending.Records[event.KindVPCFlow] += int64(len(c.vpc))
-	if n, err := w.tx.Findings(name, c.gd); err != nil {
+	if err := w.tx.Findings(name, c.gd); err != nil {
 		return err
-	} else {
-		e.Duplicates += int64(n)
-		e.Records += int64(len(c.gd) - n)
-		w.pending.Records[event.KindGuardDuty] += int64(len(c.gd) - n)
-		w.pending.Duplicates += int64(n)
 	}
-	if n, err := w.tx.Digests(name, c.dg); err != nil {
+	if err := w.tx.Digests(name, c.dg); err != nil {
 		return err
-	} else {
-		e.Duplicates += int64(n)
-		e.Records += int64(len(c.dg) - n)
-		w.pending.Records[event.KindCloudTrailDigest] += int64(len(c.dg) - n)
-		w.pending.Duplicates += int64(n)
 	}
 	if err := w.tx.Quarantine(c.q); err != nil {
 		return err
 	}
+	e := &s.entry
+	n := int64(c.rows())
+	e.Records += n
+	w.pending.Records[event.KindCloudTrail] += int64(len(c.ct))
+	w.pending.Records[event.KindVPCFlow] += int64(len(c.vpc))
+	w.pending.Records[event.KindGuardDuty] += int64(len(c.gd))
+	w.pending.Records[event.KindCloudTrailDigest] += int64(len(c.dg))
 	e.Quarantined += int64(len(c.q))
 	w.pending.Quarantined += int64(len(c.q))
 	w.pending.BytesRead += c.bytes
@@ -382,17 +376,32 @@ func (w *writer) snapshot() Progress {
 	return p
 }
 
-// commit writes the ledger entries of the objects the transaction touched
-// and commits.
+// commit writes what is buffered, then the ledger entries of the objects the
+// transaction touched (with their duplicates counted), and commits.
 func (w *writer) commit() error {
 	if w.tx == nil {
 		return nil
 	}
-	for j, s := range w.objects {
-		if !s.touched || j.obj.NoLedger {
-			continue
+	dups, err := w.tx.Flush()
+	if err != nil {
+		return err
+	}
+	for k, n := range dups {
+		if s := w.byName[k.Source]; s != nil {
+			s.entry.Duplicates += n
+			s.entry.Records -= n
 		}
-		if err := w.tx.Ledger(s.entry); err != nil {
+		w.pending.Records[k.Kind] -= n
+		w.pending.Duplicates += n
+	}
+	var entries []LedgerEntry
+	for j, s := range w.objects {
+		if s.touched && !j.obj.NoLedger {
+			entries = append(entries, s.entry)
+		}
+	}
+	if len(entries) > 0 {
+		if err := w.tx.Ledger(entries); err != nil {
 			return err
 		}
 	}
@@ -405,6 +414,7 @@ func (w *writer) commit() error {
 		s.touched = false
 		if s.finished {
 			delete(w.objects, j)
+			delete(w.byName, j.obj.Name)
 		}
 	}
 	p := &w.res.Progress

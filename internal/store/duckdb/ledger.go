@@ -4,35 +4,55 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
-// Ledger writes an object's ledger entry (insert or replace, keeping the
-// time it was first ingested).
-func (t *Tx) Ledger(e pipeline.LedgerEntry) error {
-	st, err := t.stmt(`INSERT INTO ingest_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (object) DO UPDATE SET size = excluded.size, modified_at = excluded.modified_at,
+type lentry = pipeline.LedgerEntry
+
+func int64Col[T any](name string, f func(*T) int64) column[T] {
+	return column[T]{name: name, typ: duckdb.TYPE_BIGINT, has: func(*T) bool { return true }, get: func(r *T) any { return f(r) }}
+}
+
+var ledgerColumns = []column[lentry]{
+	strCol("object", func(e *lentry) string { return e.Object }),
+	{name: "size", typ: duckdb.TYPE_BIGINT, has: func(e *lentry) bool { return e.Size >= 0 },
+		get: func(e *lentry) any {
+			if e.Size >= 0 {
+				return e.Size
+			}
+			return nil
+		}},
+	timeCol("modified_at", func(e *lentry) time.Time { return e.ModifiedAt }),
+	strCol("etag", func(e *lentry) string { return e.ETag }),
+	strCol("sha256", func(e *lentry) string { return e.SHA256 }),
+	strCol("status", func(e *lentry) string { return e.Status }),
+	int64Col("units", func(e *lentry) int64 { return e.Units }),
+	int64Col("records", func(e *lentry) int64 { return e.Records }),
+	int64Col("duplicates", func(e *lentry) int64 { return e.Duplicates }),
+	int64Col("quarantined", func(e *lentry) int64 { return e.Quarantined }),
+	strCol("kinds", func(e *lentry) string { return e.Kinds }),
+	timeCol("first_ingested_at", func(e *lentry) time.Time { return e.First }),
+	strCol("error", func(e *lentry) string { return e.Error }),
+}
+
+// Ledger writes the entries of objects (insert or replace, keeping the time
+// an object was first ingested). Entries with a zero First get the
+// transaction's time.
+func (t *Tx) Ledger(entries []pipeline.LedgerEntry) error {
+	for i := range entries {
+		if entries[i].First.IsZero() {
+			entries[i].First = t.now
+		}
+	}
+	return insertRows(t.ctx, t.st, t.conn, "ingest_ledger", entries, nil, ledgerColumns,
+		`ON CONFLICT (object) DO UPDATE SET size = excluded.size, modified_at = excluded.modified_at,
 		etag = excluded.etag, sha256 = excluded.sha256, status = excluded.status, units = excluded.units,
 		records = excluded.records, duplicates = excluded.duplicates, quarantined = excluded.quarantined,
-		kinds = excluded.kinds, last_ingested_at = excluded.last_ingested_at, error = excluded.error`)
-	if err != nil {
-		return err
-	}
-	first := e.First
-	if first.IsZero() {
-		first = t.now
-	}
-	var size any
-	if e.Size >= 0 {
-		size = e.Size
-	}
-	_, err = st.ExecContext(t.ctx, e.Object, size, tm(e.ModifiedAt), str(e.ETag), str(e.SHA256), e.Status,
-		e.Units, e.Records, e.Duplicates, e.Quarantined, str(e.Kinds), first, t.now, str(e.Error))
-	if err != nil {
-		return fmt.Errorf("writing the ledger entry of %s: %w", e.Object, err)
-	}
-	return nil
+		kinds = excluded.kinds, last_ingested_at = excluded.last_ingested_at, error = excluded.error`,
+		constant{"last_ingested_at", t.now})
 }
 
 // LedgerEntries returns the ledger entries of the given objects that exist.

@@ -31,6 +31,7 @@ type column[T any] struct {
 // 14 default fields does not pay for the 60 others.
 type rowSource[T any] struct {
 	recs  []T
+	srcs  []string // when set, a "source" column with one value per record
 	cols  []column[T]
 	infos []duckdb.ColumnInfo
 	pos   int
@@ -44,8 +45,8 @@ type constant struct {
 	val  any
 }
 
-func newRowSource[T any](recs []T, all []column[T]) (*rowSource[T], error) {
-	s := &rowSource[T]{recs: recs}
+func newRowSource[T any](recs []T, srcs []string, all []column[T]) (*rowSource[T], error) {
+	s := &rowSource[T]{recs: recs, srcs: srcs}
 	for _, c := range all {
 		present := false
 		for i := range recs {
@@ -63,6 +64,13 @@ func newRowSource[T any](recs []T, all []column[T]) (*rowSource[T], error) {
 		}
 		s.cols = append(s.cols, c)
 		s.infos = append(s.infos, duckdb.ColumnInfo{Name: c.name, T: ti})
+	}
+	if srcs != nil {
+		ti, err := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+		if err != nil {
+			return nil, err
+		}
+		s.infos = append(s.infos, duckdb.ColumnInfo{Name: "source", T: ti})
 	}
 	return s, nil
 }
@@ -85,15 +93,26 @@ func (s *rowSource[T]) FillChunk(ch duckdb.DataChunk) error {
 			}
 		}
 	}
+	if s.srcs != nil {
+		j := len(s.cols)
+		for i, src := range s.srcs[s.pos : s.pos+n] {
+			if err := ch.SetValue(j, i, src); err != nil {
+				return fmt.Errorf("column source: %w", err)
+			}
+		}
+	}
 	s.pos += n
 	return ch.SetSize(n)
 }
 
 // columnList returns the quoted column names of the source and of consts.
 func (s *rowSource[T]) columnList(consts []constant) string {
-	names := make([]string, 0, len(s.cols)+len(consts))
+	names := make([]string, 0, len(s.cols)+len(consts)+1)
 	for _, c := range s.cols {
 		names = append(names, quoteIdent(c.name))
+	}
+	if s.srcs != nil {
+		names = append(names, "source")
 	}
 	for _, c := range consts {
 		names = append(names, quoteIdent(c.name))
@@ -154,12 +173,14 @@ func (st *Store) registerRows(ctx context.Context) error {
 	})
 }
 
-// insertRows inserts recs into table through trawl_rows.
-func insertRows[T any](ctx context.Context, st *Store, conn *sql.Conn, table string, recs []T, cols []column[T], consts ...constant) error {
+// insertRows inserts recs into table through trawl_rows. srcs, if not nil,
+// gives each record's source; consts are columns with one value for all;
+// suffix is appended to the statement (an ON CONFLICT clause).
+func insertRows[T any](ctx context.Context, st *Store, conn *sql.Conn, table string, recs []T, srcs []string, cols []column[T], suffix string, consts ...constant) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	src, err := newRowSource(recs, cols)
+	src, err := newRowSource(recs, srcs, cols)
 	if err != nil {
 		return err
 	}
@@ -171,7 +192,7 @@ func insertRows[T any](ctx context.Context, st *Store, conn *sql.Conn, table str
 		sel += ", ?"
 		args[i] = c.val
 	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM trawl_rows(%d::UBIGINT)", table, src.columnList(consts), sel, id)
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM trawl_rows(%d::UBIGINT) %s", table, src.columnList(consts), sel, id, suffix)
 	if _, err := conn.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("inserting %d rows into %s: %w", len(recs), table, err)
 	}

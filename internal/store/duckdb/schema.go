@@ -122,18 +122,8 @@ func jsonMember(key string) string {
 }
 
 func cloudtrailDDL() []string {
+	table := tableDDL("cloudtrail_base", ctColumns, ctTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS cloudtrail_base (\n")
-	for _, c := range ctColumns {
-		typ, ok := ctTypes[c.name]
-		if !ok {
-			typ = "VARCHAR"
-		}
-		fmt.Fprintf(&b, "  %s %s,\n", quoteIdent(c.name), typ)
-	}
-	b.WriteString("  source VARCHAR NOT NULL,\n  ingested_at TIMESTAMPTZ NOT NULL\n)")
-	table := b.String()
-	b.Reset()
 	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
 	for _, c := range ctColumns {
 		if c.name == "raw" {
@@ -193,66 +183,41 @@ func vpcColumns() []column[flow] {
 var vpcCols = vpcColumns()
 
 func vpcflowDDL() string {
-	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS vpcflow (\n")
-	for _, c := range vpcCols {
-		typ := "VARCHAR"
-		switch c.typ {
-		case duckdb.TYPE_INTEGER:
-			typ = "INTEGER"
-		case duckdb.TYPE_BIGINT:
-			typ = "BIGINT"
-		case duckdb.TYPE_TIMESTAMP_TZ:
-			typ = "TIMESTAMPTZ"
-		}
-		if c.name == "raw" {
-			typ = "VARCHAR NOT NULL" + zstd
-		}
-		fmt.Fprintf(&b, "  %s %s,\n", quoteIdent(c.name), typ)
+	return tableDDL("vpcflow", vpcCols, map[string]string{"raw": "VARCHAR NOT NULL" + zstd},
+		"source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
+}
+
+// sqlType is the SQL type of a column's DuckDB type.
+func sqlType(t duckdb.Type) string {
+	switch t {
+	case duckdb.TYPE_INTEGER:
+		return "INTEGER"
+	case duckdb.TYPE_BIGINT:
+		return "BIGINT"
+	case duckdb.TYPE_DOUBLE:
+		return "DOUBLE"
+	case duckdb.TYPE_BOOLEAN:
+		return "BOOLEAN"
+	case duckdb.TYPE_TIMESTAMP_TZ:
+		return "TIMESTAMPTZ"
 	}
-	b.WriteString("  source VARCHAR NOT NULL,\n  ingested_at TIMESTAMPTZ NOT NULL\n)")
-	return b.String()
+	return "VARCHAR"
 }
 
-// gdColumns are the GuardDuty columns, shared by the current-state and the
-// history table.
-var gdColumns = []struct{ name, typ string }{
-	{"id", "VARCHAR NOT NULL"},
-	{"updated_at", "TIMESTAMPTZ NOT NULL"},
-	{"created_at", "TIMESTAMPTZ"},
-	{"arn", "VARCHAR"},
-	{"type", "VARCHAR"},
-	{"account_id", "VARCHAR"},
-	{"region", "VARCHAR"},
-	{"partition", "VARCHAR"},
-	{"schema_version", "VARCHAR"},
-	{"severity", "DOUBLE"},
-	{"severity_label", "VARCHAR"},
-	{"title", "VARCHAR"},
-	{"description", "VARCHAR"},
-	{"resource_type", "VARCHAR"},
-	{"action_type", "VARCHAR"},
-	{"resource_role", "VARCHAR"},
-	{"first_seen", "TIMESTAMPTZ"},
-	{"last_seen", "TIMESTAMPTZ"},
-	{"count", "BIGINT"},
-	{"archived", "BOOLEAN"},
-	{"detector_id", "VARCHAR"},
-	{"resource", "VARCHAR" + zstd},
-	{"service", "VARCHAR" + zstd},
-	{"raw", "VARCHAR NOT NULL" + zstd},
-	{"source", "VARCHAR NOT NULL"},
-	{"ingested_at", "TIMESTAMPTZ NOT NULL"},
-}
-
-func createTable(name string, cols []struct{ name, typ string }, extra ...string) string {
+// tableDDL creates a table from its columns; types overrides the SQL type
+// of some columns (NOT NULL, compression) and extra adds columns and keys.
+func tableDDL[T any](name string, cols []column[T], types map[string]string, extra ...string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", name)
 	for i, c := range cols {
+		typ, ok := types[c.name]
+		if !ok {
+			typ = sqlType(c.typ)
+		}
 		if i > 0 {
 			b.WriteString(",\n")
 		}
-		fmt.Fprintf(&b, "  %s %s", quoteIdent(c.name), c.typ)
+		fmt.Fprintf(&b, "  %s %s", quoteIdent(c.name), typ)
 	}
 	for _, e := range extra {
 		b.WriteString(",\n  " + e)
@@ -261,21 +226,12 @@ func createTable(name string, cols []struct{ name, typ string }, extra ...string
 	return b.String()
 }
 
-func columnNames(cols []struct{ name, typ string }) []string {
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = c.name
-	}
-	return names
-}
-
-// quoteIdent quotes identifiers that are SQL keywords.
-func quoteIdent(s string) string {
-	switch s {
-	case "type", "count", "partition", "source", "end", "start", "action", "region", "version", "bytes":
-		return `"` + s + `"`
-	}
-	return s
+var findingTypes = map[string]string{
+	"id":         "VARCHAR NOT NULL",
+	"updated_at": "TIMESTAMPTZ NOT NULL",
+	"resource":   "VARCHAR" + zstd,
+	"service":    "VARCHAR" + zstd,
+	"raw":        "VARCHAR NOT NULL" + zstd,
 }
 
 // schemaV1 creates every table of schema version 1.
@@ -285,8 +241,8 @@ func schemaV1() []string {
 		cloudtrailDDL()[0],
 		cloudtrailDDL()[1],
 		vpcflowDDL(),
-		createTable("guardduty_finding", gdColumns, "PRIMARY KEY (id)"),
-		createTable("guardduty_finding_history", gdColumns, "PRIMARY KEY (id, updated_at)"),
+		tableDDL("guardduty_finding", findingColumns, findingTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id)"),
+		tableDDL("guardduty_finding_history", findingColumns, findingTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id, updated_at)"),
 		`CREATE TABLE IF NOT EXISTS cloudtrail_digest (
   digest_object VARCHAR PRIMARY KEY,
   digest_bucket VARCHAR,
@@ -344,3 +300,7 @@ func schemaV1() []string {
 )`,
 	}
 }
+
+// quoteIdent quotes a column name (some, like "type", "count", "source",
+// "end" or "bytes", are SQL keywords).
+func quoteIdent(s string) string { return `"` + s + `"` }

@@ -161,14 +161,3 @@ func (s *Store) Version(ctx context.Context) (string, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT version()`).Scan(&v)
 	return v, err
 }
-
-// rawConn runs f with the driver connection behind c.
-func rawConn(c *sql.Conn, f func(driver.Conn) error) error {
-	return c.Raw(func(dc any) error {
-		conn, ok := dc.(driver.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		return f(conn)
-	})
-}

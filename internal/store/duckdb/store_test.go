@@ -24,6 +24,16 @@ func openTemp(t *testing.T) (*Store, string) {
 	return st, path
 }
 
+// dupsOf flushes tx and returns the duplicates counted for source.
+func dupsOf(t *testing.T, tx *Tx, source string, kind event.Kind) int64 {
+	t.Helper()
+	d, err := tx.Flush()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d[pipeline.DupKey{Source: source, Kind: kind}]
+}
+
 func mustTx(t *testing.T, st *Store) *Tx {
 	t.Helper()
 	tx, err := st.BeginTx(context.Background())
@@ -53,36 +63,45 @@ func TestCloudTrailDedupAndView(t *testing.T) {
 	st, _ := openTemp(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	tx := mustTx(t, st)
-	dups, err := tx.CloudTrail("a.json", []event.CloudTrail{
+	if err := tx.CloudTrail("a.json", []event.CloudTrail{
 		ctEvent("e1", t0, "CreateUser"), ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"),
 		ctEvent("e1", t0, "CreateUser"), // the same event twice in one batch
-	})
-	if err != nil || dups != 1 {
-		t.Fatalf("first batch: dups %d, %v", dups, err)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "a.json", event.KindCloudTrail); d != 1 {
+		t.Fatalf("first batch: %d duplicates", d)
 	}
 	// Rows written earlier in the same transaction count for de-duplication.
-	dups, err = tx.CloudTrail("b.json", []event.CloudTrail{ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"), ctEvent("e3", t0, "X")})
-	if err != nil || dups != 1 {
-		t.Fatalf("second batch: dups %d, %v", dups, err)
+	if err := tx.CloudTrail("b.json", []event.CloudTrail{ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"), ctEvent("e3", t0, "X")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "b.json", event.KindCloudTrail); d != 1 {
+		t.Fatalf("second batch: %d duplicates", d)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st)
-	dups, err = tx.CloudTrail("c.json", []event.CloudTrail{
+	if err := tx.CloudTrail("c.json", []event.CloudTrail{
 		ctEvent("e1", t0, "CreateUser"),                       // stored in an earlier transaction
 		ctEvent("e1", t0.Add(time.Hour), "CreateUser"),        // same id at another time: another event
 		cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil), // synthetic id, no time
-	})
-	if err != nil || dups != 1 {
-		t.Fatalf("third batch: dups %d, %v", dups, err)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "c.json", event.KindCloudTrail); d != 1 {
+		t.Fatalf("third batch: %d duplicates", d)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st)
-	if dups, err = tx.CloudTrail("d.json", []event.CloudTrail{cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil)}); err != nil || dups != 1 {
-		t.Fatalf("untimed duplicate: dups %d, %v", dups, err)
+	if err := tx.CloudTrail("d.json", []event.CloudTrail{cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "d.json", event.KindCloudTrail); d != 1 {
+		t.Fatalf("untimed duplicate: %d", d)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -93,7 +112,7 @@ func TestCloudTrailDedupAndView(t *testing.T) {
 	var user, params, tls, source string
 	var created time.Time
 	var resp sql.NullString
-	err = st.DB().QueryRow(`SELECT user_name, request_parameters->>'$.userName', tls_version, source, session_created_at, response_elements
+	err := st.DB().QueryRow(`SELECT user_name, request_parameters->>'$.userName', tls_version, source, session_created_at, response_elements
 		FROM cloudtrail WHERE event_id = 'e1' AND event_time = ?`, t0).Scan(&user, &params, &tls, &source, &created, &resp)
 	if err != nil {
 		t.Fatal(err)
@@ -106,10 +125,13 @@ func TestCloudTrailDedupAndView(t *testing.T) {
 func TestRollbackLeavesNothing(t *testing.T) {
 	st, _ := openTemp(t)
 	tx := mustTx(t, st)
-	if _, err := tx.CloudTrail("a", []event.CloudTrail{ctEvent("e1", time.Now().UTC(), "X")}); err != nil {
+	if err := tx.CloudTrail("a", []event.CloudTrail{ctEvent("e1", time.Now().UTC(), "X")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Ledger(pipeline.LedgerEntry{Object: "a", Status: pipeline.StatusDone}); err != nil {
+	if _, err := tx.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Ledger([]pipeline.LedgerEntry{{Object: "a", Status: pipeline.StatusDone}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {
@@ -169,7 +191,7 @@ func TestVPCFlowColumns(t *testing.T) {
 	}
 }
 
-func finding(id string, updated time.Time, sev float64, count int64) event.Finding {
+func mkFinding(id string, updated time.Time, sev float64, count int64) event.Finding {
 	return event.Finding{ID: id, Type: "Recon:EC2/Portscan", Severity: sev, UpdatedAt: updated, CreatedAt: updated.Add(-time.Hour),
 		Count: event.IntOf(count), Raw: `{"id":"` + id + `"}`}
 }
@@ -178,18 +200,22 @@ func TestFindingsCurrentStateAndHistory(t *testing.T) {
 	st, _ := openTemp(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	tx := mustTx(t, st)
-	dups, err := tx.Findings("e1", []event.Finding{finding("f1", t0, 5, 1), finding("f1", t0.Add(time.Hour), 8, 4), finding("f2", t0, 2, 1)})
-	if err != nil || dups != 0 {
-		t.Fatalf("dups %d, %v", dups, err)
+	if err := tx.Findings("e1", []event.Finding{mkFinding("f1", t0, 5, 1), mkFinding("f1", t0.Add(time.Hour), 8, 4), mkFinding("f2", t0, 2, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "e1", event.KindGuardDuty); d != 0 {
+		t.Fatalf("dups %d", d)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st)
 	// An older version arriving late, and a version seen before.
-	dups, err = tx.Findings("e2", []event.Finding{finding("f1", t0.Add(30*time.Minute), 6, 2), finding("f2", t0, 2, 1)})
-	if err != nil || dups != 1 {
-		t.Fatalf("dups %d, %v", dups, err)
+	if err := tx.Findings("e2", []event.Finding{mkFinding("f1", t0.Add(30*time.Minute), 6, 2), mkFinding("f2", t0, 2, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "e2", event.KindGuardDuty); d != 1 {
+		t.Fatalf("dups %d", d)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -216,15 +242,18 @@ func TestDigestsQuarantineLedger(t *testing.T) {
 	tx := mustTx(t, st)
 	d := event.Digest{AccountID: "1", DigestS3Object: "AWSLogs/1/CloudTrail-Digest/x.json.gz", Raw: "{}",
 		LogFiles: []event.DigestLogFile{{S3Object: "a.json.gz", HashValue: "aa"}, {S3Object: "b.json.gz", HashValue: "bb"}}}
-	if dups, err := tx.Digests("x", []event.Digest{d, d}); err != nil || dups != 1 {
-		t.Fatalf("digests: %d %v", dups, err)
+	if err := tx.Digests("x", []event.Digest{d, d}); err != nil {
+		t.Fatal(err)
+	}
+	if n := dupsOf(t, tx, "x", event.KindCloudTrailDigest); n != 1 {
+		t.Fatalf("digest duplicates: %d", n)
 	}
 	q := event.Quarantined{Object: "bad.json", Kind: event.KindCloudTrail, Line: 3, Offset: 120, Record: 2, Reason: "invalid JSON", Snippet: "{"}
 	if err := tx.Quarantine([]event.Quarantined{q, q}); err != nil {
 		t.Fatal(err)
 	}
 	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := tx.Ledger(pipeline.LedgerEntry{Object: "bad.json", Size: 10, Status: pipeline.StatusPartial, Units: 5, First: first}); err != nil {
+	if err := tx.Ledger([]pipeline.LedgerEntry{{Object: "bad.json", Size: 10, Status: pipeline.StatusPartial, Units: 5, First: first}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -234,7 +263,7 @@ func TestDigestsQuarantineLedger(t *testing.T) {
 	if err := tx.ForgetObject("bad.json"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Ledger(pipeline.LedgerEntry{Object: "bad.json", Size: 10, Status: pipeline.StatusDone, Units: 9, Records: 7, Quarantined: 2}); err != nil {
+	if err := tx.Ledger([]pipeline.LedgerEntry{{Object: "bad.json", Size: 10, Status: pipeline.StatusDone, Units: 9, Records: 7, Quarantined: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

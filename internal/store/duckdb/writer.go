@@ -3,25 +3,42 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
-// Tx is a write transaction. Rows appended through it, ledger entries and
-// quarantine entries become visible together at Commit, or not at all. A Tx
-// is used from one goroutine.
+// flushRows is how many buffered rows of one table make a Tx write them.
+// Real data comes in many small objects (a CloudTrail file per account,
+// region and 5 minutes); one INSERT per object would cost more than the
+// rows themselves.
+const flushRows = 16384
+
+// Tx is a write transaction. Rows, ledger entries and quarantine entries
+// written through it become visible together at Commit, or not at all.
+// Records are buffered and written in batches; Flush writes what is
+// buffered. A Tx is used from one goroutine.
 type Tx struct {
 	ctx  context.Context
 	st   *Store
 	conn *sql.Conn
 	now  time.Time
+
+	ct    []event.CloudTrail
+	ctSrc []string
+	vpc   []event.VPCFlow
+	vpSrc []string
+	gd    []event.Finding
+	gdSrc []string
+	dg    []event.Digest
+	dgSrc []string
+	q     []event.Quarantined
+	dups  map[pipeline.DupKey]int64
 
 	stmts map[string]*sql.Stmt
 	done  bool
@@ -36,7 +53,8 @@ func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening a connection: %w", err)
 	}
-	t := &Tx{ctx: ctx, st: s, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond), stmts: map[string]*sql.Stmt{}}
+	t := &Tx{ctx: ctx, st: s, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond),
+		stmts: map[string]*sql.Stmt{}, dups: map[pipeline.DupKey]int64{}}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("beginning a transaction: %w", err)
@@ -64,61 +82,58 @@ func firstLine(s string) string {
 	return s
 }
 
-func str(s string) driver.Value {
+func str(s string) any {
 	if s == "" {
 		return nil
 	}
 	return s
 }
 
-func tm(t time.Time) driver.Value {
+func tm(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
 	return t
 }
 
-// CloudTrail stores events from one source, dropping events whose id (at
-// the same event time) is already stored or appears earlier in recs. It
-// returns the number dropped as duplicates.
-func (t *Tx) CloudTrail(source string, recs []event.CloudTrail) (dups int, err error) {
-	if len(recs) == 0 {
-		return 0, nil
+// CloudTrail buffers events from one source. At Flush, events whose id (at
+// the same event time) is already stored, or buffered earlier, are dropped
+// and counted as duplicates of their source.
+func (t *Tx) CloudTrail(source string, recs []event.CloudTrail) error {
+	t.ct = append(t.ct, recs...)
+	for range recs {
+		t.ctSrc = append(t.ctSrc, source)
 	}
-	var seen map[ctKey]struct{}
-	if os.Getenv("TRAWL_NODEDUP") != "" {
-		seen = map[ctKey]struct{}{}
-	} else {
-		seen, err = t.existingEvents(recs)
+	if len(t.ct) >= flushRows {
+		return t.flushCloudTrail()
 	}
+	return nil
+}
+
+func (t *Tx) flushCloudTrail() error {
+	if len(t.ct) == 0 {
+		return nil
+	}
+	seen, err := t.existingEvents(t.ct)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	keep := recs[:0:0]
-	for i := range recs {
-		e := &recs[i]
+	keep, keepSrc := t.ct[:0], t.ctSrc[:0]
+	for i := range t.ct {
+		e := &t.ct[i]
 		k := ctKey{e.EventID, e.EventTime.UnixMicro()}
 		if _, dup := seen[k]; dup {
-			dups++
-			if keep == nil {
-				keep = append(make([]event.CloudTrail, 0, len(recs)), recs[:i]...)
-			}
+			t.dups[pipeline.DupKey{Source: t.ctSrc[i], Kind: event.KindCloudTrail}]++
 			continue
 		}
 		seen[k] = struct{}{}
-		if keep != nil {
-			keep = append(keep, *e)
-		}
+		keep = append(keep, *e)
+		keepSrc = append(keepSrc, t.ctSrc[i])
 	}
-	if keep == nil {
-		keep = recs
-	}
-	return dups, insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, ctColumns, t.consts(source)...)
-}
-
-// consts are the columns every row of a batch from source shares.
-func (t *Tx) consts(source string) []constant {
-	return []constant{{name: "source", val: source}, {name: "ingested_at", val: t.now}}
+	err = insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, ctColumns, "", constant{"ingested_at", t.now})
+	clear(t.ct) // drop references to the records' text
+	t.ct, t.ctSrc = t.ct[:0], t.ctSrc[:0]
+	return err
 }
 
 type ctKey struct {
@@ -159,11 +174,9 @@ func (t *Tx) existingEvents(recs []event.CloudTrail) (map[ctKey]struct{}, error)
 			if err := rows.Scan(&id, &ts); err != nil {
 				return err
 			}
-			k := ctKey{id: id}
+			k := ctKey{id: id, ts: time.Time{}.UnixMicro()}
 			if ts.Valid {
 				k.ts = ts.Time.UnixMicro()
-			} else {
-				k.ts = time.Time{}.UnixMicro()
 			}
 			seen[k] = struct{}{}
 		}
@@ -184,9 +197,23 @@ func (t *Tx) existingEvents(recs []event.CloudTrail) (map[ctKey]struct{}, error)
 	return seen, nil
 }
 
-// VPCFlow stores flow-log records from one source.
+// VPCFlow buffers flow-log records from one source.
 func (t *Tx) VPCFlow(source string, recs []event.VPCFlow) error {
-	return insertRows(t.ctx, t.st, t.conn, "vpcflow", recs, vpcCols, t.consts(source)...)
+	t.vpc = append(t.vpc, recs...)
+	for range recs {
+		t.vpSrc = append(t.vpSrc, source)
+	}
+	if len(t.vpc) >= flushRows {
+		return t.flushVPCFlow()
+	}
+	return nil
+}
+
+func (t *Tx) flushVPCFlow() error {
+	err := insertRows(t.ctx, t.st, t.conn, "vpcflow", t.vpc, t.vpSrc, vpcCols, "", constant{"ingested_at", t.now})
+	clear(t.vpc)
+	t.vpc, t.vpSrc = t.vpc[:0], t.vpSrc[:0]
+	return err
 }
 
 // SeverityLabel names a GuardDuty severity as the console does.
@@ -204,123 +231,282 @@ func SeverityLabel(s float64) string {
 	return ""
 }
 
-// Findings stores GuardDuty finding versions: every new (id, updatedAt) in
-// the history, and in the current-state table a version replaces the row of
-// its id only when it is newer. It returns how many versions were already
-// in the history.
-func (t *Tx) Findings(source string, recs []event.Finding) (dups int, err error) {
-	cols := columnNames(gdColumns)
-	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
-	var quoted []string
-	var sets []string
-	for _, c := range cols {
-		q := quoteIdent(c)
-		quoted = append(quoted, q)
-		if c != "id" {
-			sets = append(sets, fmt.Sprintf("%s = excluded.%s", q, q))
-		}
-	}
-	hist, err := t.stmt(fmt.Sprintf(`INSERT OR IGNORE INTO guardduty_finding_history (%s) VALUES (%s)`, strings.Join(quoted, ", "), placeholders))
-	if err != nil {
-		return 0, err
-	}
-	cur, err := t.stmt(fmt.Sprintf(`INSERT INTO guardduty_finding (%s) VALUES (%s)
-		ON CONFLICT (id) DO UPDATE SET %s WHERE excluded.updated_at > guardduty_finding.updated_at`,
-		strings.Join(quoted, ", "), placeholders, strings.Join(sets, ", ")))
-	if err != nil {
-		return 0, err
-	}
-	for i := range recs {
-		f := &recs[i]
-		args := []any{
-			f.ID, f.UpdatedAt, tm(f.CreatedAt), str(f.ARN), str(f.Type), str(f.AccountID), str(f.Region),
-			str(f.Partition), str(f.SchemaVersion), f.Severity, str(SeverityLabel(f.Severity)), str(f.Title),
-			str(f.Description), str(f.ResourceType), str(f.ActionType), str(f.ResourceRole), tm(f.FirstSeen),
-			tm(f.LastSeen), f.Count.Value(), f.Archived.Value(), str(f.DetectorID), str(f.Resource),
-			str(f.Service), f.Raw, source, t.now,
-		}
-		res, err := hist.ExecContext(t.ctx, args...)
-		if err != nil {
-			return dups, fmt.Errorf("storing finding %s: %w", f.ID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			dups++
-			continue
-		}
-		if _, err := cur.ExecContext(t.ctx, args...); err != nil {
-			return dups, fmt.Errorf("updating finding %s: %w", f.ID, err)
-		}
-	}
-	return dups, nil
+type finding = event.Finding
+
+func floatCol[T any](name string, f func(*T) float64) column[T] {
+	return column[T]{name: name, typ: duckdb.TYPE_DOUBLE, has: func(*T) bool { return true }, get: func(r *T) any { return f(r) }}
 }
 
-// Digests stores CloudTrail digest files and the log files they list. A
-// digest already stored is skipped and counted as a duplicate.
-func (t *Tx) Digests(source string, ds []event.Digest) (dups int, err error) {
-	dg, err := t.stmt(`INSERT OR IGNORE INTO cloudtrail_digest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return 0, err
+var findingColumns = []column[finding]{
+	strCol("id", func(f *finding) string { return f.ID }),
+	timeCol("updated_at", func(f *finding) time.Time { return f.UpdatedAt }),
+	timeCol("created_at", func(f *finding) time.Time { return f.CreatedAt }),
+	strCol("arn", func(f *finding) string { return f.ARN }),
+	strCol("type", func(f *finding) string { return f.Type }),
+	strCol("account_id", func(f *finding) string { return f.AccountID }),
+	strCol("region", func(f *finding) string { return f.Region }),
+	strCol("partition", func(f *finding) string { return f.Partition }),
+	strCol("schema_version", func(f *finding) string { return f.SchemaVersion }),
+	floatCol("severity", func(f *finding) float64 { return f.Severity }),
+	strCol("severity_label", func(f *finding) string { return SeverityLabel(f.Severity) }),
+	strCol("title", func(f *finding) string { return f.Title }),
+	strCol("description", func(f *finding) string { return f.Description }),
+	strCol("resource_type", func(f *finding) string { return f.ResourceType }),
+	strCol("action_type", func(f *finding) string { return f.ActionType }),
+	strCol("resource_role", func(f *finding) string { return f.ResourceRole }),
+	timeCol("first_seen", func(f *finding) time.Time { return f.FirstSeen }),
+	timeCol("last_seen", func(f *finding) time.Time { return f.LastSeen }),
+	{name: "count", typ: duckdb.TYPE_BIGINT, has: func(f *finding) bool { return f.Count.Valid }, get: func(f *finding) any { return f.Count.Value() }},
+	boolCol("archived", func(f *finding) event.Bool { return f.Archived }),
+	strCol("detector_id", func(f *finding) string { return f.DetectorID }),
+	strCol("resource", func(f *finding) string { return f.Resource }),
+	strCol("service", func(f *finding) string { return f.Service }),
+	strCol("raw", func(f *finding) string { return f.Raw }),
+}
+
+// Findings buffers GuardDuty finding versions from one source. At Flush,
+// every new (id, updatedAt) goes to the history, and in the current-state
+// table a version replaces the row of its id only when it is newer.
+// Versions already in the history count as duplicates of their source.
+func (t *Tx) Findings(source string, recs []event.Finding) error {
+	t.gd = append(t.gd, recs...)
+	for range recs {
+		t.gdSrc = append(t.gdSrc, source)
 	}
-	lf, err := t.stmt(`INSERT OR IGNORE INTO cloudtrail_digest_file VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return 0, err
+	if len(t.gd) >= flushRows {
+		return t.flushFindings()
 	}
-	for i := range ds {
-		d := &ds[i]
-		key := d.DigestS3Object
-		if key == "" {
-			key = source
+	return nil
+}
+
+func (t *Tx) flushFindings() error {
+	if len(t.gd) == 0 {
+		return nil
+	}
+	type key struct {
+		id string
+		ts int64
+	}
+	ids := make([]string, 0, len(t.gd))
+	for i := range t.gd {
+		ids = append(ids, t.gd[i].ID)
+	}
+	seen := map[key]bool{}
+	rows, err := t.conn.QueryContext(t.ctx, `SELECT id, updated_at FROM guardduty_finding_history WHERE id IN (SELECT unnest(?::VARCHAR[]))`, ids)
+	if err != nil {
+		return fmt.Errorf("reading finding history: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var ts time.Time
+		if err := rows.Scan(&id, &ts); err != nil {
+			rows.Close()
+			return err
 		}
-		res, err := dg.ExecContext(t.ctx, key, str(d.DigestS3Bucket), str(d.AccountID), tm(d.DigestStart), tm(d.DigestEnd),
-			tm(d.OldestEventTime), tm(d.NewestEventTime), str(d.PreviousDigestBucket), str(d.PreviousDigestObject),
-			str(d.PreviousDigestHash), str(d.PreviousDigestHashAlg), str(d.PublicKeyFingerprint), str(d.SignatureAlgorithm),
-			len(d.LogFiles), d.Raw, source, t.now)
-		if err != nil {
-			return dups, fmt.Errorf("storing digest %s: %w", key, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			dups++
+		seen[key{id, ts.UnixMicro()}] = true
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	var hist []event.Finding
+	var histSrc []string
+	newest := map[string]int{} // id -> index in hist of its newest version
+	for i := range t.gd {
+		f := &t.gd[i]
+		k := key{f.ID, f.UpdatedAt.UnixMicro()}
+		if seen[k] {
+			t.dups[pipeline.DupKey{Source: t.gdSrc[i], Kind: event.KindGuardDuty}]++
 			continue
 		}
+		seen[k] = true
+		hist = append(hist, *f)
+		histSrc = append(histSrc, t.gdSrc[i])
+		if j, ok := newest[f.ID]; !ok || f.UpdatedAt.After(hist[j].UpdatedAt) {
+			newest[f.ID] = len(hist) - 1
+		}
+	}
+	t.gd, t.gdSrc = t.gd[:0], t.gdSrc[:0]
+	if len(hist) == 0 {
+		return nil
+	}
+	if err := insertRows(t.ctx, t.st, t.conn, "guardduty_finding_history", hist, histSrc, findingColumns, "", constant{"ingested_at", t.now}); err != nil {
+		return err
+	}
+	// The current state takes the newest version of each id, if it is newer
+	// than the stored one (DuckDB cannot update a row twice in a statement).
+	var cur []event.Finding
+	var curSrc []string
+	for _, j := range newest {
+		cur = append(cur, hist[j])
+		curSrc = append(curSrc, histSrc[j])
+	}
+	var sets []string
+	for _, c := range findingColumns {
+		if c.name != "id" {
+			sets = append(sets, fmt.Sprintf("%s = excluded.%s", quoteIdent(c.name), quoteIdent(c.name)))
+		}
+	}
+	sets = append(sets, "source = excluded.source", "ingested_at = excluded.ingested_at")
+	return insertRows(t.ctx, t.st, t.conn, "guardduty_finding", cur, curSrc, findingColumns,
+		"ON CONFLICT (id) DO UPDATE SET "+strings.Join(sets, ", ")+" WHERE excluded.updated_at > guardduty_finding.updated_at",
+		constant{"ingested_at", t.now})
+}
+
+type digest = event.Digest
+
+var digestColumns = []column[digest]{
+	strCol("digest_object", func(d *digest) string { return d.DigestS3Object }),
+	strCol("digest_bucket", func(d *digest) string { return d.DigestS3Bucket }),
+	strCol("account_id", func(d *digest) string { return d.AccountID }),
+	timeCol("digest_start", func(d *digest) time.Time { return d.DigestStart }),
+	timeCol("digest_end", func(d *digest) time.Time { return d.DigestEnd }),
+	timeCol("oldest_event_time", func(d *digest) time.Time { return d.OldestEventTime }),
+	timeCol("newest_event_time", func(d *digest) time.Time { return d.NewestEventTime }),
+	strCol("previous_digest_bucket", func(d *digest) string { return d.PreviousDigestBucket }),
+	strCol("previous_digest_object", func(d *digest) string { return d.PreviousDigestObject }),
+	strCol("previous_digest_hash", func(d *digest) string { return d.PreviousDigestHash }),
+	strCol("previous_digest_hash_algorithm", func(d *digest) string { return d.PreviousDigestHashAlg }),
+	strCol("public_key_fingerprint", func(d *digest) string { return d.PublicKeyFingerprint }),
+	strCol("signature_algorithm", func(d *digest) string { return d.SignatureAlgorithm }),
+	{name: "log_file_count", typ: duckdb.TYPE_INTEGER, has: func(*digest) bool { return true }, get: func(d *digest) any { return int32(len(d.LogFiles)) }},
+	strCol("raw", func(d *digest) string { return d.Raw }),
+}
+
+// digestFile is one log file of a digest, for cloudtrail_digest_file.
+type digestFile struct {
+	digest string
+	event.DigestLogFile
+}
+
+var digestFileColumns = []column[digestFile]{
+	strCol("digest_object", func(f *digestFile) string { return f.digest }),
+	strCol("s3_bucket", func(f *digestFile) string { return f.S3Bucket }),
+	strCol("s3_object", func(f *digestFile) string { return f.S3Object }),
+	strCol("hash_value", func(f *digestFile) string { return f.HashValue }),
+	strCol("hash_algorithm", func(f *digestFile) string { return f.HashAlgorithm }),
+	timeCol("oldest_event_time", func(f *digestFile) time.Time { return f.OldestEventTime }),
+	timeCol("newest_event_time", func(f *digestFile) time.Time { return f.NewestEventTime }),
+}
+
+// Digests buffers CloudTrail digest files from one source. At Flush, the
+// digests not yet stored are written with the log files they list; the
+// others count as duplicates of their source.
+func (t *Tx) Digests(source string, ds []event.Digest) error {
+	for _, d := range ds {
+		if d.DigestS3Object == "" {
+			d.DigestS3Object = source // a digest without its own name is known by its file
+		}
+		t.dg = append(t.dg, d)
+		t.dgSrc = append(t.dgSrc, source)
+	}
+	if len(t.dg) >= flushRows {
+		return t.flushDigests()
+	}
+	return nil
+}
+
+func (t *Tx) flushDigests() error {
+	if len(t.dg) == 0 {
+		return nil
+	}
+	keys := make([]string, len(t.dg))
+	for i := range t.dg {
+		keys[i] = t.dg[i].DigestS3Object
+	}
+	seen := map[string]bool{}
+	rows, err := t.conn.QueryContext(t.ctx, `SELECT digest_object FROM cloudtrail_digest WHERE digest_object IN (SELECT unnest(?::VARCHAR[]))`, keys)
+	if err != nil {
+		return fmt.Errorf("reading stored digests: %w", err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return err
+		}
+		seen[k] = true
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	var keep []event.Digest
+	var keepSrc []string
+	var files []digestFile
+	fileSeen := map[[2]string]bool{}
+	for i := range t.dg {
+		d := &t.dg[i]
+		if seen[d.DigestS3Object] {
+			t.dups[pipeline.DupKey{Source: t.dgSrc[i], Kind: event.KindCloudTrailDigest}]++
+			continue
+		}
+		seen[d.DigestS3Object] = true
+		keep = append(keep, *d)
+		keepSrc = append(keepSrc, t.dgSrc[i])
 		for _, f := range d.LogFiles {
-			if _, err := lf.ExecContext(t.ctx, key, str(f.S3Bucket), f.S3Object, str(f.HashValue), str(f.HashAlgorithm),
-				tm(f.OldestEventTime), tm(f.NewestEventTime)); err != nil {
-				return dups, fmt.Errorf("storing digest %s: %w", key, err)
+			k := [2]string{d.DigestS3Object, f.S3Object}
+			if !fileSeen[k] && f.S3Object != "" {
+				fileSeen[k] = true
+				files = append(files, digestFile{d.DigestS3Object, f})
 			}
 		}
 	}
-	return dups, nil
-}
-
-// Quarantine stores entries for input that could not be decoded.
-func (t *Tx) Quarantine(qs []event.Quarantined) error {
-	st, err := t.stmt(`INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
+	t.dg, t.dgSrc = t.dg[:0], t.dgSrc[:0]
+	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_digest", keep, keepSrc, digestColumns, "", constant{"ingested_at", t.now}); err != nil {
 		return err
 	}
-	for i := range qs {
-		q := &qs[i]
-		var line, off driver.Value
-		if q.Line > 0 {
-			line = q.Line
+	return insertRows(t.ctx, t.st, t.conn, "cloudtrail_digest_file", files, nil, digestFileColumns, "")
+}
+
+type qrec = event.Quarantined
+
+var quarantineColumns = []column[qrec]{
+	strCol("object", func(q *qrec) string { return q.Object }),
+	strCol("kind", func(q *qrec) string {
+		if q.Kind == event.KindUnknown {
+			return ""
 		}
-		if q.Offset >= 0 {
-			off = q.Offset
-		}
-		kind := ""
-		if q.Kind != event.KindUnknown {
-			kind = q.Kind.String()
-		}
-		if _, err := st.ExecContext(t.ctx, q.Object, str(kind), line, off, q.Record, q.Reason, str(q.Snippet), t.now); err != nil {
-			return fmt.Errorf("storing a quarantine entry for %s: %w", q.Object, err)
-		}
+		return q.Kind.String()
+	}),
+	{name: "line", typ: duckdb.TYPE_BIGINT, has: func(q *qrec) bool { return q.Line > 0 },
+		get: func(q *qrec) any {
+			if q.Line > 0 {
+				return q.Line
+			}
+			return nil
+		}},
+	{name: "byte_offset", typ: duckdb.TYPE_BIGINT, has: func(q *qrec) bool { return q.Offset >= 0 },
+		get: func(q *qrec) any {
+			if q.Offset >= 0 {
+				return q.Offset
+			}
+			return nil
+		}},
+	{name: "record", typ: duckdb.TYPE_BIGINT, has: func(*qrec) bool { return true }, get: func(q *qrec) any { return q.Record }},
+	strCol("reason", func(q *qrec) string { return q.Reason }),
+	strCol("snippet", func(q *qrec) string { return q.Snippet }),
+}
+
+// Quarantine buffers entries for input that could not be decoded.
+func (t *Tx) Quarantine(qs []event.Quarantined) error {
+	t.q = append(t.q, qs...)
+	if len(t.q) >= flushRows {
+		return t.flushQuarantine()
 	}
 	return nil
+}
+
+func (t *Tx) flushQuarantine() error {
+	err := insertRows(t.ctx, t.st, t.conn, "quarantine", t.q, nil, quarantineColumns, "", constant{"quarantined_at", t.now})
+	t.q = t.q[:0]
+	return err
 }
 
 // ForgetObject removes the quarantine entries of an object that is about to
 // be read again from its start.
 func (t *Tx) ForgetObject(object string) error {
+	if err := t.flushQuarantine(); err != nil {
+		return err
+	}
 	_, err := t.conn.ExecContext(t.ctx, `DELETE FROM quarantine WHERE object = ?`, object)
 	if err != nil {
 		return fmt.Errorf("clearing old quarantine entries of %s: %w", object, err)
@@ -328,10 +514,38 @@ func (t *Tx) ForgetObject(object string) error {
 	return nil
 }
 
-// Commit makes everything written in the transaction durable.
+// Flush writes every buffered row and returns, per source, how many records
+// were dropped as duplicates since the last Flush.
+func (t *Tx) Flush() (map[pipeline.DupKey]int64, error) {
+	if err := t.flushCloudTrail(); err != nil {
+		return nil, err
+	}
+	if err := t.flushVPCFlow(); err != nil {
+		return nil, err
+	}
+	if err := t.flushFindings(); err != nil {
+		return nil, err
+	}
+	if err := t.flushDigests(); err != nil {
+		return nil, err
+	}
+	if err := t.flushQuarantine(); err != nil {
+		return nil, err
+	}
+	dups := t.dups
+	t.dups = map[pipeline.DupKey]int64{}
+	return dups, nil
+}
+
+// Commit writes what is buffered and makes everything written in the
+// transaction durable.
 func (t *Tx) Commit() error {
 	if t.done {
 		return errors.New("transaction already finished")
+	}
+	if _, err := t.Flush(); err != nil {
+		_ = t.Rollback()
+		return err
 	}
 	t.done = true
 	defer t.release()

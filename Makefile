@@ -1,0 +1,27 @@
+# trawl — developer targets. The README's commands work without make too.
+
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build test bench lint demo clean
+
+build: ## build ./trawl
+	$(GO) build -ldflags "$(LDFLAGS)" -o trawl ./cmd/trawl
+
+test: ## run every test (the same command as the README and CI)
+	$(GO) test ./...
+
+bench: ## generate a large data set and measure ingest speed (see docs/performance.md)
+	$(GO) run ./tools/bench $(BENCHFLAGS)
+
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+demo: build ## run the demo
+	./trawl demo
+
+clean:
+	rm -rf trawl trawl.duckdb trawl.duckdb.wal trawl-demo bench-data
