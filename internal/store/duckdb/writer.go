@@ -40,8 +40,7 @@ type Tx struct {
 	q     []event.Quarantined
 	dups  map[pipeline.DupKey]int64
 
-	stmts map[string]*sql.Stmt
-	done  bool
+	done bool
 }
 
 // Begin starts a write transaction.
@@ -54,7 +53,7 @@ func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
 		return nil, fmt.Errorf("opening a connection: %w", err)
 	}
 	t := &Tx{ctx: ctx, st: s, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond),
-		stmts: map[string]*sql.Stmt{}, dups: map[pipeline.DupKey]int64{}}
+		dups: map[pipeline.DupKey]int64{}}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("beginning a transaction: %w", err)
@@ -64,37 +63,6 @@ func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
 
 // IngestedAt is the ingested_at value of every row of the transaction.
 func (t *Tx) IngestedAt() time.Time { return t.now }
-
-func (t *Tx) stmt(query string) (*sql.Stmt, error) {
-	if st, ok := t.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := t.conn.PrepareContext(t.ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("preparing %q: %w", firstLine(query), err)
-	}
-	t.stmts[query] = st
-	return st, nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-func str(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func tm(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
 
 // CloudTrail buffers events from one source. At Flush, events whose id (at
 // the same event time) is already stored, or buffered earlier, are dropped
@@ -567,9 +535,4 @@ func (t *Tx) Rollback() error {
 	return err
 }
 
-func (t *Tx) release() {
-	for _, st := range t.stmts {
-		st.Close()
-	}
-	t.conn.Close()
-}
+func (t *Tx) release() { t.conn.Close() }
