@@ -18,6 +18,12 @@ import (
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
 
+// ingestThreads is DuckDB's thread count while ingesting. Rows reach DuckDB
+// from one writer, and its other threads mostly wait for work (spinning on
+// the scheduler's lock); with one thread DuckDB compresses on the writer's
+// thread and the decoders keep the other cores (docs/performance.md).
+const ingestThreads = 1
+
 type ingestOptions struct {
 	db          string
 	kind        string
@@ -97,7 +103,7 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if len(objs) == 0 {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no files found in %s", strings.Join(paths, ", "))}
 	}
-	st, err := duckdb.Open(ctx, o.db, duckdb.Options{MemoryLimit: o.memoryLimit})
+	st, err := duckdb.Open(ctx, o.db, duckdb.Options{MemoryLimit: o.memoryLimit, Threads: ingestThreads})
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}

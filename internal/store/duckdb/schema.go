@@ -20,7 +20,7 @@ const SchemaVersion = 1
 const zstd = " USING COMPRESSION zstd"
 
 func strCol[T any](name string, f func(*T) string) column[T] {
-	return column[T]{name: name, typ: duckdb.TYPE_VARCHAR,
+	return column[T]{name: name, typ: duckdb.TYPE_VARCHAR, str: f,
 		get: func(r *T) any {
 			if v := f(r); v != "" {
 				return v

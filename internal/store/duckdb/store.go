@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -30,10 +31,11 @@ type Options struct {
 // Store is an open DuckDB database. Its methods are safe for concurrent
 // use, but a file can be open in one process at a time (DuckDB locks it).
 type Store struct {
-	db   *sql.DB
-	conn *duckdb.Connector
-	path string
-	src  *sources
+	db      *sql.DB
+	conn    *duckdb.Connector
+	path    string
+	src     *sources
+	threads int // DuckDB threads that may fill and insert a batch
 }
 
 // storageVersion is the on-disk format written for new files: the oldest
@@ -77,7 +79,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: sql.OpenDB(c), conn: c, path: path}
+	s := &Store{db: sql.OpenDB(c), conn: c, path: path, threads: max(opt.Threads, 1)}
+	if opt.Threads <= 0 {
+		s.threads = runtime.NumCPU()
+	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, openError(path, err)

@@ -1,0 +1,240 @@
+// Command bench measures trawl's ingest speed on a generated data set (run
+// it with `make bench`). For CloudTrail and for VPC flow logs it prints:
+//
+//   - decoder-only throughput (records/s, MB/s of decompressed text) on one
+//     core and on all cores;
+//   - end-to-end `trawl ingest` into a fresh DuckDB file: records/s and the
+//     process's peak RSS;
+//   - DuckDB's own load of the same files (read_json / read_csv into a
+//     table) in a fresh process, with its peak RSS, and the ratio.
+//
+// The data set is generated once under -dir and reused while its
+// configuration is unchanged.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // DuckDB's own load runs in a child process
+	"github.com/trawl-project/trawl/internal/decode"
+	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/gen"
+	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/source/file"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-duckdb-load" {
+		os.Exit(duckdbLoad(os.Args[2:]))
+	}
+	dir := flag.String("dir", "bench-data", "where the data set is generated and kept")
+	ctEvents := flag.Int("ct", 1_000_000, "CloudTrail events")
+	flows := flag.Int("flows", 5_000_000, "VPC flow-log records")
+	skipBaseline := flag.Bool("skip-duckdb", false, "skip DuckDB's own load")
+	flag.Parse()
+	ctx := context.Background()
+
+	ctDir := filepath.Join(*dir, "cloudtrail")
+	vpcDir := filepath.Join(*dir, "vpcflow")
+	ctCfg := gen.DefaultConfig()
+	ctCfg.CloudTrailEvents, ctCfg.FlowRecords, ctCfg.Findings = *ctEvents, -1, -1
+	ctCfg.Attack, ctCfg.LargeParams = false, true
+	vpcCfg := gen.DefaultConfig()
+	vpcCfg.CloudTrailEvents, vpcCfg.FlowRecords, vpcCfg.Findings = -1, *flows, -1
+	vpcCfg.Attack = false
+	must(ensure(ctx, ctDir, ctCfg))
+	must(ensure(ctx, vpcDir, vpcCfg))
+
+	bin := filepath.Join(os.TempDir(), fmt.Sprintf("trawl-bench-%d", os.Getpid()))
+	build := exec.Command("go", "build", "-o", bin, "./cmd/trawl")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	must(build.Run())
+	defer os.Remove(bin)
+
+	fmt.Printf("\ntrawl benchmark — %s, %d CPUs, %s\n", runtime.Version(), runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"))
+	for _, t := range []struct {
+		name, dir, glob, kind string
+	}{
+		{"CloudTrail", ctDir, filepath.Join(ctDir, "AWSLogs", "*", "*", "CloudTrail", "*", "*", "*", "*", "*.json.gz"), "cloudtrail"},
+		{"VPC flow logs", vpcDir, filepath.Join(vpcDir, "AWSLogs", "*", "vpcflowlogs", "*", "*", "*", "*", "*.log.gz"), "vpcflow"},
+	} {
+		fmt.Printf("\n== %s (%s)\n", t.name, t.dir)
+		objs, err := file.Objects([]string{t.dir}, nil)
+		must(err)
+		var size int64
+		for _, o := range objs {
+			size += o.Size
+		}
+		fmt.Printf("   %d files, %.1f MB compressed\n", len(objs), float64(size)/1e6)
+		for _, workers := range []int{1, runtime.NumCPU()} {
+			n, raw, el := decodeOnly(ctx, objs, workers)
+			fmt.Printf("   decode only, %d worker(s): %10.0f records/s %8.1f MB/s (%d records, %.0f MB of text, %s)\n",
+				workers, float64(n)/el.Seconds(), float64(raw)/1e6/el.Seconds(), n, float64(raw)/1e6, el.Round(time.Millisecond))
+		}
+		db := filepath.Join(os.TempDir(), fmt.Sprintf("trawl-bench-%d.duckdb", os.Getpid()))
+		os.Remove(db)
+		el, rss, err := runChild(bin, "ingest", "--db", db, "--progress", "never", t.dir)
+		var stored int64
+		if err == nil {
+			stored, err = countRows(db, t.kind)
+		}
+		os.Remove(db)
+		os.Remove(db + ".wal")
+		if err != nil {
+			fmt.Printf("   trawl ingest failed: %v\n", err)
+			continue
+		}
+		rate := float64(stored) / el.Seconds()
+		fmt.Printf("   trawl ingest (end to end): %10.0f records/s %8.1f MB/s  peak RSS %4d MiB  (%d records in %s)\n",
+			rate, float64(size)/1e6/el.Seconds(), rss>>20, stored, el.Round(time.Millisecond))
+		if *skipBaseline {
+			continue
+		}
+		self, err := os.Executable()
+		must(err)
+		bel, brss, err := runChild(self, "-duckdb-load", t.kind, t.glob, db)
+		os.Remove(db)
+		os.Remove(db + ".wal")
+		if err != nil {
+			fmt.Printf("   DuckDB's own load failed: %v\n", err)
+			continue
+		}
+		brate := float64(stored) / bel.Seconds()
+		fmt.Printf("   DuckDB's own load:          %10.0f records/s            peak RSS %4d MiB  (%s); trawl is %.2f× its speed\n",
+			brate, brss>>20, bel.Round(time.Millisecond), rate/brate)
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// ensure generates cfg under dir unless it is already there.
+func ensure(ctx context.Context, dir string, cfg gen.Config) error {
+	want, _ := json.Marshal(cfg)
+	marker := filepath.Join(dir, ".bench-config.json")
+	if have, err := os.ReadFile(marker); err == nil && string(have) == string(want) {
+		return nil
+	}
+	os.RemoveAll(dir)
+	fmt.Printf("generating %s …\n", dir)
+	start := time.Now()
+	m, err := gen.Generate(ctx, dir, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   %d files, %.1f MB, %d CloudTrail events, %d flow records in %s\n", m.Files, float64(m.Bytes)/1e6, m.CloudTrailEvents, m.FlowRecords, time.Since(start).Round(time.Millisecond))
+	return os.WriteFile(marker, want, 0o644)
+}
+
+// counter is a decode sink that counts records and their text.
+type counter struct {
+	n, raw atomic.Int64
+}
+
+func (c *counter) add(raw string) error                 { c.n.Add(1); c.raw.Add(int64(len(raw))); return nil }
+func (c *counter) CloudTrail(e *event.CloudTrail) error { return c.add(e.Raw) }
+func (c *counter) Digest(d *event.Digest) error         { return c.add(d.Raw) }
+func (c *counter) VPCFlow(f *event.VPCFlow) error       { return c.add(f.Raw) }
+func (c *counter) Finding(f *event.Finding) error       { return c.add(f.Raw) }
+func (c *counter) Quarantine(*event.Quarantined) error  { return nil }
+
+func decodeOnly(ctx context.Context, objs []pipeline.Object, workers int) (int64, int64, time.Duration) {
+	var c counter
+	jobs := make(chan pipeline.Object)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range jobs {
+				r, err := o.Open(ctx)
+				must(err)
+				must(decode.Decode(ctx, decode.Object{Name: o.Name, Key: o.Key}, r, decode.Options{}, &c))
+				r.Close()
+			}
+		}()
+	}
+	for _, o := range objs {
+		jobs <- o
+	}
+	close(jobs)
+	wg.Wait()
+	return c.n.Load(), c.raw.Load(), time.Since(start)
+}
+
+// runChild runs a command and returns its wall time and peak RSS in bytes.
+func runChild(name string, args ...string) (time.Duration, int64, error) {
+	cmd := exec.Command(name, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	el := time.Since(start)
+	if err != nil {
+		return el, 0, fmt.Errorf("%v\n%s", err, out.String())
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss << 10
+	}
+	return el, rss, nil
+}
+
+func countRows(db, kind string) (int64, error) {
+	conn, err := sql.Open("duckdb", db+"?access_mode=read_only")
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	table := map[string]string{"cloudtrail": "cloudtrail_base", "vpcflow": "vpcflow"}[kind]
+	var n int64
+	err = conn.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
+	return n, err
+}
+
+// duckdbLoad runs in a child process: DuckDB loads the files itself.
+func duckdbLoad(args []string) int {
+	kind, glob, db := args[0], args[1], args[2]
+	conn, err := sql.Open("duckdb", db)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer conn.Close()
+	var q string
+	switch kind {
+	case "cloudtrail":
+		// Each file is one JSON document; its records become rows with the
+		// columns DuckDB infers (nested objects as STRUCTs or JSON).
+		q = fmt.Sprintf(`CREATE TABLE ct AS SELECT unnest(Records, max_depth := 2)
+			FROM read_json('%s', format = 'auto', union_by_name = true, maximum_object_size = 1073741824, sample_size = 20480)`, glob)
+	case "vpcflow":
+		q = fmt.Sprintf(`CREATE TABLE flows AS SELECT * FROM read_csv('%s', delim = ' ', header = true, union_by_name = true, nullstr = '-')`, glob)
+	}
+	for _, s := range []string{"SET preserve_insertion_order = false", q} {
+		if _, err := conn.Exec(s); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}
