@@ -34,6 +34,8 @@ type ingestOptions struct {
 	progress    string
 	memoryLimit string
 	quiet       bool
+	txRows      int
+	txAge       time.Duration
 }
 
 func newIngestCmd(e *env) *cobra.Command {
@@ -81,6 +83,10 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 	f.StringVar(&o.progress, "progress", "auto", "progress display on stderr: auto (when a terminal), always or never")
 	f.StringVar(&o.memoryLimit, "memory-limit", "512MB", "memory DuckDB may use")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
+	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 250000)")
+	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 15s)")
+	_ = f.MarkHidden("tx-rows")
+	_ = f.MarkHidden("tx-age")
 	return cmd
 }
 
@@ -160,6 +166,8 @@ func ingestObjects(ctx context.Context, e *env, st *duckdb.Store, objs []pipelin
 		Decode:   opt,
 		Workers:  o.workers,
 		Force:    o.force,
+		TxRows:   o.txRows,
+		TxAge:    o.txAge,
 		Progress: bar.update,
 		Notice: func(msg string) {
 			rep.notices = append(rep.notices, msg)
