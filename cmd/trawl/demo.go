@@ -86,7 +86,7 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	st, err := duckdb.Open(ctx, o.db, duckdb.Options{Threads: ingestThreads})
+	st, err := duckdb.Open(ctx, o.db, duckdb.Options{Threads: ingestThreads, MemoryLimit: ingestMemoryLimit})
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}

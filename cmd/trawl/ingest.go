@@ -24,6 +24,10 @@ import (
 // thread and the decoders keep the other cores (docs/performance.md).
 const ingestThreads = 1
 
+// ingestMemoryLimit is DuckDB's memory limit while ingesting. The process
+// as a whole (decoders, buffers and DuckDB) peaks at about twice this.
+const ingestMemoryLimit = "384MB"
+
 type ingestOptions struct {
 	db          string
 	kind        string
@@ -81,7 +85,7 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 	f.IntVar(&o.workers, "workers", 0, "objects decoded in parallel (default: number of CPUs)")
 	f.BoolVar(&o.force, "force", false, "read objects again even if the ledger says they are ingested and unchanged")
 	f.StringVar(&o.progress, "progress", "auto", "progress display on stderr: auto (when a terminal), always or never")
-	f.StringVar(&o.memoryLimit, "memory-limit", "512MB", "memory DuckDB may use")
+	f.StringVar(&o.memoryLimit, "memory-limit", ingestMemoryLimit, "memory DuckDB may use (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 250000)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 15s)")

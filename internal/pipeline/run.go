@@ -73,10 +73,10 @@ func (c *Config) defaults() {
 		c.Workers = runtime.GOMAXPROCS(0)
 	}
 	if c.ChunkUnits <= 0 {
-		c.ChunkUnits = 16384
+		c.ChunkUnits = 8192
 	}
 	if c.ChunkBytes <= 0 {
-		c.ChunkBytes = 24 << 20
+		c.ChunkBytes = 16 << 20
 	}
 	if c.TxRows <= 0 {
 		c.TxRows = 250000
