@@ -109,7 +109,7 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 	if err := printDemoSummary(ctx, e.stdout, st.DB()); err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("summarising: %w", err)}
 	}
-	fmt.Fprintf(e.stdout, "\nExplore it: trawl query --db %s \"SELECT event_name, count(*) FROM cloudtrail GROUP BY 1 ORDER BY 2 DESC\"\n", o.db)
+	fmt.Fprintf(e.stdout, "\nExplore it (go build -o trawl ./cmd/trawl, or go run ./cmd/trawl):\n  trawl query --db %s \"SELECT user_name, event_name, source_ip FROM cloudtrail WHERE event_name = 'StopLogging'\"\n", o.db)
 	return nil
 }
 
@@ -183,11 +183,9 @@ func printDemoSummary(ctx context.Context, w io.Writer, db *sql.DB) error {
 	}
 
 	counts, err := one(`SELECT
-		(SELECT count(*) FROM cloudtrail_base)::VARCHAR || ' CloudTrail events, ' ||
-		(SELECT count(*) FROM cloudtrail_digest)::VARCHAR || ' digest files, ' ||
-		(SELECT count(*) FROM vpcflow)::VARCHAR || ' flow-log records, ' ||
-		(SELECT count(*) FROM guardduty_finding)::VARCHAR || ' GuardDuty findings (' ||
-		(SELECT count(*) FROM guardduty_finding_history)::VARCHAR || ' versions)'`)
+		format('{:,} CloudTrail events, {:,} digest files, {:,} flow-log records, {:,} GuardDuty findings ({:,} versions)',
+			(SELECT count(*) FROM cloudtrail_base), (SELECT count(*) FROM cloudtrail_digest), (SELECT count(*) FROM vpcflow),
+			(SELECT count(*) FROM guardduty_finding), (SELECT count(*) FROM guardduty_finding_history))`)
 	if err != nil {
 		return err
 	}
@@ -230,11 +228,12 @@ func printDemoSummary(ctx context.Context, w io.Writer, db *sql.DB) error {
 			func(v []string) string {
 				return fmt.Sprintf("! %s  console login without MFA by %s from %s, an address not seen on the first day (account %s)", v[0], v[1], v[2], v[3])
 			}},
-		{`SELECT strftime(event_time, '%Y-%m-%d %H:%M'), user_name, source_ip, event_name, (request_parameters->>'$.name'), coalesce(error_code, 'succeeded')
+		{`SELECT strftime(event_time, '%Y-%m-%d %H:%M'), user_name, source_ip, event_name,
+			coalesce(' (' || (request_parameters->>'$.name') || ')', ''), coalesce(error_code, 'succeeded')
 			FROM cloudtrail WHERE event_name IN ('StopLogging', 'DeleteTrail', 'DeleteFlowLogs', 'DeleteDetector', 'DisableSecurityHub')
 			ORDER BY event_time LIMIT 5`,
 			func(v []string) string {
-				return fmt.Sprintf("! %s  %s called %s (%s) from %s: %s", v[0], v[1], v[3], v[4], v[2], v[5])
+				return fmt.Sprintf("! %s  %s called %s%s from %s: %s", v[0], v[1], v[3], v[4], v[2], v[5])
 			}},
 		{`SELECT srcaddr, dstaddr, count(DISTINCT dstport) AS ports, count(*) FILTER (action = 'REJECT') AS rejected,
 			strftime(min(start_time), '%Y-%m-%d %H:%M')
