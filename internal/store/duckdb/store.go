@@ -35,7 +35,8 @@ type Store struct {
 	conn    *duckdb.Connector
 	path    string
 	src     *sources
-	threads int // DuckDB threads that may fill and insert a batch
+	threads int      // DuckDB threads that may fill and insert a batch
+	dedup   *ctDedup // which CloudTrail events need a duplicate look-up
 }
 
 // storageVersion is the on-disk format written for new files: the oldest
@@ -79,7 +80,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: sql.OpenDB(c), conn: c, path: path, threads: max(opt.Threads, 1)}
+	s := &Store{db: sql.OpenDB(c), conn: c, path: path, threads: max(opt.Threads, 1), dedup: &ctDedup{}}
 	if opt.Threads <= 0 {
 		s.threads = runtime.NumCPU()
 	}

@@ -311,3 +311,72 @@ func TestReadOnlyAndVersion(t *testing.T) {
 		t.Errorf("%d rows", n)
 	}
 }
+
+// TestDedupAcrossProcesses: events stored by an earlier process are found
+// through the stored time range; events of this process through the filter.
+func TestDedupAcrossProcesses(t *testing.T) {
+	st, path := openTemp(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	tx := mustTx(t, st)
+	if err := tx.CloudTrail("a", []event.CloudTrail{ctEvent("e1", t0, "X"), ctEvent("e2", t0.Add(time.Hour), "Y")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st2, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	tx = mustTx(t, st2)
+	// e1 and e2 are in the old range; e3 is later and new.
+	if err := tx.CloudTrail("b", []event.CloudTrail{ctEvent("e1", t0, "X"), ctEvent("e2", t0.Add(time.Hour), "Y"), ctEvent("e3", t0.Add(48*time.Hour), "Z")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "b", event.KindCloudTrail); d != 2 {
+		t.Errorf("%d duplicates of earlier-process events, want 2", d)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = mustTx(t, st2)
+	// e3 is outside the old range: only the filter knows it.
+	if err := tx.CloudTrail("c", []event.CloudTrail{ctEvent("e3", t0.Add(48*time.Hour), "Z")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := dupsOf(t, tx, "c", event.KindCloudTrail); d != 1 {
+		t.Errorf("%d duplicates of this process's event, want 1", d)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st2, `SELECT count(*) FROM cloudtrail_base`); n != 3 {
+		t.Errorf("%d events, want 3", n)
+	}
+}
+
+func TestBloom(t *testing.T) {
+	b := newBloom(100000, 0.01)
+	for i := uint64(0); i < 100000; i++ {
+		b.add(i * 0x9E3779B97F4A7C15)
+	}
+	for i := uint64(0); i < 100000; i++ {
+		if !b.has(i * 0x9E3779B97F4A7C15) {
+			t.Fatalf("false negative for %d", i)
+		}
+	}
+	fp := 0
+	for i := uint64(100000); i < 200000; i++ {
+		if b.has(i * 0x9E3779B97F4A7C15) {
+			fp++
+		}
+	}
+	if fp > 2000 {
+		t.Errorf("%d false positives in 100000 (want about 1%%)", fp)
+	}
+	if !b.full() {
+		t.Error("a filter at capacity should say so")
+	}
+}

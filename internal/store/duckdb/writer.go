@@ -82,11 +82,27 @@ func (t *Tx) flushCloudTrail() error {
 	if len(t.ct) == 0 {
 		return nil
 	}
-	seen, err := t.existingEvents(t.ct)
+	d := t.st.dedup
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.load(t.ctx, t.conn); err != nil {
+		return err
+	}
+	hashes := make([]uint64, len(t.ct))
+	var check []*event.CloudTrail
+	for i := range t.ct {
+		e := &t.ct[i]
+		k := ctKey{e.EventID, e.EventTime.UnixMicro()}
+		hashes[i] = d.hash(k)
+		if d.mayExist(k, e.EventTime, hashes[i]) {
+			check = append(check, e)
+		}
+	}
+	seen, err := t.existingEvents(check)
 	if err != nil {
 		return err
 	}
-	keep, keepSrc := t.ct[:0], t.ctSrc[:0]
+	keep, keepSrc, keepHash := t.ct[:0], t.ctSrc[:0], hashes[:0]
 	for i := range t.ct {
 		e := &t.ct[i]
 		k := ctKey{e.EventID, e.EventTime.UnixMicro()}
@@ -97,8 +113,14 @@ func (t *Tx) flushCloudTrail() error {
 		seen[k] = struct{}{}
 		keep = append(keep, *e)
 		keepSrc = append(keepSrc, t.ctSrc[i])
+		keepHash = append(keepHash, hashes[i])
 	}
 	err = insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, ctColumns, "", constant{"ingested_at", t.now})
+	if err == nil {
+		for _, h := range keepHash {
+			d.add(h)
+		}
+	}
 	clear(t.ct) // drop references to the records' text
 	t.ct, t.ctSrc = t.ct[:0], t.ctSrc[:0]
 	return err
@@ -112,12 +134,11 @@ type ctKey struct {
 // existingEvents returns the keys of recs that are already stored. Events
 // delivered twice have the same id and time, so the search is limited to the
 // time range of recs, which lets DuckDB skip row groups by their min/max.
-func (t *Tx) existingEvents(recs []event.CloudTrail) (map[ctKey]struct{}, error) {
+func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error) {
 	seen := make(map[ctKey]struct{}, len(recs))
 	var lo, hi time.Time
 	var ids, untimed []string
-	for i := range recs {
-		e := &recs[i]
+	for _, e := range recs {
 		if e.EventTime.IsZero() {
 			untimed = append(untimed, e.EventID)
 			continue
