@@ -286,8 +286,10 @@ func TestCorpusVPCExpected(t *testing.T) {
 	}
 	x := doc.Expected[0]
 	v := x.AWS.VPCFlow
-	str := func(i int) string { return r.Strs[i] }
-	num := func(i int) string { return fmt.Sprint(r.Ints[i].V) }
+	str := func(i int) string { return r.Str(i) }
+	num := func(i int) string { v, _ := r.Int(i); return fmt.Sprint(v) }
+	rstart, _ := r.Start()
+	rend, _ := r.End()
 	checks := map[string][2]string{
 		"account_id":      {str(event.FlowAccountID), fmt.Sprint(v["account_id"])},
 		"action":          {str(event.FlowAction), fmt.Sprint(v["action"])},
@@ -314,8 +316,8 @@ func TestCorpusVPCExpected(t *testing.T) {
 		"packets":         {num(event.FlowPackets), fmt.Sprint(x.Source.Packets)},
 		"flow_direction":  {str(event.FlowDirection), x.Network.Direction},
 		"protocol":        {num(event.FlowProtocol), x.Network.IANANumber},
-		"start":           {r.Start.Format("2006-01-02T15:04:05.000Z"), x.Event.Start},
-		"end":             {r.End.Format("2006-01-02T15:04:05.000Z"), x.Event.End},
+		"start":           {rstart.Format("2006-01-02T15:04:05.000Z"), x.Event.Start},
+		"end":             {rend.Format("2006-01-02T15:04:05.000Z"), x.Event.End},
 	}
 	for field, c := range checks {
 		if c[0] != c[1] {

@@ -79,20 +79,20 @@ func presentFlow(f *event.VPCFlow) map[string]any {
 	for _, fd := range event.FlowFields {
 		switch fd.Kind {
 		case event.FlowStr:
-			if v := f.Strs[fd.Index]; v != "" {
+			if v := f.Str(fd.Index); v != "" {
 				out[fd.Name] = v
 			}
 		case event.FlowInt:
-			if v := f.Ints[fd.Index]; v.Valid {
-				out[fd.Name] = v.V
+			if v, ok := f.Int(fd.Index); ok {
+				out[fd.Name] = v
 			}
 		case event.FlowStart:
-			if !f.Start.IsZero() {
-				out[fd.Name] = f.Start.Format(time.RFC3339)
+			if t, ok := f.Start(); ok {
+				out[fd.Name] = t.Format(time.RFC3339)
 			}
 		case event.FlowEnd:
-			if !f.End.IsZero() {
-				out[fd.Name] = f.End.Format(time.RFC3339)
+			if t, ok := f.End(); ok {
+				out[fd.Name] = t.Format(time.RFC3339)
 			}
 		}
 	}

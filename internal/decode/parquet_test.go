@@ -62,15 +62,19 @@ func TestParquetFlowLogs(t *testing.T) {
 			t.Fatalf("gzip=%v: %d records, %d quarantined %+v", gz, len(c.vpc), len(c.q), c.q)
 		}
 		r := c.vpc[0]
-		if r.Strs[event.FlowSrcAddr] != "10.0.0.1" || r.Ints[event.FlowDstPort].V != 443 || r.Ints[event.FlowBytes].V != 4000 ||
-			r.Start.Unix() != 1793613000 || r.Strs[event.FlowPktSrcAWSService] != "S3" || r.Ints[event.FlowVersion].V != 5 {
+		dport, _ := r.Int(event.FlowDstPort)
+		nbytes, _ := r.Int(event.FlowBytes)
+		version, _ := r.Int(event.FlowVersion)
+		st, _ := r.Start()
+		if r.Str(event.FlowSrcAddr) != "10.0.0.1" || dport != 443 || nbytes != 4000 ||
+			st.Unix() != 1793613000 || r.Str(event.FlowPktSrcAWSService) != "S3" || version != 5 {
 			t.Errorf("row 1: %+v", r)
 		}
 		if want := "5 111122223333 eni-0123 10.0.0.1 52.94.0.1 50000 443 6 10 4000 1793613000 1793613060 ACCEPT OK S3 x"; r.Raw != want {
 			t.Errorf("raw %q, want %q", r.Raw, want)
 		}
 		n := c.vpc[1]
-		if n.Strs[event.FlowLogStatus] != "NODATA" || n.Ints[event.FlowSrcPort].Valid || !strings.Contains(n.Raw, " - ") {
+		if _, ok := n.Int(event.FlowSrcPort); n.Str(event.FlowLogStatus) != "NODATA" || ok || !strings.Contains(n.Raw, " - ") {
 			t.Errorf("NODATA row: %+v", n)
 		}
 	}

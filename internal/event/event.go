@@ -183,17 +183,73 @@ type DigestLogFile struct {
 	OldestEventTime time.Time
 }
 
-// VPCFlow is one VPC (or Transit Gateway) flow-log record. Fields are kept
-// in two arrays indexed by the catalog in flowfields.go, so that decoders
-// and stores handle every field of every version (2–11 and Transit Gateway)
-// from one table. Invalid Ints, empty strings and zero times stand for "-"
-// or for fields the log format did not include.
+// VPCFlow is one VPC (or Transit Gateway) flow-log record. Field values
+// are kept by index (the catalog in flowfields.go), so that decoders and
+// stores handle every field of every version (2–11 and Transit Gateway)
+// from one table. Strings are spans of Raw and the record holds no other
+// pointer, which keeps the garbage collector's work small when millions of
+// records pass through. An unset field ("-" or not in the log's format)
+// reads as "" or not ok.
 type VPCFlow struct {
-	Start time.Time
-	End   time.Time
-	Ints  [NumFlowInts]Int
-	Strs  [NumFlowStrs]string
 	Raw   string // the line as it appeared in the input
+	ints  [NumFlowInts]int64
+	strs  [NumFlowStrs]span
+	start int64 // Unix seconds
+	end   int64
+	set   uint32 // which ints (bit i), start (bit NumFlowInts) and end are set
+}
+
+type span struct{ off, n uint32 }
+
+const (
+	startBit = NumFlowInts
+	endBit   = NumFlowInts + 1
+)
+
+// Str returns string field i (FlowAccountID…), "" when unset.
+func (f *VPCFlow) Str(i int) string {
+	s := f.strs[i]
+	return f.Raw[s.off : s.off+s.n]
+}
+
+// SetStr sets string field i to Raw[off:off+n].
+func (f *VPCFlow) SetStr(i, off, n int) { f.strs[i] = span{uint32(off), uint32(n)} }
+
+// Int returns integer field i (FlowSrcPort…) and whether it is set.
+func (f *VPCFlow) Int(i int) (int64, bool) { return f.ints[i], f.set&(1<<i) != 0 }
+
+// SetInt sets integer field i.
+func (f *VPCFlow) SetInt(i int, v int64) {
+	f.ints[i] = v
+	f.set |= 1 << i
+}
+
+// Start returns the start of the flow's capture window, if set.
+func (f *VPCFlow) Start() (time.Time, bool) {
+	if f.set&(1<<startBit) == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(f.start, 0).UTC(), true
+}
+
+// End returns the end of the flow's capture window, if set.
+func (f *VPCFlow) End() (time.Time, bool) {
+	if f.set&(1<<endBit) == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(f.end, 0).UTC(), true
+}
+
+// SetStart sets the start time in Unix seconds.
+func (f *VPCFlow) SetStart(unix int64) {
+	f.start = unix
+	f.set |= 1 << startBit
+}
+
+// SetEnd sets the end time in Unix seconds.
+func (f *VPCFlow) SetEnd(unix int64) {
+	f.end = unix
+	f.set |= 1 << endBit
 }
 
 // Finding is one version of a GuardDuty finding.

@@ -85,10 +85,10 @@ type FlowFieldKind uint8
 
 // Where flow-log fields are kept.
 const (
-	FlowInt   FlowFieldKind = iota // VPCFlow.Ints[Index]
-	FlowStr                        // VPCFlow.Strs[Index]
-	FlowStart                      // VPCFlow.Start
-	FlowEnd                        // VPCFlow.End
+	FlowInt   FlowFieldKind = iota // VPCFlow.Int(Index)
+	FlowStr                        // VPCFlow.Str(Index)
+	FlowStart                      // VPCFlow.Start()
+	FlowEnd                        // VPCFlow.End()
 )
 
 // FlowField describes one field AWS can write in a flow-log record.

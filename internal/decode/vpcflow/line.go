@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/trawl-project/trawl/internal/event"
 )
@@ -24,17 +23,18 @@ type Parser struct {
 	configured *Format
 	header     *Format
 	tokens     [maxTokens]string
+	offs       [maxTokens]int
 }
 
 // NewParser returns a parser; configured may be nil.
 func NewParser(configured *Format) *Parser { return &Parser{configured: configured} }
 
-// Line parses one line without its line terminator. raw should be a string
-// the caller keeps: field values are substrings of it. It returns ErrHeader
-// for header lines and a descriptive error for lines it cannot parse.
+// Line parses one line without its line terminator; the record keeps raw
+// and its fields are spans of it. It returns ErrHeader for header lines and
+// a descriptive error for lines it cannot parse.
 func (p *Parser) Line(raw string) (event.VPCFlow, error) {
 	var rec event.VPCFlow
-	n, ok := split(raw, &p.tokens)
+	n, ok := split(raw, &p.tokens, &p.offs)
 	if !ok {
 		return rec, fmt.Errorf("line has more than %d fields", maxTokens)
 	}
@@ -64,23 +64,22 @@ func (p *Parser) Line(raw string) (event.VPCFlow, error) {
 		fd := &event.FlowFields[fi]
 		switch fd.Kind {
 		case event.FlowStr:
-			rec.Strs[fd.Index] = tok
+			rec.SetStr(fd.Index, p.offs[i], len(tok))
 		case event.FlowInt:
 			v, ok := atoi(tok)
 			if !ok {
 				return rec, fmt.Errorf("field %s: %q is not an integer", fd.Name, tok)
 			}
-			rec.Ints[fd.Index] = event.IntOf(v)
+			rec.SetInt(fd.Index, v)
 		case event.FlowStart, event.FlowEnd:
 			v, ok := atoi(tok)
 			if !ok {
 				return rec, fmt.Errorf("field %s: %q is not a Unix time", fd.Name, tok)
 			}
-			t := time.Unix(v, 0).UTC()
 			if fd.Kind == event.FlowStart {
-				rec.Start = t
+				rec.SetStart(v)
 			} else {
-				rec.End = t
+				rec.SetEnd(v)
 			}
 		}
 	}
@@ -89,8 +88,9 @@ func (p *Parser) Line(raw string) (event.VPCFlow, error) {
 }
 
 // split cuts s into tokens at runs of spaces and tabs (AWS examples contain
-// double spaces). It reports false when there are more than maxTokens.
-func split(s string, out *[maxTokens]string) (int, bool) {
+// double spaces), recording where each starts. It reports false when there
+// are more than maxTokens.
+func split(s string, out *[maxTokens]string, offs *[maxTokens]int) (int, bool) {
 	n := 0
 	i := 0
 	for {
@@ -108,6 +108,7 @@ func split(s string, out *[maxTokens]string) (int, bool) {
 			return n, false
 		}
 		out[n] = s[i:j]
+		offs[n] = i
 		n++
 		i = j
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trawl-project/trawl/internal/event"
 )
@@ -69,7 +70,7 @@ func TestLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Strs[event.FlowLogStatus] != "NODATA" || r.Ints[event.FlowSrcPort].Valid || r.Strs[event.FlowAction] != "" || r.Start.Unix() != 1431280876 {
+	if _, ok := r.Int(event.FlowSrcPort); r.Str(event.FlowLogStatus) != "NODATA" || ok || r.Str(event.FlowAction) != "" || start(r).Unix() != 1431280876 {
 		t.Errorf("NODATA line: %+v", r)
 	}
 	// A header changes the layout for the lines after it.
@@ -77,7 +78,7 @@ func TestLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err = p.Line("10.0.0.1\t10.0.0.2   REJECT")
-	if err != nil || r.Strs[event.FlowAction] != "REJECT" || r.Strs[event.FlowDstAddr] != "10.0.0.2" {
+	if err != nil || r.Str(event.FlowAction) != "REJECT" || r.Str(event.FlowDstAddr) != "10.0.0.2" {
 		t.Errorf("tabs and runs of spaces: %v %+v", err, r)
 	}
 	for _, bad := range []string{"10.0.0.1 10.0.0.2", "10.0.0.1 10.0.0.2 REJECT extra"} {
@@ -91,12 +92,17 @@ func TestLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err = q.Line("9 10.0.0.1 whatever 10.0.0.2")
-	if err != nil || r.Ints[event.FlowVersion].V != 9 || r.Strs[event.FlowDstAddr] != "10.0.0.2" {
+	if v, _ := r.Int(event.FlowVersion); err != nil || v != 9 || r.Str(event.FlowDstAddr) != "10.0.0.2" {
 		t.Errorf("future field: %v %+v", err, r)
 	}
 	if _, err := NewParser(nil).Line("1 2 3"); err == nil || !strings.Contains(err.Error(), "--vpc-format") {
 		t.Errorf("an unknown layout must point at --vpc-format: %v", err)
 	}
+}
+
+func start(r event.VPCFlow) time.Time {
+	t, _ := r.Start()
+	return t
 }
 
 func TestAtoi(t *testing.T) {

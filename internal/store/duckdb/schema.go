@@ -147,34 +147,39 @@ func vpcColumns() []column[flow] {
 		switch f.Kind {
 		case event.FlowStr:
 			idx := f.Index
-			cols = append(cols, strCol(f.Column, func(r *flow) string { return r.Strs[idx] }))
+			cols = append(cols, strCol(f.Column, func(r *flow) string { return r.Str(idx) }))
 		case event.FlowInt:
 			idx, wide := f.Index, f.Wide
 			c := column[flow]{name: f.Column, typ: duckdb.TYPE_INTEGER,
-				has: func(r *flow) bool { return r.Ints[idx].Valid },
+				has: func(r *flow) bool { _, ok := r.Int(idx); return ok },
 				get: func(r *flow) any {
-					if v := r.Ints[idx]; v.Valid {
-						return int32(v.V)
+					if v, ok := r.Int(idx); ok {
+						return int32(v)
 					}
 					return nil
 				}}
 			if wide {
 				c.typ = duckdb.TYPE_BIGINT
-				c.get = func(r *flow) any { return r.Ints[idx].Value() }
+				c.get = func(r *flow) any {
+					if v, ok := r.Int(idx); ok {
+						return v
+					}
+					return nil
+				}
 			}
 			cols = append(cols, c)
 			if idx == event.FlowProtocol {
 				cols = append(cols, strCol("protocol_name", func(r *flow) string {
-					if v := r.Ints[event.FlowProtocol]; v.Valid {
-						return iana.ProtocolName(v.V)
+					if v, ok := r.Int(event.FlowProtocol); ok {
+						return iana.ProtocolName(v)
 					}
 					return ""
 				}))
 			}
 		case event.FlowStart:
-			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { return r.Start }))
+			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { t, _ := r.Start(); return t }))
 		case event.FlowEnd:
-			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { return r.End }))
+			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { t, _ := r.End(); return t }))
 		}
 	}
 	return append(cols, strCol("raw", func(r *flow) string { return r.Raw }))

@@ -152,22 +152,22 @@ func TestVPCFlowColumns(t *testing.T) {
 	st, _ := openTemp(t)
 	tx := mustTx(t, st)
 	recs := []event.VPCFlow{
-		flowRec("v2 line", func(r *event.VPCFlow) {
-			r.Ints[event.FlowVersion] = event.IntOf(2)
-			r.Strs[event.FlowSrcAddr] = "10.0.0.1"
-			r.Ints[event.FlowProtocol] = event.IntOf(17)
-			r.Ints[event.FlowBytes] = event.IntOf(5_000_000_000)
-			r.Start = time.Unix(1793613000, 0).UTC()
+		flowRec("v2 line 10.0.0.1", func(r *event.VPCFlow) {
+			r.SetInt(event.FlowVersion, 2)
+			r.SetStr(event.FlowSrcAddr, 8, 8)
+			r.SetInt(event.FlowProtocol, 17)
+			r.SetInt(event.FlowBytes, 5_000_000_000)
+			r.SetStart(1793613000)
 		}),
-		flowRec("nodata line", func(r *event.VPCFlow) { r.Strs[event.FlowLogStatus] = "NODATA" }),
+		flowRec("nodata line NODATA", func(r *event.VPCFlow) { r.SetStr(event.FlowLogStatus, 12, 6) }),
 	}
 	if err := tx.VPCFlow("f1", recs); err != nil {
 		t.Fatal(err)
 	}
 	// A batch with other columns present (Transit Gateway fields).
-	if err := tx.VPCFlow("f2", []event.VPCFlow{flowRec("tgw line", func(r *event.VPCFlow) {
-		r.Strs[event.FlowTGWID] = "tgw-1"
-		r.Ints[event.FlowPacketsLostBlackhole] = event.IntOf(3)
+	if err := tx.VPCFlow("f2", []event.VPCFlow{flowRec("tgw line tgw-1", func(r *event.VPCFlow) {
+		r.SetStr(event.FlowTGWID, 9, 5)
+		r.SetInt(event.FlowPacketsLostBlackhole, 3)
 	})}); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestVPCFlowColumns(t *testing.T) {
 	var proto string
 	var bytes int64
 	var start time.Time
-	if err := st.DB().QueryRow(`SELECT protocol_name, bytes, start_time FROM vpcflow WHERE raw = 'v2 line'`).Scan(&proto, &bytes, &start); err != nil {
+	if err := st.DB().QueryRow(`SELECT protocol_name, bytes, start_time FROM vpcflow WHERE raw = 'v2 line 10.0.0.1' AND srcaddr = '10.0.0.1'`).Scan(&proto, &bytes, &start); err != nil {
 		t.Fatal(err)
 	}
 	if proto != "UDP" || bytes != 5_000_000_000 || start.Unix() != 1793613000 {
