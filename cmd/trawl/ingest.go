@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +29,11 @@ const ingestThreads = 1
 // ingestMemoryLimit is DuckDB's memory limit while ingesting. The process
 // as a whole (decoders, buffers and DuckDB) peaks at about twice this.
 const ingestMemoryLimit = "384MB"
+
+// goMemoryLimit is the Go heap's soft limit while ingesting: the garbage
+// collector works harder rather than let buffers push the process past
+// about 1 GiB together with DuckDB.
+const goMemoryLimit = 320 << 20
 
 type ingestOptions struct {
 	db          string
@@ -87,8 +94,8 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 	f.StringVar(&o.progress, "progress", "auto", "progress display on stderr: auto (when a terminal), always or never")
 	f.StringVar(&o.memoryLimit, "memory-limit", ingestMemoryLimit, "memory DuckDB may use (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
-	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 250000)")
-	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 15s)")
+	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
+	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
 	_ = f.MarkHidden("tx-rows")
 	_ = f.MarkHidden("tx-age")
 	return cmd
@@ -160,6 +167,9 @@ func (o ingestOptions) decodeOptions() (decode.Options, error) {
 
 // ingestObjects runs the pipeline with a progress display.
 func ingestObjects(ctx context.Context, e *env, st *duckdb.Store, objs []pipeline.Object, o ingestOptions, opt decode.Options) (ingestReport, error) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(goMemoryLimit))
+	}
 	rep := ingestReport{objects: len(objs)}
 	show := o.progress == "always" || (o.progress == "auto" && e.stderrIsTerminal())
 	if o.quiet {

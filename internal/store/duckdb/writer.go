@@ -13,11 +13,14 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
-// flushRows is how many buffered rows of one table make a Tx write them.
-// Real data comes in many small objects (a CloudTrail file per account,
-// region and 5 minutes); one INSERT per object would cost more than the
-// rows themselves.
-const flushRows = 16384
+// A Tx writes the buffered rows of a table when there are flushRows of them
+// or their text reaches flushBytes. Real data comes in many small objects (a
+// CloudTrail file per account, region and 5 minutes); one INSERT per object
+// would cost more than the rows themselves.
+const (
+	flushRows  = 16384
+	flushBytes = 24 << 20
+)
 
 // Tx is a write transaction. Rows, ledger entries and quarantine entries
 // written through it become visible together at Commit, or not at all.
@@ -29,16 +32,17 @@ type Tx struct {
 	conn *sql.Conn
 	now  time.Time
 
-	ct    []event.CloudTrail
-	ctSrc []string
-	vpc   []event.VPCFlow
-	vpSrc []string
-	gd    []event.Finding
-	gdSrc []string
-	dg    []event.Digest
-	dgSrc []string
-	q     []event.Quarantined
-	dups  map[pipeline.DupKey]int64
+	ct      []event.CloudTrail
+	ctSrc   []string
+	ctBytes int
+	vpc     []event.VPCFlow
+	vpSrc   []string
+	gd      []event.Finding
+	gdSrc   []string
+	dg      []event.Digest
+	dgSrc   []string
+	q       []event.Quarantined
+	dups    map[pipeline.DupKey]int64
 
 	done bool
 }
@@ -69,10 +73,11 @@ func (t *Tx) IngestedAt() time.Time { return t.now }
 // and counted as duplicates of their source.
 func (t *Tx) CloudTrail(source string, recs []event.CloudTrail) error {
 	t.ct = append(t.ct, recs...)
-	for range recs {
+	for i := range recs {
 		t.ctSrc = append(t.ctSrc, source)
+		t.ctBytes += len(recs[i].Raw)
 	}
-	if len(t.ct) >= flushRows {
+	if len(t.ct) >= flushRows || t.ctBytes >= flushBytes {
 		return t.flushCloudTrail()
 	}
 	return nil
@@ -122,7 +127,7 @@ func (t *Tx) flushCloudTrail() error {
 		}
 	}
 	clear(t.ct) // drop references to the records' text
-	t.ct, t.ctSrc = t.ct[:0], t.ctSrc[:0]
+	t.ct, t.ctSrc, t.ctBytes = t.ct[:0], t.ctSrc[:0], 0
 	return err
 }
 
