@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/gen"
+	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
@@ -142,7 +143,7 @@ func prepareDemoDir(ctx context.Context, e *env, o demoOptions, cfg gen.Config) 
 		return fmt.Errorf("generating demo data: %w", err)
 	}
 	if !o.quiet {
-		fmt.Fprintf(e.stderr, "  wrote %d files (%s) in %s\n", m.Files, formatBytes(m.Bytes), time.Since(start).Round(10*time.Millisecond))
+		fmt.Fprintf(e.stderr, "  wrote %d files (%s) in %s\n", m.Files, output.Bytes(m.Bytes), time.Since(start).Round(10*time.Millisecond))
 	}
 	return os.WriteFile(marker, want, 0o644)
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
@@ -36,7 +37,7 @@ func (p *progressLine) update(pr pipeline.Progress) {
 	el := time.Since(pr.Started)
 	line := fmt.Sprintf("  %d/%d objects", pr.ObjectsDone, pr.ObjectsTotal)
 	if pr.BytesTotal > 0 {
-		line += fmt.Sprintf("  %s/%s", formatBytes(pr.BytesRead), formatBytes(pr.BytesTotal))
+		line += fmt.Sprintf("  %s/%s", output.Bytes(pr.BytesRead), output.Bytes(pr.BytesTotal))
 	}
 	stored := pr.Stored()
 	line += fmt.Sprintf("  %s records", formatCount(stored))
@@ -73,16 +74,4 @@ func (p *progressLine) finish() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.drawn = false
 	}
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/trawl-project/trawl/internal/output"
 )
 
 // Config describes the data set to generate. Zero fields take the defaults
@@ -283,7 +284,7 @@ func (m *Manifest) Summary() string {
 	fmt.Fprintf(&b, "organization %s: %d accounts, regions %s, %s from %s (seed %d)\n",
 		c.OrgID, len(m.Accounts), strings.Join(c.Regions, ", "), c.Duration, c.Start.Format(time.RFC3339), c.Seed)
 	fmt.Fprintf(&b, "%d files, %s (%s uncompressed): %d CloudTrail events + %d digest files, %d flow-log records, %d GuardDuty finding versions (%d findings)\n",
-		m.Files, humanBytes(m.Bytes), humanBytes(m.RawBytes), m.CloudTrailEvents, m.DigestFiles, m.FlowRecords, m.FindingVersions, m.FindingIDs)
+		m.Files, output.Bytes(m.Bytes), output.Bytes(m.RawBytes), m.CloudTrailEvents, m.DigestFiles, m.FlowRecords, m.FindingVersions, m.FindingIDs)
 	names := make([]string, len(m.Accounts))
 	for i, a := range m.Accounts {
 		names[i] = a.Name + "=" + a.ID
@@ -298,18 +299,6 @@ func (m *Manifest) Summary() string {
 			a.ScanStart.Format(time.RFC3339), len(a.FindingIDs))
 	}
 	return b.String()
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // Generate writes the data set under dir, creating it, and returns what it

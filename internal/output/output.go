@@ -261,3 +261,16 @@ func (t *tableWriter) Flush() error {
 	_, err := fmt.Fprintf(t.w, "(%d %s)\n", t.rows, noun)
 	return err
 }
+
+// Bytes formats a byte count for people: 512 B, 1.5 KiB, 12.0 MiB, 3.2 GiB.
+func Bytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

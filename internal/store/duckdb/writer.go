@@ -32,17 +32,12 @@ type Tx struct {
 	conn *sql.Conn
 	now  time.Time
 
-	ct      []event.CloudTrail
-	ctSrc   []string
-	ctBytes int
-	vpc     []event.VPCFlow
-	vpSrc   []string
-	gd      []event.Finding
-	gdSrc   []string
-	dg      []event.Digest
-	dgSrc   []string
-	q       []event.Quarantined
-	dups    map[pipeline.DupKey]int64
+	ct   buffer[event.CloudTrail]
+	vp   buffer[event.VPCFlow]
+	gd   buffer[event.Finding]
+	dg   buffer[event.Digest]
+	q    []event.Quarantined
+	dups map[pipeline.DupKey]int64
 
 	done bool
 }
@@ -68,35 +63,57 @@ func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
 // IngestedAt is the ingested_at value of every row of the transaction.
 func (t *Tx) IngestedAt() time.Time { return t.now }
 
+// buffer holds the records of one table until they are written, with the
+// source of each.
+type buffer[T any] struct {
+	recs  []T
+	srcs  []string
+	bytes int // text held, for the flush threshold
+}
+
+// add appends recs from source and reports whether the buffer should be
+// written. raw returns a record's text.
+func (b *buffer[T]) add(source string, recs []T, raw func(*T) string) bool {
+	b.recs = append(b.recs, recs...)
+	for i := range recs {
+		b.srcs = append(b.srcs, source)
+		b.bytes += len(raw(&recs[i]))
+	}
+	return len(b.recs) >= flushRows || b.bytes >= flushBytes
+}
+
+// reset empties the buffer, dropping its references to the records' text.
+func (b *buffer[T]) reset() {
+	clear(b.recs)
+	b.recs, b.srcs, b.bytes = b.recs[:0], b.srcs[:0], 0
+}
+
 // CloudTrail buffers events from one source. At Flush, events whose id (at
 // the same event time) is already stored, or buffered earlier, are dropped
 // and counted as duplicates of their source.
 func (t *Tx) CloudTrail(source string, recs []event.CloudTrail) error {
-	t.ct = append(t.ct, recs...)
-	for i := range recs {
-		t.ctSrc = append(t.ctSrc, source)
-		t.ctBytes += len(recs[i].Raw)
-	}
-	if len(t.ct) >= flushRows || t.ctBytes >= flushBytes {
+	if t.ct.add(source, recs, func(e *event.CloudTrail) string { return e.Raw }) {
 		return t.flushCloudTrail()
 	}
 	return nil
 }
 
 func (t *Tx) flushCloudTrail() error {
-	if len(t.ct) == 0 {
+	if len(t.ct.recs) == 0 {
 		return nil
 	}
+	defer t.ct.reset()
 	d := t.st.dedup
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.load(t.ctx, t.conn); err != nil {
 		return err
 	}
-	hashes := make([]uint64, len(t.ct))
+	recs, srcs := t.ct.recs, t.ct.srcs
+	hashes := make([]uint64, len(recs))
 	var check []*event.CloudTrail
-	for i := range t.ct {
-		e := &t.ct[i]
+	for i := range recs {
+		e := &recs[i]
 		k := ctKey{e.EventID, e.EventTime.UnixMicro()}
 		hashes[i] = d.hash(k)
 		if d.mayExist(k, e.EventTime, hashes[i]) {
@@ -107,28 +124,26 @@ func (t *Tx) flushCloudTrail() error {
 	if err != nil {
 		return err
 	}
-	keep, keepSrc, keepHash := t.ct[:0], t.ctSrc[:0], hashes[:0]
-	for i := range t.ct {
-		e := &t.ct[i]
+	keep, keepSrc, keepHash := recs[:0], srcs[:0], hashes[:0]
+	for i := range recs {
+		e := &recs[i]
 		k := ctKey{e.EventID, e.EventTime.UnixMicro()}
 		if _, dup := seen[k]; dup {
-			t.dups[pipeline.DupKey{Source: t.ctSrc[i], Kind: event.KindCloudTrail}]++
+			t.dups[pipeline.DupKey{Source: srcs[i], Kind: event.KindCloudTrail}]++
 			continue
 		}
 		seen[k] = struct{}{}
 		keep = append(keep, *e)
-		keepSrc = append(keepSrc, t.ctSrc[i])
+		keepSrc = append(keepSrc, srcs[i])
 		keepHash = append(keepHash, hashes[i])
 	}
-	err = insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, ctColumns, "", constant{"ingested_at", t.now})
-	if err == nil {
-		for _, h := range keepHash {
-			d.add(h)
-		}
+	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, ctColumns, "", constant{"ingested_at", t.now}); err != nil {
+		return err
 	}
-	clear(t.ct) // drop references to the records' text
-	t.ct, t.ctSrc, t.ctBytes = t.ct[:0], t.ctSrc[:0], 0
-	return err
+	for _, h := range keepHash {
+		d.add(h)
+	}
+	return nil
 }
 
 type ctKey struct {
@@ -193,21 +208,15 @@ func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error
 
 // VPCFlow buffers flow-log records from one source.
 func (t *Tx) VPCFlow(source string, recs []event.VPCFlow) error {
-	t.vpc = append(t.vpc, recs...)
-	for range recs {
-		t.vpSrc = append(t.vpSrc, source)
-	}
-	if len(t.vpc) >= flushRows {
+	if t.vp.add(source, recs, func(f *event.VPCFlow) string { return f.Raw }) {
 		return t.flushVPCFlow()
 	}
 	return nil
 }
 
 func (t *Tx) flushVPCFlow() error {
-	err := insertRows(t.ctx, t.st, t.conn, "vpcflow", t.vpc, t.vpSrc, vpcCols, "", constant{"ingested_at", t.now})
-	clear(t.vpc)
-	t.vpc, t.vpSrc = t.vpc[:0], t.vpSrc[:0]
-	return err
+	defer t.vp.reset()
+	return insertRows(t.ctx, t.st, t.conn, "vpcflow", t.vp.recs, t.vp.srcs, vpcCols, "", constant{"ingested_at", t.now})
 }
 
 // SeverityLabel names a GuardDuty severity as the console does.
@@ -263,27 +272,25 @@ var findingColumns = []column[finding]{
 // table a version replaces the row of its id only when it is newer.
 // Versions already in the history count as duplicates of their source.
 func (t *Tx) Findings(source string, recs []event.Finding) error {
-	t.gd = append(t.gd, recs...)
-	for range recs {
-		t.gdSrc = append(t.gdSrc, source)
-	}
-	if len(t.gd) >= flushRows {
+	if t.gd.add(source, recs, func(f *event.Finding) string { return f.Raw }) {
 		return t.flushFindings()
 	}
 	return nil
 }
 
 func (t *Tx) flushFindings() error {
-	if len(t.gd) == 0 {
+	if len(t.gd.recs) == 0 {
 		return nil
 	}
+	defer t.gd.reset()
+	recs, srcs := t.gd.recs, t.gd.srcs
 	type key struct {
 		id string
 		ts int64
 	}
-	ids := make([]string, 0, len(t.gd))
-	for i := range t.gd {
-		ids = append(ids, t.gd[i].ID)
+	ids := make([]string, 0, len(recs))
+	for i := range recs {
+		ids = append(ids, recs[i].ID)
 	}
 	seen := map[key]bool{}
 	rows, err := t.conn.QueryContext(t.ctx, `SELECT id, updated_at FROM guardduty_finding_history WHERE id IN (SELECT unnest(?::VARCHAR[]))`, ids)
@@ -305,21 +312,20 @@ func (t *Tx) flushFindings() error {
 	var hist []event.Finding
 	var histSrc []string
 	newest := map[string]int{} // id -> index in hist of its newest version
-	for i := range t.gd {
-		f := &t.gd[i]
+	for i := range recs {
+		f := &recs[i]
 		k := key{f.ID, f.UpdatedAt.UnixMicro()}
 		if seen[k] {
-			t.dups[pipeline.DupKey{Source: t.gdSrc[i], Kind: event.KindGuardDuty}]++
+			t.dups[pipeline.DupKey{Source: srcs[i], Kind: event.KindGuardDuty}]++
 			continue
 		}
 		seen[k] = true
 		hist = append(hist, *f)
-		histSrc = append(histSrc, t.gdSrc[i])
+		histSrc = append(histSrc, srcs[i])
 		if j, ok := newest[f.ID]; !ok || f.UpdatedAt.After(hist[j].UpdatedAt) {
 			newest[f.ID] = len(hist) - 1
 		}
 	}
-	t.gd, t.gdSrc = t.gd[:0], t.gdSrc[:0]
 	if len(hist) == 0 {
 		return nil
 	}
@@ -386,26 +392,28 @@ var digestFileColumns = []column[digestFile]{
 // digests not yet stored are written with the log files they list; the
 // others count as duplicates of their source.
 func (t *Tx) Digests(source string, ds []event.Digest) error {
-	for _, d := range ds {
+	named := make([]event.Digest, len(ds))
+	for i, d := range ds {
 		if d.DigestS3Object == "" {
 			d.DigestS3Object = source // a digest without its own name is known by its file
 		}
-		t.dg = append(t.dg, d)
-		t.dgSrc = append(t.dgSrc, source)
+		named[i] = d
 	}
-	if len(t.dg) >= flushRows {
+	if t.dg.add(source, named, func(d *event.Digest) string { return d.Raw }) {
 		return t.flushDigests()
 	}
 	return nil
 }
 
 func (t *Tx) flushDigests() error {
-	if len(t.dg) == 0 {
+	if len(t.dg.recs) == 0 {
 		return nil
 	}
-	keys := make([]string, len(t.dg))
-	for i := range t.dg {
-		keys[i] = t.dg[i].DigestS3Object
+	defer t.dg.reset()
+	recs, srcs := t.dg.recs, t.dg.srcs
+	keys := make([]string, len(recs))
+	for i := range recs {
+		keys[i] = recs[i].DigestS3Object
 	}
 	seen := map[string]bool{}
 	rows, err := t.conn.QueryContext(t.ctx, `SELECT digest_object FROM cloudtrail_digest WHERE digest_object IN (SELECT unnest(?::VARCHAR[]))`, keys)
@@ -427,15 +435,15 @@ func (t *Tx) flushDigests() error {
 	var keepSrc []string
 	var files []digestFile
 	fileSeen := map[[2]string]bool{}
-	for i := range t.dg {
-		d := &t.dg[i]
+	for i := range recs {
+		d := &recs[i]
 		if seen[d.DigestS3Object] {
-			t.dups[pipeline.DupKey{Source: t.dgSrc[i], Kind: event.KindCloudTrailDigest}]++
+			t.dups[pipeline.DupKey{Source: srcs[i], Kind: event.KindCloudTrailDigest}]++
 			continue
 		}
 		seen[d.DigestS3Object] = true
 		keep = append(keep, *d)
-		keepSrc = append(keepSrc, t.dgSrc[i])
+		keepSrc = append(keepSrc, srcs[i])
 		for _, f := range d.LogFiles {
 			k := [2]string{d.DigestS3Object, f.S3Object}
 			if !fileSeen[k] && f.S3Object != "" {
@@ -444,7 +452,6 @@ func (t *Tx) flushDigests() error {
 			}
 		}
 	}
-	t.dg, t.dgSrc = t.dg[:0], t.dgSrc[:0]
 	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_digest", keep, keepSrc, digestColumns, "", constant{"ingested_at", t.now}); err != nil {
 		return err
 	}
