@@ -66,7 +66,7 @@ them, and the ingest skips what is already in the database.`,
 	f.Uint64Var(&o.seed, "seed", 1, "random seed: the same seed gives the same data")
 	f.IntVar(&o.events, "events", 0, "approximate number of CloudTrail events (default 20000)")
 	f.IntVar(&o.flows, "flows", 0, "approximate number of flow-log records (default 50000)")
-	f.StringVar(&o.progress, "progress", "auto", "progress display on stderr: auto, always or never")
+	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto, always, plain or never")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only the summary")
 	return cmd
 }

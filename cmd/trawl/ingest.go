@@ -91,7 +91,7 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 	f.StringVar(&o.maxRecord, "max-record-size", "32MiB", "largest record accepted; larger ones are quarantined")
 	f.IntVar(&o.workers, "workers", 0, "objects decoded in parallel (default: number of CPUs)")
 	f.BoolVar(&o.force, "force", false, "read objects again even if the ledger says they are ingested and unchanged")
-	f.StringVar(&o.progress, "progress", "auto", "progress display on stderr: auto (when a terminal), always or never")
+	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal), always, plain (a line every 10s, for logs) or never")
 	f.StringVar(&o.memoryLimit, "memory-limit", ingestMemoryLimit, "memory DuckDB may use (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
@@ -143,6 +143,11 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 
 func (o ingestOptions) decodeOptions() (decode.Options, error) {
 	var opt decode.Options
+	switch o.progress {
+	case "auto", "always", "plain", "never":
+	default:
+		return opt, usageError("--progress %q: use auto, always, plain or never", o.progress)
+	}
 	if o.kind != "" && o.kind != "auto" {
 		k, ok := event.ParseKind(o.kind)
 		if !ok || k == event.KindCloudTrailDigest {
@@ -172,10 +177,11 @@ func ingestObjects(ctx context.Context, e *env, st *duckdb.Store, objs []pipelin
 	}
 	rep := ingestReport{objects: len(objs)}
 	show := o.progress == "always" || (o.progress == "auto" && e.stderrIsTerminal())
+	plain := o.progress == "plain"
 	if o.quiet {
-		show = false
+		show, plain = false, false
 	}
-	bar := newProgressLine(e.stderr, show)
+	bar := newProgressLine(e.stderr, show, plain)
 	cfg := pipeline.Config{
 		Decode:   opt,
 		Workers:  o.workers,

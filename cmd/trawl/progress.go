@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,17 +12,19 @@ import (
 )
 
 // progressLine draws a one-line progress display on a terminal, redrawn in
-// place at most a few times a second.
+// place at most a few times a second; in plain mode (a log file) it writes
+// a line every ten seconds instead.
 type progressLine struct {
 	mu    sync.Mutex
 	w     io.Writer
 	on    bool
+	plain bool
 	last  time.Time
 	drawn bool
 }
 
-func newProgressLine(w io.Writer, on bool) *progressLine {
-	return &progressLine{w: w, on: on}
+func newProgressLine(w io.Writer, on, plain bool) *progressLine {
+	return &progressLine{w: w, on: on || plain, plain: plain, last: time.Now()}
 }
 
 func (p *progressLine) update(pr pipeline.Progress) {
@@ -30,7 +33,11 @@ func (p *progressLine) update(pr pipeline.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !pr.Final && time.Since(p.last) < 200*time.Millisecond {
+	every := 200 * time.Millisecond
+	if p.plain {
+		every = 10 * time.Second
+	}
+	if pr.Final || time.Since(p.last) < every {
 		return
 	}
 	p.last = time.Now()
@@ -50,6 +57,10 @@ func (p *progressLine) update(pr pipeline.Progress) {
 	if pr.BytesTotal > 0 && pr.BytesRead > 0 && pr.BytesRead < pr.BytesTotal && el > 2*time.Second {
 		left := time.Duration(float64(el) * float64(pr.BytesTotal-pr.BytesRead) / float64(pr.BytesRead))
 		line += fmt.Sprintf("  eta %s", left.Round(time.Second))
+	}
+	if p.plain {
+		fmt.Fprintln(p.w, strings.TrimSpace(line))
+		return
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 	p.drawn = true
