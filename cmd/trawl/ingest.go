@@ -182,7 +182,15 @@ func ingestObjects(ctx context.Context, e *env, st *duckdb.Store, objs []pipelin
 		show, plain = false, false
 	}
 	bar := newProgressLine(e.stderr, show, plain)
+	shown := 0
 	cfg := pipeline.Config{
+		Quarantined: func(q *event.Quarantined) {
+			shown++
+			if o.quiet || shown > maxShownQuarantine {
+				return
+			}
+			bar.println(quarantineMessage(q))
+		},
 		Decode:   opt,
 		Workers:  o.workers,
 		Force:    o.force,
@@ -198,8 +206,28 @@ func ingestObjects(ctx context.Context, e *env, st *duckdb.Store, objs []pipelin
 	}
 	res, err := pipeline.Run(ctx, st, objs, cfg)
 	bar.finish()
+	if shown > maxShownQuarantine && !o.quiet {
+		fmt.Fprintf(e.stderr, "… and %d more quarantine entries\n", shown-maxShownQuarantine)
+	}
 	rep.res = res
 	return rep, err
+}
+
+// maxShownQuarantine is how many quarantine entries an ingest prints.
+const maxShownQuarantine = 10
+
+// quarantineMessage says where a quarantined input is and why.
+func quarantineMessage(q *event.Quarantined) string {
+	where := q.Object
+	switch {
+	case q.Line > 0 && q.Offset >= 0:
+		where += fmt.Sprintf(":%d (byte %d)", q.Line, q.Offset)
+	case q.Line > 0:
+		where += fmt.Sprintf(":%d", q.Line)
+	case q.Offset > 0:
+		where += fmt.Sprintf(" (byte %d)", q.Offset)
+	}
+	return "quarantined: " + where + ": " + q.Reason
 }
 
 func printIngestSummary(w io.Writer, db string, rep ingestReport) {

@@ -231,6 +231,9 @@ func TestExitCodesAndMessages(t *testing.T) {
 	if code != exitPartial || !strings.Contains(out, "quarantined: 1") {
 		t.Errorf("partly bad input: exit %d, want %d\n%s%s", code, exitPartial, out, stderr)
 	}
+	if want := "quarantined: " + bad + ":2 (byte "; !strings.Contains(stderr, want) || !strings.Contains(stderr, "invalid JSON") {
+		t.Errorf("stderr should name the file, line and reason (%q):\n%s", want, stderr)
+	}
 	_, stderr, code = trawl(t, nil, "ingest", "--db", db, filepath.Join(dir, "missing"))
 	if code != exitFailure || !strings.Contains(stderr, "missing") {
 		t.Errorf("missing path: exit %d: %s", code, stderr)

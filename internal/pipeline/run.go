@@ -39,6 +39,9 @@ type Config struct {
 	// Notice, if set, receives messages about individual objects (skipped,
 	// changed, resumed, failed).
 	Notice func(string)
+	// Quarantined, if set, is called for each quarantine entry as it is
+	// written (from the writer's goroutine).
+	Quarantined func(*event.Quarantined)
 }
 
 // Progress is a snapshot of a running ingest.
@@ -338,6 +341,11 @@ func (w *writer) write(ctx context.Context, c *chunk) error {
 	}
 	if err := w.tx.Quarantine(c.q); err != nil {
 		return err
+	}
+	if w.cfg.Quarantined != nil {
+		for i := range c.q {
+			w.cfg.Quarantined(&c.q[i])
+		}
 	}
 	e := &s.entry
 	n := int64(c.rows())
