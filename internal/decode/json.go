@@ -21,8 +21,8 @@ import (
 // errStop ends an object early after its problem has been quarantined.
 var errStop = errors.New("stop object")
 
-// streamKeys are the container keys whose arrays are read element by
-// element instead of as one value.
+// isStreamKey reports whether k is a container key whose array is read
+// element by element instead of as one value.
 func isStreamKey(k string) bool { return k == "Records" || k == "findings" || k == "Findings" }
 
 // resyncPatterns mark the start of the next record after a broken one in an
