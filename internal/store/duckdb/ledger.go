@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -61,31 +60,28 @@ func (s *Store) LedgerEntries(ctx context.Context, objects []string) (map[string
 	const batch = 5000
 	for i := 0; i < len(objects); i += batch {
 		part := objects[i:min(i+batch, len(objects))]
-		rows, err := s.db.QueryContext(ctx, `SELECT object, size, modified_at, etag, sha256, status, units, records,
+		err := eachRow(ctx, s.db, "reading the ingest ledger", `SELECT object, size, modified_at, etag, sha256, status, units, records,
 			duplicates, quarantined, kinds, first_ingested_at, last_ingested_at, error
-			FROM ingest_ledger WHERE object IN (SELECT unnest(?::VARCHAR[]))`, part)
+			FROM ingest_ledger WHERE object IN (SELECT unnest(?::VARCHAR[]))`,
+			func(rows *sql.Rows) error {
+				var e pipeline.LedgerEntry
+				var size sql.NullInt64
+				var mod sql.NullTime
+				var etag, sum, kinds, errText sql.NullString
+				if err := rows.Scan(&e.Object, &size, &mod, &etag, &sum, &e.Status, &e.Units, &e.Records,
+					&e.Duplicates, &e.Quarantined, &kinds, &e.First, &e.Last, &errText); err != nil {
+					return err
+				}
+				e.Size = -1
+				if size.Valid {
+					e.Size = size.Int64
+				}
+				e.ModifiedAt = mod.Time
+				e.ETag, e.SHA256, e.Kinds, e.Error = etag.String, sum.String, kinds.String, errText.String
+				out[e.Object] = e
+				return nil
+			}, part)
 		if err != nil {
-			return nil, fmt.Errorf("reading the ingest ledger: %w", err)
-		}
-		for rows.Next() {
-			var e pipeline.LedgerEntry
-			var size sql.NullInt64
-			var mod sql.NullTime
-			var etag, sum, kinds, errText sql.NullString
-			if err := rows.Scan(&e.Object, &size, &mod, &etag, &sum, &e.Status, &e.Units, &e.Records,
-				&e.Duplicates, &e.Quarantined, &kinds, &e.First, &e.Last, &errText); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("reading the ingest ledger: %w", err)
-			}
-			e.Size = -1
-			if size.Valid {
-				e.Size = size.Int64
-			}
-			e.ModifiedAt = mod.Time
-			e.ETag, e.SHA256, e.Kinds, e.Error = etag.String, sum.String, kinds.String, errText.String
-			out[e.Object] = e
-		}
-		if err := rows.Close(); err != nil {
 			return nil, err
 		}
 	}

@@ -232,3 +232,29 @@ func insertRows[T any](ctx context.Context, st *Store, conn *sql.Conn, table str
 	}
 	return nil
 }
+
+// querier is what eachRow queries: a *sql.DB or a *sql.Conn.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// eachRow runs query and calls scan for every row, stopping at the first
+// error; what says in errors which look-up failed. An error that ends the
+// iteration early (rows.Err) is reported too: a look-up that silently read
+// only part of its rows would let duplicates through.
+func eachRow(ctx context.Context, q querier, what, query string, scan func(*sql.Rows) error, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}

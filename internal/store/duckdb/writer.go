@@ -172,12 +172,7 @@ func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error
 		ids = append(ids, e.EventID)
 	}
 	query := func(q string, args ...any) error {
-		rows, err := t.conn.QueryContext(t.ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("checking for duplicate events: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(t.ctx, t.conn, "checking for duplicate events", q, func(rows *sql.Rows) error {
 			var id string
 			var ts sql.NullTime
 			if err := rows.Scan(&id, &ts); err != nil {
@@ -188,8 +183,8 @@ func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error
 				k.ts = ts.Time.UnixMicro()
 			}
 			seen[k] = struct{}{}
-		}
-		return rows.Err()
+			return nil
+		}, args...)
 	}
 	if len(ids) > 0 {
 		if err := query(`SELECT event_id, event_time FROM cloudtrail_base
@@ -293,20 +288,18 @@ func (t *Tx) flushFindings() error {
 		ids = append(ids, recs[i].ID)
 	}
 	seen := map[key]bool{}
-	rows, err := t.conn.QueryContext(t.ctx, `SELECT id, updated_at FROM guardduty_finding_history WHERE id IN (SELECT unnest(?::VARCHAR[]))`, ids)
+	err := eachRow(t.ctx, t.conn, "reading finding history",
+		`SELECT id, updated_at FROM guardduty_finding_history WHERE id IN (SELECT unnest(?::VARCHAR[]))`,
+		func(rows *sql.Rows) error {
+			var id string
+			var ts time.Time
+			if err := rows.Scan(&id, &ts); err != nil {
+				return err
+			}
+			seen[key{id, ts.UnixMicro()}] = true
+			return nil
+		}, ids)
 	if err != nil {
-		return fmt.Errorf("reading finding history: %w", err)
-	}
-	for rows.Next() {
-		var id string
-		var ts time.Time
-		if err := rows.Scan(&id, &ts); err != nil {
-			rows.Close()
-			return err
-		}
-		seen[key{id, ts.UnixMicro()}] = true
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	var hist []event.Finding
@@ -416,19 +409,17 @@ func (t *Tx) flushDigests() error {
 		keys[i] = recs[i].DigestS3Object
 	}
 	seen := map[string]bool{}
-	rows, err := t.conn.QueryContext(t.ctx, `SELECT digest_object FROM cloudtrail_digest WHERE digest_object IN (SELECT unnest(?::VARCHAR[]))`, keys)
+	err := eachRow(t.ctx, t.conn, "reading stored digests",
+		`SELECT digest_object FROM cloudtrail_digest WHERE digest_object IN (SELECT unnest(?::VARCHAR[]))`,
+		func(rows *sql.Rows) error {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				return err
+			}
+			seen[k] = true
+			return nil
+		}, keys)
 	if err != nil {
-		return fmt.Errorf("reading stored digests: %w", err)
-	}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return err
-		}
-		seen[k] = true
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	var keep []event.Digest
