@@ -11,19 +11,9 @@ import (
 
 type lentry = pipeline.LedgerEntry
 
-func int64Col[T any](name string, f func(*T) int64) column[T] {
-	return column[T]{name: name, typ: duckdb.TYPE_BIGINT, has: func(*T) bool { return true }, get: func(r *T) any { return f(r) }}
-}
-
 var ledgerColumns = []column[lentry]{
 	strCol("object", func(e *lentry) string { return e.Object }),
-	{name: "size", typ: duckdb.TYPE_BIGINT, has: func(e *lentry) bool { return e.Size >= 0 },
-		get: func(e *lentry) any {
-			if e.Size >= 0 {
-				return e.Size
-			}
-			return nil
-		}},
+	intCol("size", duckdb.TYPE_BIGINT, func(e *lentry) (int64, bool) { return e.Size, e.Size >= 0 }),
 	timeCol("modified_at", func(e *lentry) time.Time { return e.ModifiedAt }),
 	strCol("etag", func(e *lentry) string { return e.ETag }),
 	strCol("sha256", func(e *lentry) string { return e.SHA256 }),

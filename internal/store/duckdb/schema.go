@@ -47,6 +47,38 @@ func boolCol[T any](name string, f func(*T) event.Bool) column[T] {
 		has: func(r *T) bool { return f(r) != event.BoolNull }}
 }
 
+// intCol is a nullable integer column: f returns the value and whether it
+// is set. typ is TYPE_INTEGER (values stored as int32) or TYPE_BIGINT.
+func intCol[T any](name string, typ duckdb.Type, f func(*T) (int64, bool)) column[T] {
+	c := column[T]{name: name, typ: typ, has: func(r *T) bool { _, ok := f(r); return ok }}
+	if typ == duckdb.TYPE_INTEGER {
+		c.get = func(r *T) any {
+			if v, ok := f(r); ok {
+				return int32(v)
+			}
+			return nil
+		}
+	} else {
+		c.get = func(r *T) any {
+			if v, ok := f(r); ok {
+				return v
+			}
+			return nil
+		}
+	}
+	return c
+}
+
+// int64Col is a BIGINT column that is never NULL.
+func int64Col[T any](name string, f func(*T) int64) column[T] {
+	return column[T]{name: name, typ: duckdb.TYPE_BIGINT, has: func(*T) bool { return true }, get: func(r *T) any { return f(r) }}
+}
+
+// floatCol is a DOUBLE column that is never NULL.
+func floatCol[T any](name string, f func(*T) float64) column[T] {
+	return column[T]{name: name, typ: duckdb.TYPE_DOUBLE, has: func(*T) bool { return true }, get: func(r *T) any { return f(r) }}
+}
+
 type ct = event.CloudTrail
 
 // ctColumns are the stored columns of cloudtrail_base: what people filter
@@ -149,25 +181,11 @@ func vpcColumns() []column[flow] {
 			idx := f.Index
 			cols = append(cols, strCol(f.Column, func(r *flow) string { return r.Str(idx) }))
 		case event.FlowInt:
-			idx, wide := f.Index, f.Wide
-			c := column[flow]{name: f.Column, typ: duckdb.TYPE_INTEGER,
-				has: func(r *flow) bool { _, ok := r.Int(idx); return ok },
-				get: func(r *flow) any {
-					if v, ok := r.Int(idx); ok {
-						return int32(v)
-					}
-					return nil
-				}}
-			if wide {
-				c.typ = duckdb.TYPE_BIGINT
-				c.get = func(r *flow) any {
-					if v, ok := r.Int(idx); ok {
-						return v
-					}
-					return nil
-				}
+			idx, typ := f.Index, duckdb.TYPE_INTEGER
+			if f.Wide {
+				typ = duckdb.TYPE_BIGINT
 			}
-			cols = append(cols, c)
+			cols = append(cols, intCol(f.Column, typ, func(r *flow) (int64, bool) { return r.Int(idx) }))
 			if idx == event.FlowProtocol {
 				cols = append(cols, strCol("protocol_name", func(r *flow) string {
 					if v, ok := r.Int(event.FlowProtocol); ok {
@@ -241,10 +259,9 @@ var findingTypes = map[string]string{
 
 // schemaV1 creates every table of schema version 1.
 func schemaV1() []string {
-	return []string{
-		`CREATE TABLE IF NOT EXISTS trawl_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
-		cloudtrailDDL()[0],
-		cloudtrailDDL()[1],
+	stmts := []string{`CREATE TABLE IF NOT EXISTS trawl_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`}
+	stmts = append(stmts, cloudtrailDDL()...)
+	return append(stmts,
 		vpcflowDDL(),
 		tableDDL("guardduty_finding", findingColumns, findingTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id)"),
 		tableDDL("guardduty_finding_history", findingColumns, findingTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id, updated_at)"),
@@ -303,7 +320,7 @@ func schemaV1() []string {
   snippet VARCHAR,
   quarantined_at TIMESTAMPTZ NOT NULL
 )`,
-	}
+	)
 }
 
 // quoteIdent quotes a column name (some, like "type", "count", "source",

@@ -231,10 +231,6 @@ func SeverityLabel(s float64) string {
 
 type finding = event.Finding
 
-func floatCol[T any](name string, f func(*T) float64) column[T] {
-	return column[T]{name: name, typ: duckdb.TYPE_DOUBLE, has: func(*T) bool { return true }, get: func(r *T) any { return f(r) }}
-}
-
 var findingColumns = []column[finding]{
 	strCol("id", func(f *finding) string { return f.ID }),
 	timeCol("updated_at", func(f *finding) time.Time { return f.UpdatedAt }),
@@ -254,7 +250,7 @@ var findingColumns = []column[finding]{
 	strCol("resource_role", func(f *finding) string { return f.ResourceRole }),
 	timeCol("first_seen", func(f *finding) time.Time { return f.FirstSeen }),
 	timeCol("last_seen", func(f *finding) time.Time { return f.LastSeen }),
-	{name: "count", typ: duckdb.TYPE_BIGINT, has: func(f *finding) bool { return f.Count.Valid }, get: func(f *finding) any { return f.Count.Value() }},
+	intCol("count", duckdb.TYPE_BIGINT, func(f *finding) (int64, bool) { return f.Count.V, f.Count.Valid }),
 	boolCol("archived", func(f *finding) event.Bool { return f.Archived }),
 	strCol("detector_id", func(f *finding) string { return f.DetectorID }),
 	strCol("resource", func(f *finding) string { return f.Resource }),
@@ -333,6 +329,13 @@ func (t *Tx) flushFindings() error {
 		cur = append(cur, hist[j])
 		curSrc = append(curSrc, histSrc[j])
 	}
+	return insertRows(t.ctx, t.st, t.conn, "guardduty_finding", cur, curSrc, findingColumns, findingUpsert,
+		constant{"ingested_at", t.now})
+}
+
+// findingUpsert makes a finding version replace the stored row of its id
+// only when it is newer.
+var findingUpsert = func() string {
 	var sets []string
 	for _, c := range findingColumns {
 		if c.name != "id" {
@@ -340,10 +343,8 @@ func (t *Tx) flushFindings() error {
 		}
 	}
 	sets = append(sets, "source = excluded.source", "ingested_at = excluded.ingested_at")
-	return insertRows(t.ctx, t.st, t.conn, "guardduty_finding", cur, curSrc, findingColumns,
-		"ON CONFLICT (id) DO UPDATE SET "+strings.Join(sets, ", ")+" WHERE excluded.updated_at > guardduty_finding.updated_at",
-		constant{"ingested_at", t.now})
-}
+	return "ON CONFLICT (id) DO UPDATE SET " + strings.Join(sets, ", ") + " WHERE excluded.updated_at > guardduty_finding.updated_at"
+}()
 
 type digest = event.Digest
 
@@ -361,7 +362,7 @@ var digestColumns = []column[digest]{
 	strCol("previous_digest_hash_algorithm", func(d *digest) string { return d.PreviousDigestHashAlg }),
 	strCol("public_key_fingerprint", func(d *digest) string { return d.PublicKeyFingerprint }),
 	strCol("signature_algorithm", func(d *digest) string { return d.SignatureAlgorithm }),
-	{name: "log_file_count", typ: duckdb.TYPE_INTEGER, has: func(*digest) bool { return true }, get: func(d *digest) any { return int32(len(d.LogFiles)) }},
+	intCol("log_file_count", duckdb.TYPE_INTEGER, func(d *digest) (int64, bool) { return int64(len(d.LogFiles)), true }),
 	strCol("raw", func(d *digest) string { return d.Raw }),
 }
 
@@ -459,21 +460,9 @@ var quarantineColumns = []column[qrec]{
 		}
 		return q.Kind.String()
 	}),
-	{name: "line", typ: duckdb.TYPE_BIGINT, has: func(q *qrec) bool { return q.Line > 0 },
-		get: func(q *qrec) any {
-			if q.Line > 0 {
-				return q.Line
-			}
-			return nil
-		}},
-	{name: "byte_offset", typ: duckdb.TYPE_BIGINT, has: func(q *qrec) bool { return q.Offset >= 0 },
-		get: func(q *qrec) any {
-			if q.Offset >= 0 {
-				return q.Offset
-			}
-			return nil
-		}},
-	{name: "record", typ: duckdb.TYPE_BIGINT, has: func(*qrec) bool { return true }, get: func(q *qrec) any { return q.Record }},
+	intCol("line", duckdb.TYPE_BIGINT, func(q *qrec) (int64, bool) { return q.Line, q.Line > 0 }),
+	intCol("byte_offset", duckdb.TYPE_BIGINT, func(q *qrec) (int64, bool) { return q.Offset, q.Offset >= 0 }),
+	int64Col("record", func(q *qrec) int64 { return q.Record }),
 	strCol("reason", func(q *qrec) string { return q.Reason }),
 	strCol("snippet", func(q *qrec) string { return q.Snippet }),
 }
