@@ -279,12 +279,8 @@ func (d *decoder) handleScanned(v jsonscan.Value) error {
 	return d.handleValue(raw, mem, v.Line, v.Offset, 0)
 }
 
-// handleJSON validates a value that did not come through the scanner (a
-// line of a text object, a wrapped message, a payload) and dispatches it.
-func (d *decoder) handleJSON(b []byte, line, off int64, depth int) error {
-	return d.handleText(text(b), line, off, depth)
-}
-
+// handleText validates a value that did not come through the main scanner
+// (a line of a text object, a wrapped message, a payload) and dispatches it.
 func (d *decoder) handleText(raw string, line, off int64, depth int) error {
 	if d.sub == nil {
 		d.sub = jsonscan.NewScanner(nil, d.opt.MaxRecordSize)

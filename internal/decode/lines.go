@@ -66,7 +66,7 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 				break
 			}
 			if b[0] == '{' || b[0] == '[' {
-				if err := d.handleJSON(b, lineNo, start, 0); err != nil {
+				if err := d.handleText(text(b), lineNo, start, 0); err != nil {
 					return err
 				}
 				break

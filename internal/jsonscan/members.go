@@ -206,8 +206,5 @@ func (sc *Scanner) Validate(s string) ([]Member, error) {
 		mem[i].ValStart += int32(v.Offset)
 		mem[i].ValEnd += int32(v.Offset)
 	}
-	if v.Members == nil {
-		mem = nil
-	}
 	return mem, nil
 }

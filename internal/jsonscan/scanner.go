@@ -253,8 +253,7 @@ type Value struct {
 // which the caller should skip ahead (SkipLine, SkipTo). At the end of input
 // it returns io.EOF.
 func (s *Scanner) ReadValue() (Value, error) {
-	c, err := s.Peek()
-	if err != nil {
+	if _, err := s.Peek(); err != nil {
 		return Value{}, err
 	}
 	start := s.pos
@@ -263,7 +262,6 @@ func (s *Scanner) ReadValue() (Value, error) {
 	s.skipping = false
 	s.snippet = s.snippet[:0]
 	defer func() { s.keep = -1 }()
-	_ = c
 	if err := s.scanValue(); err != nil {
 		return v, err
 	}

@@ -41,6 +41,7 @@ func ParquetRows(ctx context.Context, r io.ReaderAt, size int64, fn func(rec *ev
 	}
 	p := &Parser{header: headerFormat(names)}
 	buf := make([]parquet.Row, 256)
+	vals := make([]string, len(cols))
 	var line strings.Builder
 	for _, rg := range f.RowGroups() {
 		rows := rg.Rows()
@@ -51,7 +52,7 @@ func ParquetRows(ctx context.Context, r io.ReaderAt, size int64, fn func(rec *ev
 			}
 			n, rerr := rows.ReadRows(buf)
 			for _, row := range buf[:n] {
-				rowLine(row, len(cols), &line)
+				rowLine(row, vals, &line)
 				rec, err := p.Line(line.String())
 				if errors.Is(err, ErrHeader) {
 					err = fmt.Errorf("the row looks like a header line")
@@ -78,9 +79,10 @@ func ParquetRows(ctx context.Context, r io.ReaderAt, size int64, fn func(rec *ev
 
 // rowLine renders a row as a flow-log line: values in column order,
 // "-" for nulls (and for empty strings, which would break the line up).
-func rowLine(row parquet.Row, ncols int, line *strings.Builder) {
+// vals has one entry per column; it is scratch space reused between rows.
+func rowLine(row parquet.Row, vals []string, line *strings.Builder) {
 	line.Reset()
-	vals := make([]string, ncols)
+	ncols := len(vals)
 	for i := range vals {
 		vals[i] = "-"
 	}
