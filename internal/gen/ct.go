@@ -409,20 +409,7 @@ func (g *ctWorker) logFile(j ctJob) (ctResult, error) {
 	g.evs, g.keys = evs, keys
 	region := g.w.ctRegions[ri]
 	deliver := we + r.Int64N(150) + 45
-	b := g.keyBuf[:0]
-	b = append(b, "AWSLogs/"...)
-	b = append(b, g.cfg.OrgID...)
-	b = append(b, '/')
-	b = append(b, a.id...)
-	b = append(b, "/CloudTrail/"...)
-	b = append(b, region...)
-	b = append(b, '/')
-	b = appendDate(b, deliver, '/')
-	b = append(b, '/')
-	b = append(b, a.id...)
-	b = append(b, "_CloudTrail_"...)
-	b = append(b, region...)
-	b = append(b, '_')
+	b := appendDeliveryKey(g.keyBuf[:0], g.cfg.OrgID, a.id, "CloudTrail", region, deliver)
 	b = appendStamp(b, deliver, false)
 	b = append(b, '_')
 	b = appendChars(b, r, mixedAlnum, 16)
@@ -568,10 +555,7 @@ func (g *ctWorker) render(e *evt, ri int) {
 	service := ap.etype == "AwsServiceEvent"
 	signin := ap.etype == "AwsConsoleSignIn"
 	if !service && !signin {
-		w.K("requestID")
-		w.Open()
-		w.b = append(w.b, c.reqID...)
-		w.Close()
+		w.KSRaw("requestID", c.reqID)
 	}
 	w.K("eventID")
 	if e.eventID != "" {
@@ -1100,20 +1084,7 @@ func (g *ctGen) digest(a *account, ri int, d *digestState) error {
 	m := g.main
 	region := w.ctRegions[ri]
 	start, end := d.end-3600, d.end
-	b := m.keyBuf[:0]
-	b = append(b, "AWSLogs/"...)
-	b = append(b, g.cfg.OrgID...)
-	b = append(b, '/')
-	b = append(b, a.id...)
-	b = append(b, "/CloudTrail-Digest/"...)
-	b = append(b, region...)
-	b = append(b, '/')
-	b = appendDate(b, end, '/')
-	b = append(b, '/')
-	b = append(b, a.id...)
-	b = append(b, "_CloudTrail-Digest_"...)
-	b = append(b, region...)
-	b = append(b, '_')
+	b := appendDeliveryKey(m.keyBuf[:0], g.cfg.OrgID, a.id, "CloudTrail-Digest", region, end)
 	b = append(b, w.trailName...)
 	b = append(b, '_')
 	b = append(b, w.trailHome...)

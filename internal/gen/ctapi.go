@@ -349,10 +349,7 @@ func buildAPIs() []*api {
 			params: paramsCreateTags,
 			resp: func(c *ctx) {
 				c.w.Obj()
-				c.w.K("requestId")
-				c.w.Open()
-				c.w.b = append(c.w.b, c.reqID...)
-				c.w.Close()
+				c.w.KSRaw("requestId", c.reqID)
 				c.w.KB("_return", true)
 				c.w.EndObj()
 			}},
@@ -1188,14 +1185,7 @@ func paramsCreateTags(c *ctx) {
 	w.EndArr()
 	w.EndObj()
 	w.KObj("tagSet")
-	w.KArr("items")
-	for _, kv := range [][2]string{{"Owner", pick(r, []string{"team-payments", "team-catalog", "team-platform", "team-data"})}, {"CostCenter", strconv.Itoa(r.between(1000, 1999))}} {
-		w.Obj()
-		w.KS("key", kv[0])
-		w.KS("value", kv[1])
-		w.EndObj()
-	}
-	w.EndArr()
+	w.KTags("items", [][2]string{{"Owner", pick(r, []string{"team-payments", "team-catalog", "team-platform", "team-data"})}, {"CostCenter", strconv.Itoa(r.between(1000, 1999))}})
 	w.EndObj()
 	w.EndObj()
 }
@@ -1223,10 +1213,7 @@ func (c *ctx) instanceID() string {
 func respTerminate(c *ctx) {
 	w := c.w
 	w.Obj()
-	w.K("requestId")
-	w.Open()
-	w.b = append(w.b, c.reqID...)
-	w.Close()
+	w.KSRaw("requestId", c.reqID)
 	w.KObj("instancesSet")
 	w.KArr("items")
 	w.Obj()
@@ -1279,10 +1266,7 @@ func paramsAuthorizeIngress(c *ctx) {
 func respAuthorizeIngress(c *ctx) {
 	w := c.w
 	w.Obj()
-	w.K("requestId")
-	w.Open()
-	w.b = append(w.b, c.reqID...)
-	w.Close()
+	w.KSRaw("requestId", c.reqID)
 	w.KB("_return", true)
 	w.KObj("securityGroupRuleSet")
 	w.KArr("items")

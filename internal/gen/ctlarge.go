@@ -249,18 +249,11 @@ func paramsRunInstances(c *ctx) {
 	for _, rt := range []string{"instance", "volume", "network-interface"} {
 		w.Obj()
 		w.KS("resourceType", rt)
-		w.KArr("tags")
-		for _, kv := range [][2]string{
+		w.KTags("tags", [][2]string{
 			{"Name", c.a.name + "-app"}, {"Environment", c.a.name}, {"Owner", "team-platform"},
 			{"CostCenter", "1042"}, {"aws:autoscaling:groupName", c.a.name + "-app-asg"},
 			{"ManagedBy", "terraform"}, {"Repository", company + "/platform"}, {"Service", "checkout"},
-		} {
-			w.Obj()
-			w.KS("key", kv[0])
-			w.KS("value", kv[1])
-			w.EndObj()
-		}
-		w.EndArr()
+		})
 		w.EndObj()
 	}
 	w.EndArr()
@@ -276,10 +269,7 @@ func paramsRunInstances(c *ctx) {
 func respRunInstances(c *ctx) {
 	w, r, e := c.w, c.r, c.e
 	w.Obj()
-	w.K("requestId")
-	w.Open()
-	w.b = append(w.b, c.reqID...)
-	w.Close()
+	w.KSRaw("requestId", c.reqID)
 	w.KS2("reservationId", "r-", hexStr(r, 17))
 	w.KS("ownerId", c.a.id)
 	w.KObj("groupSet")

@@ -439,16 +439,7 @@ func (g *gdGen) resource(f *finding) {
 		w.EndArr()
 		w.KNull("platform")
 		w.KRaw("productCodes", "[]")
-		w.KArr("tags")
-		w.Obj()
-		w.KS("key", "Name")
-		w.KS("value", e.name)
-		w.EndObj()
-		w.Obj()
-		w.KS("key", "Environment")
-		w.KS("value", f.acct.name)
-		w.EndObj()
-		w.EndArr()
+		w.KTags("tags", [][2]string{{"Name", e.name}, {"Environment", f.acct.name}})
 		w.EndObj()
 	case fkAPI, fkS3API:
 		if f.kind == fkS3API {

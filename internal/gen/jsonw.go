@@ -83,7 +83,7 @@ func (w *jw) S(s string) {
 // SB writes a string value from bytes.
 func (w *jw) SB(s []byte) {
 	w.pre()
-	w.b = appendQuotedBytes(w.b, s)
+	w.b = appendQuoted(w.b, s)
 }
 
 // Open starts a string value whose content the caller appends to w.b
@@ -168,6 +168,26 @@ func (w *jw) KS2(k, a, b string) {
 	w.Close()
 }
 
+// KSRaw writes a string member whose value needs no escaping (an id).
+func (w *jw) KSRaw(k string, v []byte) {
+	w.K(k)
+	w.Open()
+	w.b = append(w.b, v...)
+	w.Close()
+}
+
+// KTags writes an array of {"key":…,"value":…} objects, AWS's tag shape.
+func (w *jw) KTags(k string, tags [][2]string) {
+	w.KArr(k)
+	for _, kv := range tags {
+		w.Obj()
+		w.KS("key", kv[0])
+		w.KS("value", kv[1])
+		w.EndObj()
+	}
+	w.EndArr()
+}
+
 // KS3 writes a string member that is the concatenation of a, b and c.
 func (w *jw) KS3(k, a, b, c string) {
 	w.K(k)
@@ -180,23 +200,7 @@ func (w *jw) KS3(k, a, b, c string) {
 
 // appendQuoted appends s as a JSON string. Only '"', '\\' and control
 // characters are escaped, as AWS does.
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		b = appendEscape(b, c)
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-func appendQuotedBytes(b []byte, s []byte) []byte {
+func appendQuoted[S string | []byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {

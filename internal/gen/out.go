@@ -127,3 +127,31 @@ func (w *writer) abort() {
 		w.f = nil
 	}
 }
+
+// appendDeliveryKey appends the part of an S3 key that AWS log delivery
+// shares across services, up to the service-specific rest of the file name:
+//
+//	AWSLogs/[org/]account/service/region/YYYY/MM/DD/account_service_region_
+//
+// org is empty for a bucket outside an organisation trail.
+func appendDeliveryKey(b []byte, org, account, service, region string, t int64) []byte {
+	b = append(b, "AWSLogs/"...)
+	if org != "" {
+		b = append(b, org...)
+		b = append(b, '/')
+	}
+	b = append(b, account...)
+	b = append(b, '/')
+	b = append(b, service...)
+	b = append(b, '/')
+	b = append(b, region...)
+	b = append(b, '/')
+	b = appendDate(b, t, '/')
+	b = append(b, '/')
+	b = append(b, account...)
+	b = append(b, '_')
+	b = append(b, service...)
+	b = append(b, '_')
+	b = append(b, region...)
+	return append(b, '_')
+}
