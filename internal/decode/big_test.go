@@ -56,7 +56,7 @@ func TestSingleHugeRecord(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	c := &collect{}
-	if err := Decode(context.Background(), Object{Name: "huge.json"}, r, Options{}, c); err != nil {
+	if err := Decode(context.Background(), Object{Name: "huge.json"}, r, Options{}, c.emit); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)

@@ -34,20 +34,25 @@ func corpusDir(t *testing.T) string {
 	return ""
 }
 
-// collect is a Sink that keeps records as they are.
+// collect keeps the records of every batch as they are.
 type collect struct {
 	ct  []event.CloudTrail
 	dg  []event.Digest
 	vpc []event.VPCFlow
 	gd  []event.Finding
 	q   []event.Quarantined
+	w   []event.Warning
 }
 
-func (c *collect) CloudTrail(e *event.CloudTrail) error  { c.ct = append(c.ct, *e); return nil }
-func (c *collect) Digest(d *event.Digest) error          { c.dg = append(c.dg, *d); return nil }
-func (c *collect) VPCFlow(f *event.VPCFlow) error        { c.vpc = append(c.vpc, *f); return nil }
-func (c *collect) Finding(f *event.Finding) error        { c.gd = append(c.gd, *f); return nil }
-func (c *collect) Quarantine(q *event.Quarantined) error { c.q = append(c.q, *q); return nil }
+func (c *collect) emit(b *event.Batch) error {
+	c.ct = append(c.ct, b.CloudTrail...)
+	c.dg = append(c.dg, b.Digests...)
+	c.vpc = append(c.vpc, b.VPCFlow...)
+	c.gd = append(c.gd, b.Findings...)
+	c.q = append(c.q, b.Quarantined...)
+	c.w = append(c.w, b.Warnings...)
+	return nil
+}
 func decodeFile(t *testing.T, path string, opt Options) *collect {
 	t.Helper()
 	f, err := os.Open(path)
@@ -56,7 +61,7 @@ func decodeFile(t *testing.T, path string, opt Options) *collect {
 	}
 	defer f.Close()
 	c := &collect{}
-	if err := Decode(context.Background(), Object{Name: path, Key: path}, f, opt, c); err != nil {
+	if err := Decode(context.Background(), Object{Name: path, Key: path}, f, opt, c.emit); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return c

@@ -28,15 +28,10 @@ import (
 	"github.com/trawl-project/trawl/internal/jsonscan"
 )
 
-// Sink receives what a decoder finds, in input order. Calls come from one
-// goroutine. A returned error stops decoding and is returned by Decode.
-type Sink interface {
-	CloudTrail(e *event.CloudTrail) error
-	Digest(d *event.Digest) error
-	VPCFlow(f *event.VPCFlow) error
-	Finding(f *event.Finding) error
-	Quarantine(q *event.Quarantined) error
-}
+// Emit receives the batches of an object, in input order. The receiver owns
+// a batch from then on (and may return it with event.PutBatch). A returned
+// error stops decoding and is returned by Decode.
+type Emit func(b *event.Batch) error
 
 // Options control decoding.
 type Options struct {
@@ -51,6 +46,11 @@ type Options struct {
 	MaxRecordSize int
 	// TempDir is where a non-seekable Parquet object is spooled.
 	TempDir string
+	// BatchUnits and BatchBytes bound a batch: it is emitted once it holds
+	// this many units or this much record text. Zero means 4096 units and
+	// 8 MiB.
+	BatchUnits int
+	BatchBytes int
 }
 
 // DefaultMaxRecordSize is the default record size limit (CloudTrail events
@@ -61,34 +61,128 @@ const DefaultMaxRecordSize = 32 << 20
 type Object struct {
 	Name string // shown in messages and stored as the rows' source
 	Key  string // S3-style key or path, used as a type hint ("/CloudTrail/")
+	// Skip is the number of units an earlier run committed: they are
+	// decoded (decoding is deterministic) but not emitted.
+	Skip int64
 }
 
-// ErrEmpty is reported (as a quarantine reason) for an object with no data.
-var ErrEmpty = errors.New("empty object")
+// Format reads one kind of content out of an object: JSON documents and
+// streams, flow-log text, Parquet, or one a caller registers. The decoder
+// gives each format, in order, the first bytes of the object's content
+// (after decompression and leading whitespace); the first whose Match
+// accepts them reads the object.
+type Format struct {
+	Name  string
+	Match func(head []byte) bool
+	Read  func(s *Stream) error
+}
 
-// Decode reads one object and sends its records to sink. It returns nil
-// when the object was read to its end or as far as it could be (problems
-// are in the quarantine), and an error only when the sink or ctx fails.
-func Decode(ctx context.Context, obj Object, r io.Reader, opt Options, sink Sink) error {
+// Stream is what a Format reads from and writes to: the object's content
+// and the batches of its records.
+type Stream struct {
+	d          *decoder
+	br         *bufio.Reader
+	compressed bool
+	cr         *countingReader
+}
+
+// Reader returns the object's decompressed content.
+func (s *Stream) Reader() *bufio.Reader { return s.br }
+
+// Context returns the decode's context.
+func (s *Stream) Context() context.Context { return s.d.ctx }
+
+// CloudTrail adds an event.
+func (s *Stream) CloudTrail(e *event.CloudTrail) error { return s.d.addCloudTrail(e) }
+
+// VPCFlow adds a flow-log record.
+func (s *Stream) VPCFlow(f *event.VPCFlow) error { return s.d.addFlow(f) }
+
+// Finding adds a GuardDuty finding.
+func (s *Stream) Finding(f *event.Finding) error { return s.d.addFinding(f) }
+
+// Quarantine records input that could not be decoded, at a 1-based line
+// (0 if not line-oriented) and byte offset (-1 if unknown).
+func (s *Stream) Quarantine(kind event.Kind, line, offset int64, reason string, snippet []byte) error {
+	return s.d.quarantine(kind, line, offset, reason, snippet)
+}
+
+// Warn reports a value of the next record that could not be kept as it was.
+func (s *Stream) Warn(kind event.Kind, field, reason string) { s.d.warn(kind, field, reason) }
+
+// Decoder decodes objects with a registry of formats.
+type Decoder struct {
+	opt     Options
+	formats []Format
+}
+
+// New returns a decoder with the built-in formats: Parquet, JSON, binary
+// data (quarantined) and flow-log text, tried in that order.
+func New(opt Options) *Decoder {
 	if opt.MaxRecordSize <= 0 {
 		opt.MaxRecordSize = DefaultMaxRecordSize
 	}
-	d := &decoder{ctx: ctx, obj: obj, opt: opt, sink: sink, holding: true}
+	if opt.BatchUnits <= 0 {
+		opt.BatchUnits = 4096
+	}
+	if opt.BatchBytes <= 0 {
+		opt.BatchBytes = 8 << 20
+	}
+	return &Decoder{opt: opt, formats: []Format{
+		{Name: "parquet", Match: func(h []byte) bool { return bytes.HasPrefix(h, []byte("PAR1")) },
+			Read: func(s *Stream) error { return s.d.parquet(s.br, s.compressed, s.cr) }},
+		{Name: "json", Match: func(h []byte) bool { return h[0] == '{' || h[0] == '[' },
+			Read: func(s *Stream) error { return s.d.json(s.br, s.compressed, s.cr) }},
+		{Name: "binary", Match: looksBinary,
+			Read: func(s *Stream) error {
+				head, _ := s.br.Peek(4096)
+				return s.d.quarantine(s.d.hint(), 1, 0, "binary data that is not a known log format (not gzip, JSON, flow-log text or Parquet)", head)
+			}},
+		{Name: "lines", Match: func([]byte) bool { return true },
+			Read: func(s *Stream) error { return s.d.lines(s.br, s.compressed, s.cr) }},
+	}}
+}
+
+// Register adds a format, tried before the built-in ones.
+func (dec *Decoder) Register(f Format) {
+	dec.formats = append([]Format{f}, dec.formats...)
+}
+
+// Decode reads one object and emits its records in batches. It returns nil
+// when the object was read to its end or as far as it could be (problems
+// are in the quarantine), and an error only when emit or ctx fails, or when
+// reading the object failed (a *SourceError). The last batch is emitted
+// even when it is empty, so its End counts every unit of the object.
+func (dec *Decoder) Decode(ctx context.Context, obj Object, r io.Reader, emit Emit) error {
+	d := &decoder{ctx: ctx, obj: obj, opt: dec.opt, formats: dec.formats, emit: emit, holding: true}
 	err := d.run(r)
 	if errors.Is(err, errStop) {
 		err = nil
 	}
+	if err == nil {
+		err = d.release()
+	}
 	if err != nil {
+		if d.batch != nil {
+			event.PutBatch(d.batch)
+		}
 		return err
 	}
-	return d.release()
+	return d.flush()
+}
+
+// Decode decodes one object with the built-in formats.
+func Decode(ctx context.Context, obj Object, r io.Reader, opt Options, emit Emit) error {
+	return New(opt).Decode(ctx, obj, r, emit)
 }
 
 type decoder struct {
 	ctx          context.Context
 	obj          Object
 	opt          Options
-	sink         Sink
+	formats      []Format
+	emit         Emit
+	batch        *event.Batch
 	unit         int64 // index of the next unit (record or quarantine entry)
 	nQuarantined int64
 
@@ -101,6 +195,94 @@ type decoder struct {
 	// entry says so instead of one per line.
 	holding bool
 	held    []event.Quarantined
+}
+
+// next returns the batch being filled.
+func (d *decoder) next() *event.Batch {
+	if d.batch == nil {
+		d.batch = event.GetBatch()
+		d.batch.Object = d.obj.Name
+	}
+	return d.batch
+}
+
+// take numbers the next unit and reports whether it is new, that is not
+// committed by an earlier run.
+func (d *decoder) take() (int64, bool) {
+	u := d.unit
+	d.unit++
+	return u, u >= d.obj.Skip
+}
+
+// added emits the batch once it is full.
+func (d *decoder) added(text int) error {
+	b := d.batch
+	b.Text += text
+	if b.Units() >= d.opt.BatchUnits || b.Text >= d.opt.BatchBytes {
+		return d.flush()
+	}
+	return nil
+}
+
+// flush emits the batch being filled (an empty one too: its End moves).
+func (d *decoder) flush() error {
+	b := d.next()
+	b.End = d.unit
+	d.batch = nil
+	return d.emit(b)
+}
+
+func (d *decoder) addCloudTrail(e *event.CloudTrail) error {
+	u, ok := d.take()
+	if !ok {
+		return nil
+	}
+	e.Unit = u
+	b := d.next()
+	b.CloudTrail = append(b.CloudTrail, *e)
+	return d.added(len(e.Raw))
+}
+
+func (d *decoder) addDigest(g *event.Digest) error {
+	u, ok := d.take()
+	if !ok {
+		return nil
+	}
+	g.Unit = u
+	b := d.next()
+	b.Digests = append(b.Digests, *g)
+	return d.added(len(g.Raw))
+}
+
+func (d *decoder) addFinding(f *event.Finding) error {
+	u, ok := d.take()
+	if !ok {
+		return nil
+	}
+	f.Unit = u
+	b := d.next()
+	b.Findings = append(b.Findings, *f)
+	return d.added(len(f.Raw))
+}
+
+func (d *decoder) addFlow(f *event.VPCFlow) error {
+	u, ok := d.take()
+	if !ok {
+		return nil
+	}
+	f.Unit = u
+	b := d.next()
+	b.VPCFlow = append(b.VPCFlow, *f)
+	return d.added(len(f.Raw))
+}
+
+// warn records a warning about the next unit (the record being decoded).
+func (d *decoder) warn(kind event.Kind, field, reason string) {
+	if d.unit < d.obj.Skip {
+		return
+	}
+	b := d.next()
+	b.Warnings = append(b.Warnings, event.Warning{Object: d.obj.Name, Kind: kind, Record: d.unit, Field: field, Reason: reason})
 }
 
 // giveUp is how many failed units, with no record before them, make an
@@ -122,10 +304,15 @@ func (d *decoder) release() error {
 }
 
 func (d *decoder) emitQuarantine(q *event.Quarantined) error {
-	q.Record = d.unit
-	d.unit++
+	u, ok := d.take()
 	d.nQuarantined++
-	return d.sink.Quarantine(q)
+	if !ok {
+		return nil
+	}
+	q.Record = u
+	b := d.next()
+	b.Quarantined = append(b.Quarantined, *q)
+	return d.added(len(q.Snippet))
 }
 
 // quarantine records a problem at a position.
@@ -231,20 +418,19 @@ func (d *decoder) run(r io.Reader) error {
 	if err != nil {
 		return d.readFailure(err, cr.n, compressed, 0)
 	}
-	switch {
-	case first == nil:
+	if first == nil {
 		if compressed {
 			return d.quarantine(d.hint(), 0, 0, "empty object (no data after decompression)", nil)
 		}
 		return d.quarantine(d.hint(), 0, 0, "empty object (only whitespace)", nil)
-	case bytes.HasPrefix(first, []byte("PAR1")):
-		return d.parquet(cbr, compressed, cr)
-	case first[0] == '{' || first[0] == '[':
-		return d.json(cbr, compressed, cr)
-	case looksBinary(first):
-		return d.quarantine(d.hint(), 1, 0, "binary data that is not a known log format (not gzip, JSON, flow-log text or Parquet)", first)
 	}
-	return d.lines(cbr, compressed, cr)
+	s := &Stream{d: d, br: cbr, compressed: compressed, cr: cr}
+	for _, f := range d.formats {
+		if f.Match(first) {
+			return f.Read(s)
+		}
+	}
+	return d.quarantine(d.hint(), 1, 0, "content that no registered format reads", first)
 }
 
 // hint guesses the log type from the object key, for quarantine entries of

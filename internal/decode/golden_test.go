@@ -18,28 +18,51 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden want.json files of testdata cases")
 
-// recorder is a Sink that keeps every unit in order, in a form that
-// compares well as JSON.
+// recorder keeps every unit in input order, in a form that compares well
+// as JSON.
 type recorder struct {
-	units []map[string]any
+	units []unit
 }
 
-func (r *recorder) add(kind string, v any) {
-	r.units = append(r.units, map[string]any{kind: v})
+type unit struct {
+	n int64
+	v map[string]any
 }
 
-func (r *recorder) CloudTrail(e *event.CloudTrail) error {
-	r.add("cloudtrail", present(*e))
+func (r *recorder) add(n int64, kind string, v map[string]any) {
+	delete(v, "Unit")
+	r.units = append(r.units, unit{n, map[string]any{kind: v}})
+}
+
+func (r *recorder) emit(b *event.Batch) error {
+	for _, e := range b.CloudTrail {
+		r.add(e.Unit, "cloudtrail", present(e))
+	}
+	for _, d := range b.Digests {
+		r.add(d.Unit, "digest", present(d))
+	}
+	for _, f := range b.Findings {
+		r.add(f.Unit, "finding", present(f))
+	}
+	for i := range b.VPCFlow {
+		r.add(b.VPCFlow[i].Unit, "vpcflow", presentFlow(&b.VPCFlow[i]))
+	}
+	for _, q := range b.Quarantined {
+		m := present(q)
+		m["Object"] = filepath.Base(q.Object)
+		r.add(q.Record, "quarantine", m)
+	}
 	return nil
 }
-func (r *recorder) Digest(d *event.Digest) error   { r.add("digest", present(*d)); return nil }
-func (r *recorder) Finding(f *event.Finding) error { r.add("finding", present(*f)); return nil }
-func (r *recorder) VPCFlow(f *event.VPCFlow) error { r.add("vpcflow", presentFlow(f)); return nil }
-func (r *recorder) Quarantine(q *event.Quarantined) error {
-	m := present(*q)
-	m["Object"] = filepath.Base(q.Object)
-	r.add("quarantine", m)
-	return nil
+
+// list returns the units in input order.
+func (r *recorder) list() []map[string]any {
+	sort.SliceStable(r.units, func(i, j int) bool { return r.units[i].n < r.units[j].n })
+	out := make([]map[string]any, len(r.units))
+	for i, u := range r.units {
+		out[i] = u.v
+	}
+	return out
 }
 
 // present maps a struct's non-zero fields by name.
@@ -150,12 +173,12 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				rec := &recorder{}
-				err = Decode(context.Background(), Object{Name: in, Key: in}, f, opt, rec)
+				err = Decode(context.Background(), Object{Name: in, Key: in}, f, opt, rec.emit)
 				f.Close()
 				if err != nil {
 					t.Fatalf("%s: %v", in, err)
 				}
-				got[in] = rec.units
+				got[in] = rec.list()
 			}
 			gotJSON, err := json.MarshalIndent(got, "", "  ")
 			if err != nil {

@@ -395,8 +395,7 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		if err := d.release(); err != nil {
 			return err
 		}
-		d.unit++
-		return d.sink.CloudTrail(&e)
+		return d.addCloudTrail(&e)
 	case k.digest:
 		if ok, err := d.accept(event.KindCloudTrailDigest, line, off, raw); !ok {
 			return err
@@ -413,8 +412,7 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		if err := d.release(); err != nil {
 			return err
 		}
-		d.unit++
-		return d.sink.Digest(&dg)
+		return d.addDigest(&dg)
 	case k.logEvents != "" && k.messageType != "":
 		return d.cwlEnvelope(k, line, off, depth)
 	case k.awslogs != "":
@@ -457,8 +455,7 @@ func (d *decoder) finding(raw string, line, off int64) error {
 	if err := d.release(); err != nil {
 		return err
 	}
-	d.unit++
-	return d.sink.Finding(&f)
+	return d.addFinding(&f)
 }
 
 // cwlEnvelope handles a CloudWatch Logs subscription payload: each log

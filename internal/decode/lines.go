@@ -108,8 +108,7 @@ func (d *decoder) emitFlow(rec *event.VPCFlow, line, off int64) error {
 	if err := d.release(); err != nil {
 		return err
 	}
-	d.unit++
-	return d.sink.VPCFlow(rec)
+	return d.addFlow(rec)
 }
 
 // flowLine parses one flow-log line (from a wrapper or an envelope); raw is

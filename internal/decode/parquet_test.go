@@ -55,7 +55,7 @@ func TestParquetFlowLogs(t *testing.T) {
 			in = gzipBytes(t, in)
 		}
 		c := &collect{}
-		if err := Decode(context.Background(), Object{Name: "f.log.parquet"}, bytes.NewReader(in), Options{}, c); err != nil {
+		if err := Decode(context.Background(), Object{Name: "f.log.parquet"}, bytes.NewReader(in), Options{}, c.emit); err != nil {
 			t.Fatal(err)
 		}
 		if len(c.vpc) != 2 || len(c.q) != 0 {
@@ -88,7 +88,7 @@ func TestParquetFlowLogs(t *testing.T) {
 	}{{"x"}})
 	_ = ow.Close()
 	c := &collect{}
-	if err := Decode(context.Background(), Object{Name: "other.parquet"}, bytes.NewReader(other.Bytes()), Options{}, c); err != nil {
+	if err := Decode(context.Background(), Object{Name: "other.parquet"}, bytes.NewReader(other.Bytes()), Options{}, c.emit); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.q) != 1 || !strings.Contains(c.q[0].Reason, "no flow-log columns") {
@@ -96,7 +96,7 @@ func TestParquetFlowLogs(t *testing.T) {
 	}
 	// A truncated Parquet file is quarantined, not fatal.
 	c = &collect{}
-	if err := Decode(context.Background(), Object{Name: "cut.parquet"}, bytes.NewReader(buf.Bytes()[:buf.Len()/2]), Options{}, c); err != nil {
+	if err := Decode(context.Background(), Object{Name: "cut.parquet"}, bytes.NewReader(buf.Bytes()[:buf.Len()/2]), Options{}, c.emit); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.q) != 1 || !strings.Contains(c.q[0].Reason, "Parquet") {

@@ -105,6 +105,8 @@ type CloudTrail struct {
 	InsightDetails      string
 
 	Raw string // the record as it appeared in the input
+
+	Unit int64 // index of the record among the units of its object
 }
 
 // Bool is a nullable boolean: CloudTrail often omits readOnly,
@@ -171,6 +173,7 @@ type Digest struct {
 	Raw                   string
 	PreviousDigestBucket  string
 	PreviousDigestHashAlg string
+	Unit                  int64 // index of the record among the units of its object
 }
 
 // DigestLogFile is one entry of a digest's logFiles list.
@@ -192,6 +195,7 @@ type DigestLogFile struct {
 // reads as "" or not ok.
 type VPCFlow struct {
 	Raw   string // the line as it appeared in the input
+	Unit  int64  // index of the record among the units of its object
 	ints  [NumFlowInts]int64
 	strs  [NumFlowStrs]span
 	start int64 // Unix seconds
@@ -277,6 +281,7 @@ type Finding struct {
 	Resource      string // JSON text
 	Service       string // JSON text
 	Raw           string
+	Unit          int64 // index of the record among the units of its object
 }
 
 // Quarantined is input that could not be decoded into a record. Object and

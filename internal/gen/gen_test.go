@@ -774,12 +774,12 @@ type countingSink struct {
 	quarantined                  []event.Quarantined
 }
 
-func (s *countingSink) CloudTrail(*event.CloudTrail) error { s.ct++; return nil }
-func (s *countingSink) Digest(*event.Digest) error         { s.digests++; return nil }
-func (s *countingSink) VPCFlow(*event.VPCFlow) error       { s.flows++; return nil }
-func (s *countingSink) Finding(*event.Finding) error       { s.findings++; return nil }
-func (s *countingSink) Quarantine(q *event.Quarantined) error {
-	s.quarantined = append(s.quarantined, *q)
+func (s *countingSink) emit(b *event.Batch) error {
+	s.ct += len(b.CloudTrail)
+	s.digests += len(b.Digests)
+	s.flows += len(b.VPCFlow)
+	s.findings += len(b.Findings)
+	s.quarantined = append(s.quarantined, b.Quarantined...)
 	return nil
 }
 
@@ -796,7 +796,7 @@ func TestDecodeWithTrawl(t *testing.T) {
 		}
 		defer f.Close()
 		rel, _ := filepath.Rel(fixture.dir, p)
-		return decode.Decode(context.Background(), decode.Object{Name: rel, Key: filepath.ToSlash(rel)}, f, decode.Options{}, &sink)
+		return decode.Decode(context.Background(), decode.Object{Name: rel, Key: filepath.ToSlash(rel)}, f, decode.Options{}, sink.emit)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -471,17 +471,17 @@ func mergeKinds(have string, bits uint8) string {
 	return strings.Join(out, ",")
 }
 
-// collector is the decode sink of one object: it drops units committed by
-// an earlier run and cuts the rest into chunks for the writer.
+// collector receives the decoded batches of one object and cuts them into
+// chunks for the writer.
 type collector struct {
 	ctx       context.Context
 	job       *job
 	cfg       *Config
 	out       chan<- *chunk
-	unit      int64
 	cur       *chunk
 	counter   *countingReader
 	lastBytes int64
+	end       int64
 }
 
 var errCanceled = errors.New("canceled")
@@ -493,27 +493,27 @@ func (c *collector) next() *chunk {
 	return c.cur
 }
 
-// take reports whether the next unit is new (not committed earlier).
-func (c *collector) take() bool {
-	c.unit++
-	return c.unit > c.job.skip
-}
-
-func (c *collector) added(kind event.Kind, text int) error {
-	ch := c.cur
-	if kind != event.KindUnknown {
-		ch.kinds |= 1 << kind
+func (c *collector) emit(b *event.Batch) error {
+	ch := c.next()
+	ch.ct = append(ch.ct, b.CloudTrail...)
+	ch.vpc = append(ch.vpc, b.VPCFlow...)
+	ch.gd = append(ch.gd, b.Findings...)
+	ch.dg = append(ch.dg, b.Digests...)
+	ch.q = append(ch.q, b.Quarantined...)
+	for _, k := range b.Kinds() {
+		ch.kinds |= 1 << k
 	}
-	ch.textBytes += text
-	if ch.rows()+len(ch.q) >= c.cfg.ChunkUnits || ch.textBytes >= c.cfg.ChunkBytes {
-		return c.flush(false)
-	}
-	return nil
+	c.end = b.End
+	event.PutBatch(b)
+	return c.flush(false)
 }
 
 func (c *collector) flush(final bool) error {
 	ch := c.next()
-	ch.end = c.unit
+	ch.end = c.end
+	if ch.end < c.job.skip {
+		ch.end = c.job.skip
+	}
 	ch.final = final
 	if c.counter != nil {
 		n := c.counter.n.Load()
@@ -527,51 +527,6 @@ func (c *collector) flush(final bool) error {
 	case <-c.ctx.Done():
 		return errCanceled
 	}
-}
-
-func (c *collector) CloudTrail(e *event.CloudTrail) error {
-	if !c.take() {
-		return nil
-	}
-	ch := c.next()
-	ch.ct = append(ch.ct, *e)
-	return c.added(event.KindCloudTrail, len(e.Raw))
-}
-
-func (c *collector) Digest(d *event.Digest) error {
-	if !c.take() {
-		return nil
-	}
-	ch := c.next()
-	ch.dg = append(ch.dg, *d)
-	return c.added(event.KindCloudTrailDigest, len(d.Raw))
-}
-
-func (c *collector) VPCFlow(f *event.VPCFlow) error {
-	if !c.take() {
-		return nil
-	}
-	ch := c.next()
-	ch.vpc = append(ch.vpc, *f)
-	return c.added(event.KindVPCFlow, len(f.Raw))
-}
-
-func (c *collector) Finding(f *event.Finding) error {
-	if !c.take() {
-		return nil
-	}
-	ch := c.next()
-	ch.gd = append(ch.gd, *f)
-	return c.added(event.KindGuardDuty, len(f.Raw))
-}
-
-func (c *collector) Quarantine(q *event.Quarantined) error {
-	if !c.take() {
-		return nil
-	}
-	ch := c.next()
-	ch.q = append(ch.q, *q)
-	return c.added(event.KindUnknown, len(q.Snippet))
 }
 
 // countingReader counts and hashes the bytes of an object as stored.
@@ -615,7 +570,7 @@ func readObject(ctx context.Context, j *job, cfg Config, out chan<- *chunk) {
 	}
 	defer rc.Close()
 	col.counter = &countingReader{r: rc, h: sha256.New()}
-	derr := decode.Decode(ctx, decode.Object{Name: j.obj.Name, Key: j.obj.Key}, col.counter, cfg.Decode, col)
+	derr := decode.Decode(ctx, decode.Object{Name: j.obj.Name, Key: j.obj.Key, Skip: j.skip}, col.counter, decodeOptions(cfg), col.emit)
 	switch {
 	case errors.Is(derr, errCanceled) || ctx.Err() != nil:
 		return // the writer is gone or stopping; the ledger keeps the last commit
@@ -624,4 +579,10 @@ func readObject(ctx context.Context, j *job, cfg Config, out chan<- *chunk) {
 	default:
 		finish(nil)
 	}
+}
+
+func decodeOptions(cfg Config) decode.Options {
+	o := cfg.Decode
+	o.BatchUnits, o.BatchBytes = cfg.ChunkUnits, cfg.ChunkBytes
+	return o
 }

@@ -148,12 +148,12 @@ type counter struct {
 	n, raw atomic.Int64
 }
 
-func (c *counter) add(raw string) error                 { c.n.Add(1); c.raw.Add(int64(len(raw))); return nil }
-func (c *counter) CloudTrail(e *event.CloudTrail) error { return c.add(e.Raw) }
-func (c *counter) Digest(d *event.Digest) error         { return c.add(d.Raw) }
-func (c *counter) VPCFlow(f *event.VPCFlow) error       { return c.add(f.Raw) }
-func (c *counter) Finding(f *event.Finding) error       { return c.add(f.Raw) }
-func (c *counter) Quarantine(*event.Quarantined) error  { return nil }
+func (c *counter) emit(b *event.Batch) error {
+	c.n.Add(int64(b.Rows()))
+	c.raw.Add(int64(b.Text))
+	event.PutBatch(b)
+	return nil
+}
 
 func decodeOnly(ctx context.Context, objs []pipeline.Object, workers int) (int64, int64, time.Duration) {
 	var c counter
@@ -167,7 +167,7 @@ func decodeOnly(ctx context.Context, objs []pipeline.Object, workers int) (int64
 			for o := range jobs {
 				r, err := o.Open(ctx)
 				must(err)
-				must(decode.Decode(ctx, decode.Object{Name: o.Name, Key: o.Key}, r, decode.Options{}, &c))
+				must(decode.Decode(ctx, decode.Object{Name: o.Name, Key: o.Key}, r, decode.Options{}, c.emit))
 				r.Close()
 			}
 		}()
