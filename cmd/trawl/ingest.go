@@ -5,35 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/decode/vpcflow"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
-	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
-
-// ingestThreads is DuckDB's thread count while ingesting. Rows reach DuckDB
-// from one writer, and its other threads mostly wait for work (spinning on
-// the scheduler's lock); with one thread DuckDB compresses on the writer's
-// thread and the decoders keep the other cores (docs/performance.md).
-const ingestThreads = 1
-
-// ingestMemoryLimit is DuckDB's memory limit while ingesting. The process
-// as a whole (decoders, buffers and DuckDB) peaks at about twice this.
-const ingestMemoryLimit = "384MB"
-
-// goMemoryLimit is the Go heap's soft limit while ingesting: the garbage
-// collector works harder rather than let buffers push the process past
-// about 1 GiB together with DuckDB.
-const goMemoryLimit = 320 << 20
 
 type ingestOptions struct {
 	db          string
@@ -92,7 +75,7 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 	f.IntVar(&o.workers, "workers", 0, "objects decoded in parallel (default: number of CPUs)")
 	f.BoolVar(&o.force, "force", false, "read objects again even if the ledger says they are ingested and unchanged")
 	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal), always, plain (a line every 10s, for logs) or never")
-	f.StringVar(&o.memoryLimit, "memory-limit", ingestMemoryLimit, "memory DuckDB may use (the whole process stays under about twice this)")
+	f.StringVar(&o.memoryLimit, "memory-limit", app.IngestMemoryLimit, "memory DuckDB may use (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
@@ -120,9 +103,9 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if len(objs) == 0 {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no files found in %s", strings.Join(paths, ", "))}
 	}
-	st, err := duckdb.Open(ctx, o.db, duckdb.Options{MemoryLimit: o.memoryLimit, Threads: ingestThreads})
+	st, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: o.memoryLimit})
 	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+		return openFailure(err)
 	}
 	defer st.Close()
 	rep, err := ingestObjects(ctx, e, st, objs, o, opt)
@@ -171,10 +154,7 @@ func (o ingestOptions) decodeOptions() (decode.Options, error) {
 }
 
 // ingestObjects runs the pipeline with a progress display.
-func ingestObjects(ctx context.Context, e *env, st *duckdb.Store, objs []pipeline.Object, o ingestOptions, opt decode.Options) (ingestReport, error) {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(goMemoryLimit))
-	}
+func ingestObjects(ctx context.Context, e *env, st *app.Store, objs []pipeline.Object, o ingestOptions, opt decode.Options) (ingestReport, error) {
 	rep := ingestReport{objects: len(objs)}
 	show := o.progress == "always" || (o.progress == "auto" && e.stderrIsTerminal())
 	plain := o.progress == "plain"
@@ -204,7 +184,7 @@ func ingestObjects(ctx context.Context, e *env, st *duckdb.Store, objs []pipelin
 			}
 		},
 	}
-	res, err := pipeline.Run(ctx, st, objs, cfg)
+	res, err := st.Ingest(ctx, pipeline.Objects(objs...), cfg)
 	bar.finish()
 	if shown > maxShownQuarantine && !o.quiet {
 		fmt.Fprintf(e.stderr, "… and %d more quarantine entries\n", shown-maxShownQuarantine)
@@ -242,9 +222,8 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 		fmt.Fprintf(w, " (%d unchanged, skipped: already ingested)", r.ObjectsSkipped)
 	}
 	fmt.Fprintln(w)
-	kinds := []event.Kind{event.KindCloudTrail, event.KindCloudTrailDigest, event.KindVPCFlow, event.KindGuardDuty}
 	var parts []string
-	for _, k := range kinds {
+	for _, k := range event.Kinds {
 		if n := r.Records[k]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %s", formatCount(n), kindNoun(k, n)))
 		}
@@ -259,6 +238,12 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 	fmt.Fprintf(w, "  stored: %s%s\n", strings.Join(parts, ", "), rate)
 	if r.Duplicates > 0 {
 		fmt.Fprintf(w, "  duplicates skipped: %s (already stored)\n", formatCount(r.Duplicates))
+	}
+	if r.Warnings > 0 {
+		fmt.Fprintf(w, "  values stored as NULL or rewritten: %s (see: trawl query \"SELECT object, record, field, reason FROM ingest_warning ORDER BY warned_at DESC\")\n", formatCount(r.Warnings))
+	}
+	if len(r.Unlisted) > 0 {
+		fmt.Fprintf(w, "  could not be listed: %d\n", len(r.Unlisted))
 	}
 	if r.Quarantined > 0 {
 		fmt.Fprintf(w, "  quarantined: %s (see: trawl query \"SELECT object, line, byte_offset, reason FROM quarantine ORDER BY quarantined_at DESC\")\n", formatCount(r.Quarantined))

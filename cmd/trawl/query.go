@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/output"
-	"github.com/trawl-project/trawl/internal/store/duckdb"
+	"github.com/trawl-project/trawl/internal/store"
 )
 
 func newQueryCmd(e *env) *cobra.Command {
@@ -57,14 +57,14 @@ func runQuery(ctx context.Context, db, sql string, w output.Writer) error {
 	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: run `trawl ingest PATH` or `trawl demo` first, or pass --db", db)}
 	}
-	st, err := duckdb.Open(ctx, db, duckdb.Options{ReadOnly: true})
+	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Query})
 	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+		return openFailure(err)
 	}
 	defer st.Close()
-	rows, err := st.DB().QueryContext(ctx, sql)
+	rows, err := st.Querier().Query(ctx, store.Request{SQL: sql})
 	if err != nil {
-		return &exitError{code: exitFailure, err: fmt.Errorf("query failed: %s", strings.TrimSpace(err.Error()))}
+		return &exitError{code: exitFailure, err: err}
 	}
 	defer rows.Close()
 	if err := output.Rows(w, rows); err != nil {

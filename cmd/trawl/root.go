@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/trawl-project/trawl/internal/app"
 )
 
 // Exit codes. Scripts can tell a clean ingest from one that quarantined
@@ -133,4 +135,14 @@ func isUsageErr(err error) bool {
 		}
 	}
 	return false
+}
+
+// openFailure maps an error opening the store to an exit code: a bad
+// setting is a usage error naming the flag or variable.
+func openFailure(err error) error {
+	var se *app.SettingsError
+	if errors.As(err, &se) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	return &exitError{code: exitFailure, err: err}
 }

@@ -295,3 +295,12 @@ type Quarantined struct {
 	Reason  string
 	Snippet string
 }
+
+// UnsetInt marks integer field i as unset (NULL).
+func (f *VPCFlow) UnsetInt(i int) { f.set &^= 1 << i }
+
+// UnsetStart marks the start time as unset (NULL).
+func (f *VPCFlow) UnsetStart() { f.set &^= 1 << startBit }
+
+// UnsetEnd marks the end time as unset (NULL).
+func (f *VPCFlow) UnsetEnd() { f.set &^= 1 << endBit }

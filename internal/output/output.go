@@ -2,7 +2,6 @@
 package output
 
 import (
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/trawl-project/trawl/internal/store"
 )
 
 // Writer receives a result: a header, then rows, then Flush.
@@ -35,29 +36,17 @@ func NewWriter(format string, w io.Writer, maxWidth int) (Writer, error) {
 }
 
 // Rows writes every row of rows to w.
-func Rows(w Writer, rows *sql.Rows) error {
-	cols, err := rows.Columns()
-	if err != nil {
+func Rows(w Writer, rows store.Rows) error {
+	if err := w.Header(rows.Columns()); err != nil {
 		return err
-	}
-	if err := w.Header(cols); err != nil {
-		return err
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
 	}
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("reading a row: %w", err)
-		}
-		if err := w.Row(vals); err != nil {
+		if err := w.Row(rows.Values()); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("query failed: %w", err)
+		return err
 	}
 	return w.Flush()
 }

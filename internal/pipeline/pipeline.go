@@ -1,17 +1,26 @@
-// Package pipeline runs an ingest: objects from a source are decoded by a
-// pool of workers and written by one writer in large transactions, each
-// carrying its rows together with the ledger entries of the objects they
-// came from. A crash loses at most the open transaction, and a re-run
-// resumes every object after its last committed record, so nothing is lost
-// or stored twice.
+// Package pipeline runs an ingest. A source yields objects one at a time;
+// a planner looks them up in the ledger in bounded groups; workers decode
+// them into batches that processors transform or observe in order; one
+// writer hands the batches to the store (and to any further sinks) and
+// commits them in large transactions, together with the ledger entries of
+// the objects they came from. Each object is acknowledged once its rows are
+// durably committed. A crash loses at most the open transaction, and a
+// re-run resumes every object after its last committed unit, so nothing is
+// lost or stored twice.
+//
+// See docs/architecture.md for the data path and the contracts.
 package pipeline
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/ledger"
 )
 
 // Object is one input to ingest.
@@ -25,40 +34,76 @@ type Object struct {
 	// never skipped, and no ledger entry is written for them.
 	NoLedger bool
 	Open     func(ctx context.Context) (io.ReadCloser, error)
+	// Ack, if set, is called exactly once, from the pipeline's goroutines:
+	// with nil after the commit that holds the object's final ledger entry
+	// (or at once when the ledger says the object is done and unchanged),
+	// with the error when the object could not be read, and with
+	// ErrNotFinished when the run ended before the object did. A source of
+	// queue messages deletes a message on nil and leaves it otherwise.
+	Ack func(ctx context.Context, err error)
 }
+
+// ErrNotFinished is given to Ack for objects a run did not finish: it was
+// interrupted or failed before their last unit was committed. What was
+// committed stays; a later run resumes after it.
+var ErrNotFinished = errors.New("the run ended before the object was finished")
+
+// Source yields the objects of an ingest one at a time. Next returns io.EOF
+// when there are no more; a *ListError reports one entry that could not be
+// listed, and the run goes on. Next is called from one goroutine.
+type Source interface {
+	Next(ctx context.Context) (Object, error)
+}
+
+// ListError reports an entry of a listing that cannot be ingested (a
+// missing path, a broken symlink, a denied prefix). The run reports it and
+// goes on with the rest.
+type ListError struct {
+	Name string
+	Err  error
+}
+
+func (e *ListError) Error() string { return fmt.Sprintf("%s: %v", e.Name, e.Err) }
+
+func (e *ListError) Unwrap() error { return e.Err }
+
+// Decoder turns one object into batches; *decode.Decoder implements it.
+type Decoder interface {
+	Decode(ctx context.Context, obj decode.Object, r io.Reader, emit decode.Emit) error
+}
+
+// Processor transforms or observes batches between decoding and the sinks:
+// enrichers, streaming rules. Processors run in the order configured, on
+// the decoding workers, so several batches may be in Process at once. A
+// processor may change or drop records; it must not keep the batch (or
+// slices of it) after returning. An error stops the run.
+type Processor interface {
+	Process(ctx context.Context, b *event.Batch) error
+}
+
+// ProcessorFunc adapts a function to Processor.
+type ProcessorFunc func(ctx context.Context, b *event.Batch) error
+
+// Process calls f.
+func (f ProcessorFunc) Process(ctx context.Context, b *event.Batch) error { return f(ctx, b) }
 
 // Ledger statuses.
 const (
-	StatusDone    = "done"    // read to its end; re-runs skip it while unchanged
-	StatusPartial = "partial" // Units are committed; a re-run resumes after them
-	StatusFailed  = "failed"  // could not be read; a re-run tries again
+	StatusDone    = ledger.StatusDone
+	StatusPartial = ledger.StatusPartial
+	StatusFailed  = ledger.StatusFailed
 )
 
 // LedgerEntry records what is known of one input object.
-type LedgerEntry struct {
-	Object      string
-	Size        int64 // -1 when unknown
-	ModifiedAt  time.Time
-	ETag        string
-	SHA256      string // of the object's bytes as stored (compressed)
-	Status      string
-	Units       int64 // records and quarantine entries decoded and committed
-	Records     int64 // records stored
-	Duplicates  int64 // records dropped as already stored
-	Quarantined int64
-	Kinds       string // log types found, comma-separated
-	First       time.Time
-	Last        time.Time
-	Error       string
-}
+type LedgerEntry = ledger.Entry
 
 // DupKey counts duplicates of one log type from one source.
-type DupKey struct {
-	Source string
-	Kind   event.Kind
-}
+type DupKey = ledger.DupKey
 
-// Store is where an ingest writes. Implementations: store/duckdb.
+// Store is the transactional store an ingest writes to, holding the ledger
+// (store/duckdb). Rows, quarantine entries and ledger entries written in one
+// Tx become visible together or not at all: that is what makes a re-run
+// resume exactly where the last commit ended.
 type Store interface {
 	// LedgerEntries returns the entries that exist for the given objects.
 	LedgerEntries(ctx context.Context, objects []string) (map[string]LedgerEntry, error)
@@ -66,26 +111,39 @@ type Store interface {
 	Begin(ctx context.Context) (Tx, error)
 }
 
-// Tx is a write transaction: everything written through it becomes visible
-// at Commit, or not at all. A Tx is used from one goroutine.
+// Tx is a write transaction, used from one goroutine.
 //
 // Records may be buffered until Flush or Commit. Records that are already
 // stored (CloudTrail events by id and time, GuardDuty versions by id and
 // updatedAt, digests by object) are dropped and counted as duplicates of
 // their source; Flush reports those counts.
 type Tx interface {
-	CloudTrail(source string, recs []event.CloudTrail) error
-	VPCFlow(source string, recs []event.VPCFlow) error
-	Findings(source string, recs []event.Finding) error
-	Digests(source string, ds []event.Digest) error
-	Quarantine(qs []event.Quarantined) error
+	// Write takes the records, quarantine entries and warnings of a batch.
+	// The batch may be reused once Write returns.
+	Write(ctx context.Context, b *event.Batch) error
 	// ForgetObject removes what an earlier, abandoned read of an object left
-	// in the quarantine, before the object is read again from its start.
-	ForgetObject(object string) error
+	// in the quarantine and warnings, before the object is read again from
+	// its start.
+	ForgetObject(ctx context.Context, object string) error
 	// Flush writes buffered records and returns the number of records
 	// dropped as duplicates since the previous Flush, per source and type.
-	Flush() (duplicates map[DupKey]int64, err error)
-	Ledger(entries []LedgerEntry) error
-	Commit() error
+	Flush(ctx context.Context) (duplicates map[DupKey]int64, err error)
+	// Commit writes the ledger entries and commits everything.
+	Commit(ctx context.Context, ledger []LedgerEntry) error
 	Rollback() error
+}
+
+// Sink is a further, non-transactional destination (a Parquet lake, a
+// search cluster). It gets exactly-once from two rules: the writer flushes
+// every sink before it commits the ledger entries of the rows it gave it,
+// so a row is durable in every sink before its object counts as done; and a
+// sink is idempotent by record key, so rows written again after a crash
+// between its flush and the commit replace themselves. The keys:
+// CloudTrail (EventID, EventTime), findings (ID, UpdatedAt), digests
+// (Object), flow records (Object, Unit). Sinks see records before the
+// store's de-duplication.
+type Sink interface {
+	Write(ctx context.Context, b *event.Batch) error
+	// Flush makes everything written so far durable.
+	Flush(ctx context.Context) error
 }

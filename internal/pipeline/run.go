@@ -17,58 +17,74 @@ import (
 
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/schema"
 )
 
 // Config controls a run.
 type Config struct {
+	// Decode configures the built-in decoder, used when Decoder is nil.
 	Decode decode.Options
+	// Decoder decodes objects; nil means decode.New(Decode).
+	Decoder Decoder
+	// Processors run on every batch, in order, before it is written.
+	Processors []Processor
+	// Sinks receive every batch after the store (see Sink).
+	Sinks []Sink
 	// Workers decoding objects in parallel; 0 means GOMAXPROCS.
 	Workers int
-	// ChunkUnits is how many records a worker hands to the writer at a time.
+	// ChunkUnits is how many units a batch holds at most.
 	ChunkUnits int
-	// ChunkBytes bounds the text held in one chunk.
+	// ChunkBytes bounds the record text held in one batch.
 	ChunkBytes int
 	// TxRows commits the open transaction once it holds this many rows.
 	TxRows int
+	// TxBytes commits the open transaction once it holds this much record
+	// text, so that transactions of large records stay within memory.
+	TxBytes int64
 	// TxAge commits the open transaction at least this often.
 	TxAge time.Duration
+	// LedgerBatch is how many listed objects are looked up in the ledger at
+	// once, at most.
+	LedgerBatch int
 	// Force re-reads objects the ledger says are done and unchanged.
 	Force bool
-	// Progress, if set, is called after each chunk is written and at the end.
+	// Progress, if set, is called after each batch is written and at the end
+	// (from the writer's goroutine).
 	Progress func(Progress)
 	// Notice, if set, receives messages about individual objects (skipped,
-	// changed, resumed, failed).
+	// changed, resumed, failed, not listable).
 	Notice func(string)
 	// Quarantined, if set, is called for each quarantine entry as it is
 	// written (from the writer's goroutine).
 	Quarantined func(*event.Quarantined)
 }
 
-// Progress is a snapshot of a running ingest.
+// Progress is a snapshot of a running ingest. Totals grow as the source
+// lists objects.
 type Progress struct {
 	ObjectsTotal, ObjectsDone, ObjectsSkipped int
 	BytesTotal, BytesRead                     int64 // object bytes as stored
-	Records                                   [5]int64
-	Duplicates, Quarantined                   int64
+	Records                                   event.Counts
+	Duplicates, Quarantined, Warnings         int64
 	Started                                   time.Time
 	Final                                     bool
 }
 
 // Stored returns the number of records stored, all types together.
-func (p Progress) Stored() int64 {
-	var n int64
-	for _, c := range p.Records {
-		n += c
-	}
-	return n
+func (p Progress) Stored() int64 { return p.Records.Total() }
+
+func (p Progress) clone() Progress {
+	p.Records = p.Records.Clone()
+	return p
 }
 
 // Result sums up a run.
 type Result struct {
 	Progress
-	Elapsed time.Duration
-	Failed  []string // objects that could not be read (retried next run)
-	Changed []string // objects ingested again because they changed
+	Elapsed  time.Duration
+	Failed   []string // objects that could not be read (retried next run)
+	Unlisted []string // entries the source could not list
+	Changed  []string // objects ingested again because they changed
 }
 
 // DefaultTxRows and DefaultTxAge bound a transaction. DuckDB writes whole
@@ -78,8 +94,9 @@ type Result struct {
 // 250k-row commits. Four row groups per commit, and a commit at least once
 // a minute so that an interruption loses little work.
 const (
-	DefaultTxRows = 4 * 122880
-	DefaultTxAge  = time.Minute
+	DefaultTxRows  = 4 * 122880
+	DefaultTxAge   = time.Minute
+	DefaultTxBytes = 2 << 30
 )
 
 func (c *Config) defaults() {
@@ -95,8 +112,22 @@ func (c *Config) defaults() {
 	if c.TxRows <= 0 {
 		c.TxRows = DefaultTxRows
 	}
+	if c.TxBytes <= 0 {
+		c.TxBytes = DefaultTxBytes
+	}
 	if c.TxAge <= 0 {
 		c.TxAge = DefaultTxAge
+	}
+	if c.LedgerBatch <= 0 {
+		c.LedgerBatch = 512
+	}
+	if c.Notice == nil {
+		c.Notice = func(string) {}
+	}
+	if c.Decoder == nil {
+		o := c.Decode
+		o.BatchUnits, o.BatchBytes = c.ChunkUnits, c.ChunkBytes
+		c.Decoder = decode.New(o)
 	}
 }
 
@@ -107,128 +138,340 @@ type job struct {
 	prior LedgerEntry
 	fresh bool // read from the start
 	seen  bool // the ledger knows the object: forget its old quarantine entries
+	// check: the ledger says done but the object's size or time differ;
+	// compare its bytes with the recorded hash before deciding.
+	check bool
+	acked atomic.Bool
 }
 
-// chunk is a slice of an object's units on their way to the writer.
+func (j *job) ack(ctx context.Context, err error) {
+	if j.obj.Ack != nil && j.acked.CompareAndSwap(false, true) {
+		j.obj.Ack(ctx, err)
+	}
+}
+
+// chunk is a batch of an object's units on its way to the writer.
 type chunk struct {
 	job       *job
-	end       int64 // units of the object decoded up to the end of this chunk
-	ct        []event.CloudTrail
-	vpc       []event.VPCFlow
-	gd        []event.Finding
-	dg        []event.Digest
-	q         []event.Quarantined
-	kinds     uint8
-	bytes     int64 // object bytes read since the previous chunk
+	b         *event.Batch // nil on a final chunk without records
+	bytes     int64        // object bytes read since the previous chunk
 	final     bool
 	sha256    string
 	err       error // the object could not be read (a source error)
-	textBytes int
+	unchanged bool  // final: the content is what the ledger recorded
 }
 
-func (c *chunk) rows() int { return len(c.ct) + len(c.vpc) + len(c.gd) + len(c.dg) }
+// run is the state shared by a run's goroutines.
+type run struct {
+	cfg Config
+	st  Store
 
-// Run ingests objs into st.
-func Run(ctx context.Context, st Store, objs []Object, cfg Config) (Result, error) {
+	mu  sync.Mutex
+	res Result
+	// inflight holds the names of objects being read; a second copy of one
+	// (a queue delivering a message twice) waits until the first is
+	// committed, then is looked up again.
+	inflight map[string][]Object
+	retry    chan Object
+}
+
+func (r *run) progress(f func(p *Result)) {
+	r.mu.Lock()
+	f(&r.res)
+	r.mu.Unlock()
+}
+
+// Run ingests the objects of src into st. It returns when src is exhausted
+// and everything is committed, or when ctx is cancelled (then with ctx's
+// error, after committing what is complete).
+func Run(ctx context.Context, st Store, src Source, cfg Config) (Result, error) {
 	cfg.defaults()
 	start := time.Now()
-	res := Result{Progress: Progress{ObjectsTotal: len(objs), Started: start}}
-	notice := cfg.Notice
-	if notice == nil {
-		notice = func(string) {}
-	}
+	r := &run{cfg: cfg, st: st, inflight: map[string][]Object{}, retry: make(chan Object, 64)}
+	r.res.Started = start
+	r.res.Records = event.Counts{}
 
-	names := make([]string, 0, len(objs))
-	for _, o := range objs {
-		if !o.NoLedger {
-			names = append(names, o.Name)
-		}
-		if o.Size > 0 {
-			res.BytesTotal += o.Size
-		}
-	}
-	ledger, err := st.LedgerEntries(ctx, names)
-	if err != nil {
-		return res, err
-	}
-	var jobs []*job
-	for _, o := range objs {
-		j := &job{obj: o, fresh: true}
-		if prior, ok := ledger[o.Name]; ok && !o.NoLedger {
-			j.prior, j.seen = prior, true
-			same := sameObject(o, prior)
-			switch {
-			case prior.Status == StatusDone && same && !cfg.Force:
-				res.ObjectsSkipped++
-				res.ObjectsDone++
-				if o.Size > 0 {
-					res.BytesRead += o.Size
-				}
-				continue
-			case (prior.Status == StatusPartial || prior.Status == StatusFailed) && same:
-				j.skip, j.fresh = prior.Units, false
-				notice(fmt.Sprintf("%s: resuming after %d records committed by an earlier run", o.Name, prior.Units))
-			case prior.Status == StatusDone && !same:
-				res.Changed = append(res.Changed, o.Name)
-				notice(fmt.Sprintf("%s: changed since it was ingested on %s; reading it again (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", o.Name, prior.First.Format("2006-01-02 15:04")))
-			}
-			if j.fresh {
-				// Counts restart with the object.
-				j.prior = LedgerEntry{First: prior.First}
-			}
-		}
-		jobs = append(jobs, j)
-	}
-	if len(jobs) == 0 {
-		res.Elapsed = time.Since(start)
-		res.Final = true
-		if cfg.Progress != nil {
-			cfg.Progress(res.Progress)
-		}
-		return res, nil
-	}
-
-	// Workers decode; the writer (this goroutine) stores.
 	wctx, cancelWorkers := context.WithCancel(ctx)
 	defer cancelWorkers()
-	jobCh := make(chan *job)
+	listed := make(chan Object, cfg.LedgerBatch)
+	listErr := make(chan error, 1)
+	go func() { listErr <- r.list(wctx, src, listed) }()
+
+	jobs := make(chan *job)
+	planErr := make(chan error, 1)
+	var stranded []*job // planned but never handed to a worker
+	go func() {
+		err := r.plan(wctx, listed, jobs, &stranded)
+		close(jobs)
+		planErr <- err
+	}()
+
 	chunks := make(chan *chunk, cfg.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobCh {
-				readObject(wctx, j, cfg, chunks)
+			for j := range jobs {
+				r.readObject(wctx, j, chunks)
 			}
 		}()
 	}
-	go func() {
-		defer close(jobCh)
-		for _, j := range jobs {
-			select {
-			case jobCh <- j:
-			case <-wctx.Done():
-				return
-			}
-		}
-	}()
 	go func() { wg.Wait(); close(chunks) }()
 
-	w := &writer{st: st, cfg: cfg, res: &res, objects: map[*job]*objState{}, byName: map[string]*objState{}}
+	w := &writer{run: r, objects: map[*job]*objState{}, byName: map[string]*objState{}, pending: Progress{Records: event.Counts{}}}
 	werr := w.loop(ctx, chunks)
 	cancelWorkers()
-	for range chunks { // let workers finish
+	for c := range chunks { // let workers finish
+		if c.b != nil {
+			event.PutBatch(c.b)
+		}
 	}
+	perr := <-planErr
+	lerr := <-listErr
+	// Objects the run did not finish learn so.
+	ackErr := ErrNotFinished
+	if werr != nil {
+		ackErr = fmt.Errorf("%w: %w", ErrNotFinished, werr)
+	}
+	for j := range w.objects {
+		j.ack(context.WithoutCancel(ctx), ackErr)
+	}
+	for _, j := range stranded {
+		j.ack(context.WithoutCancel(ctx), ackErr)
+	}
+	r.mu.Lock()
+	waiting := r.inflight
+	r.inflight = nil
+	r.mu.Unlock()
+	for _, objs := range waiting {
+		for _, o := range objs {
+			if o.Ack != nil {
+				o.Ack(context.WithoutCancel(ctx), ackErr)
+			}
+		}
+	}
+	for {
+		select {
+		case o := <-r.retry:
+			if o.Ack != nil {
+				o.Ack(context.WithoutCancel(ctx), ackErr)
+			}
+			continue
+		default:
+		}
+		break
+	}
+
+	r.mu.Lock()
+	res := r.res
+	res.Progress = res.Progress.clone()
+	r.mu.Unlock()
 	res.Elapsed = time.Since(start)
 	res.Final = true
 	if cfg.Progress != nil {
 		cfg.Progress(res.Progress)
 	}
-	if werr != nil {
+	switch {
+	case werr != nil:
 		return res, werr
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case perr != nil:
+		return res, perr
+	case lerr != nil:
+		return res, lerr
 	}
-	return res, ctx.Err()
+	return res, nil
+}
+
+// list moves objects from the source to the planner.
+func (r *run) list(ctx context.Context, src Source, out chan<- Object) error {
+	defer close(out)
+	for {
+		o, err := src.Next(ctx)
+		var le *ListError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.As(err, &le):
+			r.cfg.Notice(le.Error())
+			r.progress(func(res *Result) { res.Unlisted = append(res.Unlisted, le.Error()) })
+			continue
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("listing objects: %w", err)
+		}
+		r.progress(func(res *Result) {
+			res.ObjectsTotal++
+			if o.Size > 0 {
+				res.BytesTotal += o.Size
+			}
+		})
+		select {
+		case out <- o:
+		case <-ctx.Done():
+			if o.Ack != nil {
+				o.Ack(context.WithoutCancel(ctx), ErrNotFinished)
+			}
+			return nil
+		}
+	}
+}
+
+// plan looks listed objects up in the ledger, in groups of whatever is
+// listed already (LedgerBatch at most, so a slow listing never waits for a
+// full group), and hands those to read to the workers.
+func (r *run) plan(ctx context.Context, listed <-chan Object, jobs chan<- *job, stranded *[]*job) error {
+	group := make([]Object, 0, r.cfg.LedgerBatch)
+	open := true
+	for {
+		group = group[:0]
+		if !open && !r.copiesWaiting() && len(r.retry) == 0 {
+			return nil
+		}
+		// Block for the first object (or a retried copy), then take what is
+		// there without waiting.
+		var listedCh <-chan Object
+		if open {
+			listedCh = listed
+		}
+		select {
+		case o, ok := <-listedCh:
+			if !ok {
+				open = false
+				continue
+			}
+			group = append(group, o)
+		case o := <-r.retry:
+			group = append(group, o)
+		case <-ctx.Done():
+			return nil
+		}
+	fill:
+		for len(group) < r.cfg.LedgerBatch {
+			select {
+			case o, ok := <-listedCh:
+				if !ok {
+					open, listedCh = false, nil
+					break fill
+				}
+				group = append(group, o)
+			case o := <-r.retry:
+				group = append(group, o)
+			default:
+				break fill
+			}
+		}
+		todo, err := r.lookUp(ctx, group)
+		if err != nil {
+			for _, o := range group {
+				if o.Ack != nil {
+					o.Ack(context.WithoutCancel(ctx), err)
+				}
+			}
+			return err
+		}
+		for i, j := range todo {
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				*stranded = append(*stranded, todo[i:]...)
+				return nil
+			}
+		}
+	}
+}
+
+// lookUp decides, per object, whether to skip, resume or read it.
+func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
+	var names []string
+	for _, o := range group {
+		if !o.NoLedger {
+			names = append(names, o.Name)
+		}
+	}
+	ledger := map[string]LedgerEntry{}
+	if len(names) > 0 {
+		var err error
+		if ledger, err = r.st.LedgerEntries(ctx, names); err != nil {
+			return nil, fmt.Errorf("reading the ledger: %w", err)
+		}
+	}
+	notice := r.cfg.Notice
+	var todo []*job
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range group {
+		if !o.NoLedger {
+			if copies, busy := r.inflight[o.Name]; busy {
+				r.inflight[o.Name] = append(copies, o)
+				continue
+			}
+		}
+		j := &job{obj: o, fresh: true}
+		if prior, ok := ledger[o.Name]; ok && !o.NoLedger {
+			j.prior, j.seen = prior, true
+			same := sameObject(o, prior)
+			switch {
+			case prior.Status == StatusDone && same && !r.cfg.Force:
+				r.res.ObjectsSkipped++
+				r.res.ObjectsDone++
+				if o.Size > 0 {
+					r.res.BytesRead += o.Size
+				}
+				if o.Ack != nil {
+					o.Ack(ctx, nil)
+				}
+				continue
+			case prior.Status == StatusDone && same && r.cfg.Force:
+				if strings.Contains(prior.Kinds, event.KindVPCFlow.String()) {
+					notice(fmt.Sprintf("%s: --force: reading it again; flow-log records have no natural key, so the ones it holds are stored a second time (%d records were stored from it)", o.Name, prior.Records))
+				}
+			case (prior.Status == StatusPartial || prior.Status == StatusFailed) && same:
+				j.skip, j.fresh = prior.Units, false
+				notice(fmt.Sprintf("%s: resuming after %d records committed by an earlier run", o.Name, prior.Units))
+			case prior.Status == StatusDone && !r.cfg.Force && prior.SHA256 != "" && o.ETag == "" &&
+				(o.Size < 0 || o.Size >= prior.Size):
+				// Same name, other size or time: compare the bytes the ledger
+				// hashed before calling it changed (a touch, a copy without
+				// -p, an appended log).
+				j.check = true
+			case prior.Status == StatusDone && !same:
+				r.res.Changed = append(r.res.Changed, o.Name)
+				notice(fmt.Sprintf("%s: changed since it was ingested on %s; reading it again (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", o.Name, prior.First.Format("2006-01-02 15:04")))
+			}
+			if j.fresh && !j.check {
+				// Counts restart with the object.
+				j.prior = LedgerEntry{First: prior.First}
+			}
+		}
+		if !o.NoLedger {
+			r.inflight[o.Name] = nil
+		}
+		todo = append(todo, j)
+	}
+	return todo, nil
+}
+
+// finished releases an object's name once its final ledger entry is
+// committed; copies of it that arrived meanwhile are looked up again.
+func (r *run) finished(ctx context.Context, name string) {
+	r.mu.Lock()
+	copies := r.inflight[name]
+	delete(r.inflight, name)
+	r.mu.Unlock()
+	for _, o := range copies {
+		select {
+		case r.retry <- o:
+		case <-ctx.Done():
+			if o.Ack != nil {
+				o.Ack(context.WithoutCancel(ctx), ErrNotFinished)
+			}
+		}
+	}
 }
 
 // sameObject reports whether an object is the one a ledger entry describes.
@@ -251,17 +494,17 @@ type objState struct {
 	entry    LedgerEntry // as of the open transaction
 	touched  bool
 	finished bool
+	err      error // the source error the object ended with
 }
 
 type writer struct {
-	st      Store
-	cfg     Config
-	res     *Result
+	*run
 	objects map[*job]*objState
 	byName  map[string]*objState
 
 	tx      Tx
 	txRows  int
+	txBytes int64
 	txStart time.Time
 	pending Progress // progress of the open transaction, added at commit
 }
@@ -278,39 +521,57 @@ func (w *writer) loop(ctx context.Context, chunks <-chan *chunk) error {
 		select {
 		case c, ok := <-chunks:
 			if !ok {
-				return w.commit()
+				return w.commit(ctx)
 			}
 			if err := w.write(ctx, c); err != nil {
 				return err
 			}
-			if w.txRows >= w.cfg.TxRows || time.Since(w.txStart) >= w.cfg.TxAge {
-				if err := w.commit(); err != nil {
+			if w.txRows >= w.cfg.TxRows || w.txBytes >= w.cfg.TxBytes || time.Since(w.txStart) >= w.cfg.TxAge {
+				if err := w.commit(ctx); err != nil {
 					return err
 				}
 			}
 		case <-ticker.C:
-			if w.tx != nil && time.Since(w.txStart) >= w.cfg.TxAge {
-				if err := w.commit(); err != nil {
+			if w.tx != nil && (time.Since(w.txStart) >= w.cfg.TxAge || w.copiesWaiting()) {
+				if err := w.commit(ctx); err != nil {
 					return err
 				}
 			}
 		case <-ctx.Done():
 			// Interrupted: keep what is complete. The ledger records partial
 			// objects at their last written chunk, so a re-run resumes there.
-			return w.commit()
+			return w.commit(ctx)
 		}
 	}
 }
 
+// copiesWaiting reports whether a second copy of an object in flight
+// waits for the first to be committed.
+func (r *run) copiesWaiting() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, copies := range r.inflight {
+		if len(copies) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (w *writer) write(ctx context.Context, c *chunk) error {
+	wctx := context.WithoutCancel(ctx) // an interrupt commits what is complete
 	if w.tx == nil {
-		tx, err := w.st.Begin(context.WithoutCancel(ctx))
+		tx, err := w.st.Begin(wctx)
 		if err != nil {
 			return err
 		}
-		w.tx, w.txRows, w.txStart = tx, 0, time.Now()
+		w.tx, w.txRows, w.txBytes, w.txStart = tx, 0, 0, time.Now()
 	}
 	j := c.job
+	var perr *processorError
+	if errors.As(c.err, &perr) {
+		return perr
+	}
 	s := w.objects[j]
 	if s == nil {
 		s = &objState{entry: j.prior}
@@ -320,62 +581,66 @@ func (w *writer) write(ctx context.Context, c *chunk) error {
 		w.byName[j.obj.Name] = s
 		// An object read before (a failed or changed one) may have left
 		// quarantine entries; a new object has none to forget.
-		if j.fresh && !j.obj.NoLedger && j.seen {
-			if err := w.tx.ForgetObject(j.obj.Name); err != nil {
+		if j.fresh && !j.obj.NoLedger && j.seen && !c.unchanged {
+			if err := w.tx.ForgetObject(wctx, j.obj.Name); err != nil {
 				return err
 			}
 		}
 	}
-	name := j.obj.Name
-	if err := w.tx.CloudTrail(name, c.ct); err != nil {
-		return err
-	}
-	if err := w.tx.VPCFlow(name, c.vpc); err != nil {
-		return err
-	}
-	if err := w.tx.Findings(name, c.gd); err != nil {
-		return err
-	}
-	if err := w.tx.Digests(name, c.dg); err != nil {
-		return err
-	}
-	if err := w.tx.Quarantine(c.q); err != nil {
-		return err
-	}
-	if w.cfg.Quarantined != nil {
-		for i := range c.q {
-			w.cfg.Quarantined(&c.q[i])
-		}
-	}
 	e := &s.entry
-	n := int64(c.rows())
-	e.Records += n
-	w.pending.Records[event.KindCloudTrail] += int64(len(c.ct))
-	w.pending.Records[event.KindVPCFlow] += int64(len(c.vpc))
-	w.pending.Records[event.KindGuardDuty] += int64(len(c.gd))
-	w.pending.Records[event.KindCloudTrailDigest] += int64(len(c.dg))
-	e.Quarantined += int64(len(c.q))
-	w.pending.Quarantined += int64(len(c.q))
+	if b := c.b; b != nil {
+		if err := w.tx.Write(wctx, b); err != nil {
+			return err
+		}
+		for _, sk := range w.cfg.Sinks {
+			if err := sk.Write(wctx, b); err != nil {
+				return fmt.Errorf("writing to a sink: %w", err)
+			}
+		}
+		if w.cfg.Quarantined != nil {
+			for i := range b.Quarantined {
+				w.cfg.Quarantined(&b.Quarantined[i])
+			}
+		}
+		n := b.Rows()
+		e.Records += int64(n)
+		w.pending.Records.Merge(b.Counts())
+		e.Quarantined += int64(len(b.Quarantined))
+		w.pending.Quarantined += int64(len(b.Quarantined))
+		w.pending.Warnings += int64(len(b.Warnings))
+		if b.End > e.Units {
+			e.Units = b.End
+		}
+		e.Kinds = mergeKinds(e.Kinds, b.Kinds())
+		w.txRows += b.Units()
+		w.txBytes += int64(b.Text)
+		event.PutBatch(b)
+	}
 	w.pending.BytesRead += c.bytes
-	e.Units = c.end
-	e.Kinds = mergeKinds(e.Kinds, c.kinds)
 	e.Size, e.ModifiedAt, e.ETag = j.obj.Size, j.obj.ModTime, j.obj.ETag
-	e.Status = StatusPartial
+	if !c.unchanged {
+		e.Status = StatusPartial
+	}
 	if c.final {
 		e.Status = StatusDone
-		e.SHA256 = c.sha256
+		if c.sha256 != "" {
+			e.SHA256 = c.sha256
+		}
 		e.Error = ""
 		if c.err != nil {
 			// Units up to the failure are stored; a re-run resumes there.
 			e.Status = StatusFailed
 			e.Error = c.err.Error()
-			w.res.Failed = append(w.res.Failed, fmt.Sprintf("%s: %v", name, c.err))
+			s.err = c.err
+			w.progress(func(res *Result) { res.Failed = append(res.Failed, fmt.Sprintf("%s: %v", j.obj.Name, c.err)) })
 		}
 		s.finished = true
 		w.pending.ObjectsDone++
+		if c.unchanged {
+			w.progress(func(res *Result) { res.ObjectsSkipped++ })
+		}
 	}
 	s.touched = true
-	w.txRows += c.rows() + len(c.q)
 	if w.cfg.Progress != nil {
 		w.cfg.Progress(w.snapshot())
 	}
@@ -384,24 +649,31 @@ func (w *writer) write(ctx context.Context, c *chunk) error {
 
 // snapshot is the progress including the open transaction.
 func (w *writer) snapshot() Progress {
-	p := w.res.Progress
-	for k := range p.Records {
-		p.Records[k] += w.pending.Records[k]
-	}
-	p.Duplicates += w.pending.Duplicates
-	p.Quarantined += w.pending.Quarantined
-	p.BytesRead += w.pending.BytesRead
-	p.ObjectsDone += w.pending.ObjectsDone
+	w.mu.Lock()
+	p := w.res.Progress.clone()
+	w.mu.Unlock()
+	add(&p, &w.pending)
 	return p
 }
 
-// commit writes what is buffered, then the ledger entries of the objects the
-// transaction touched (with their duplicates counted), and commits.
-func (w *writer) commit() error {
+func add(p, q *Progress) {
+	p.Records.Merge(q.Records)
+	p.Duplicates += q.Duplicates
+	p.Quarantined += q.Quarantined
+	p.Warnings += q.Warnings
+	p.BytesRead += q.BytesRead
+	p.ObjectsDone += q.ObjectsDone
+}
+
+// commit writes what is buffered, flushes every sink, then writes the
+// ledger entries of the objects the transaction touched (with their
+// duplicates counted) and commits. Objects finished in it are acked.
+func (w *writer) commit(ctx context.Context) error {
 	if w.tx == nil {
 		return nil
 	}
-	dups, err := w.tx.Flush()
+	wctx := context.WithoutCancel(ctx)
+	dups, err := w.tx.Flush(wctx)
 	if err != nil {
 		return err
 	}
@@ -410,8 +682,13 @@ func (w *writer) commit() error {
 			s.entry.Duplicates += n
 			s.entry.Records -= n
 		}
-		w.pending.Records[k.Kind] -= n
+		w.pending.Records.Add(k.Kind, -n)
 		w.pending.Duplicates += n
+	}
+	for _, sk := range w.cfg.Sinks {
+		if err := sk.Flush(wctx); err != nil {
+			return fmt.Errorf("flushing a sink: %w", err)
+		}
 	}
 	var entries []LedgerEntry
 	for j, s := range w.objects {
@@ -419,14 +696,9 @@ func (w *writer) commit() error {
 			entries = append(entries, s.entry)
 		}
 	}
-	if len(entries) > 0 {
-		if err := w.tx.Ledger(entries); err != nil {
-			return err
-		}
-	}
 	tx := w.tx
 	w.tx = nil
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(wctx, entries); err != nil {
 		return err
 	}
 	for j, s := range w.objects {
@@ -434,34 +706,35 @@ func (w *writer) commit() error {
 		if s.finished {
 			delete(w.objects, j)
 			delete(w.byName, j.obj.Name)
+			j.ack(wctx, s.err)
+			if !j.obj.NoLedger {
+				w.finished(ctx, j.obj.Name)
+			}
 		}
 	}
-	p := &w.res.Progress
-	for k := range p.Records {
-		p.Records[k] += w.pending.Records[k]
-	}
-	p.Duplicates += w.pending.Duplicates
-	p.Quarantined += w.pending.Quarantined
-	p.BytesRead += w.pending.BytesRead
-	p.ObjectsDone += w.pending.ObjectsDone
-	w.pending = Progress{}
+	w.mu.Lock()
+	add(&w.res.Progress, &w.pending)
+	p := w.res.Progress.clone()
+	w.mu.Unlock()
+	w.pending = Progress{Records: event.Counts{}}
 	if w.cfg.Progress != nil {
-		w.cfg.Progress(*p)
+		w.cfg.Progress(p)
 	}
 	return nil
 }
 
-func mergeKinds(have string, bits uint8) string {
+func mergeKinds(have string, kinds []event.Kind) string {
+	if len(kinds) == 0 {
+		return have
+	}
 	set := map[string]bool{}
 	for _, k := range strings.Split(have, ",") {
 		if k != "" {
 			set[k] = true
 		}
 	}
-	for k := event.KindCloudTrail; k <= event.KindGuardDuty; k++ {
-		if bits&(1<<k) != 0 {
-			set[k.String()] = true
-		}
+	for _, k := range kinds {
+		set[k.String()] = true
 	}
 	out := make([]string, 0, len(set))
 	for k := range set {
@@ -469,64 +742,6 @@ func mergeKinds(have string, bits uint8) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ",")
-}
-
-// collector receives the decoded batches of one object and cuts them into
-// chunks for the writer.
-type collector struct {
-	ctx       context.Context
-	job       *job
-	cfg       *Config
-	out       chan<- *chunk
-	cur       *chunk
-	counter   *countingReader
-	lastBytes int64
-	end       int64
-}
-
-var errCanceled = errors.New("canceled")
-
-func (c *collector) next() *chunk {
-	if c.cur == nil {
-		c.cur = &chunk{job: c.job}
-	}
-	return c.cur
-}
-
-func (c *collector) emit(b *event.Batch) error {
-	ch := c.next()
-	ch.ct = append(ch.ct, b.CloudTrail...)
-	ch.vpc = append(ch.vpc, b.VPCFlow...)
-	ch.gd = append(ch.gd, b.Findings...)
-	ch.dg = append(ch.dg, b.Digests...)
-	ch.q = append(ch.q, b.Quarantined...)
-	for _, k := range b.Kinds() {
-		ch.kinds |= 1 << k
-	}
-	c.end = b.End
-	event.PutBatch(b)
-	return c.flush(false)
-}
-
-func (c *collector) flush(final bool) error {
-	ch := c.next()
-	ch.end = c.end
-	if ch.end < c.job.skip {
-		ch.end = c.job.skip
-	}
-	ch.final = final
-	if c.counter != nil {
-		n := c.counter.n.Load()
-		ch.bytes = n - c.lastBytes
-		c.lastBytes = n
-	}
-	c.cur = nil
-	select {
-	case c.out <- ch:
-		return nil
-	case <-c.ctx.Done():
-		return errCanceled
-	}
 }
 
 // countingReader counts and hashes the bytes of an object as stored.
@@ -545,20 +760,58 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readObject decodes one object and sends its chunks, ending with a final
+var errCanceled = errors.New("canceled")
+
+// readObject decodes one object and sends its batches, ending with a final
 // chunk (which carries the error when the object could not be read).
-func readObject(ctx context.Context, j *job, cfg Config, out chan<- *chunk) {
-	col := &collector{ctx: ctx, job: j, cfg: &cfg, out: out}
+func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
+	var counter *countingReader
+	var lastBytes int64
+	send := func(c *chunk) error {
+		if counter != nil {
+			n := counter.n.Load()
+			c.bytes = n - lastBytes
+			lastBytes = n
+		}
+		select {
+		case out <- c:
+			return nil
+		case <-ctx.Done():
+			if c.b != nil {
+				event.PutBatch(c.b)
+			}
+			return errCanceled
+		}
+	}
 	finish := func(err error) {
-		ch := col.next()
-		ch.err = err
-		if col.counter != nil && err == nil {
+		c := &chunk{job: j, final: true, err: err}
+		if counter != nil && err == nil {
 			// Read whatever follows the data (trailing bytes after a JSON
 			// document) so the hash covers the whole object.
-			_, _ = io.Copy(io.Discard, col.counter)
-			ch.sha256 = hex.EncodeToString(col.counter.h.Sum(nil))
+			_, _ = io.Copy(io.Discard, counter)
+			c.sha256 = hex.EncodeToString(counter.h.Sum(nil))
 		}
-		_ = col.flush(true)
+		_ = send(c)
+	}
+	if j.check {
+		switch same, err := r.samePrefix(ctx, j); {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			finish(fmt.Errorf("opening: %w", err))
+			return
+		case same == prefixWhole:
+			r.cfg.Notice(fmt.Sprintf("%s: modified time changed but the content is what was ingested; not read again", j.obj.Name))
+			_ = send(&chunk{job: j, final: true, unchanged: true})
+			return
+		case same == prefixAppended:
+			j.skip, j.fresh = j.prior.Units, false
+			r.cfg.Notice(fmt.Sprintf("%s: grew since it was ingested; reading only what was appended (after %d records)", j.obj.Name, j.prior.Units))
+		default:
+			r.progress(func(res *Result) { res.Changed = append(res.Changed, j.obj.Name) })
+			r.cfg.Notice(fmt.Sprintf("%s: changed since it was ingested on %s; reading it again (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", j.obj.Name, j.prior.First.Format("2006-01-02 15:04")))
+			j.prior = LedgerEntry{First: j.prior.First}
+		}
 	}
 	rc, err := j.obj.Open(ctx)
 	if err != nil {
@@ -569,11 +822,24 @@ func readObject(ctx context.Context, j *job, cfg Config, out chan<- *chunk) {
 		return
 	}
 	defer rc.Close()
-	col.counter = &countingReader{r: rc, h: sha256.New()}
-	derr := decode.Decode(ctx, decode.Object{Name: j.obj.Name, Key: j.obj.Key, Skip: j.skip}, col.counter, decodeOptions(cfg), col.emit)
+	counter = &countingReader{r: rc, h: sha256.New()}
+	emit := func(b *event.Batch) error {
+		schema.Validate(b)
+		for _, p := range r.cfg.Processors {
+			if err := p.Process(ctx, b); err != nil {
+				event.PutBatch(b)
+				return &processorError{err}
+			}
+		}
+		return send(&chunk{job: j, b: b})
+	}
+	derr := r.cfg.Decoder.Decode(ctx, decode.Object{Name: j.obj.Name, Key: j.obj.Key, Skip: j.skip}, counter, emit)
+	var perr *processorError
 	switch {
 	case errors.Is(derr, errCanceled) || ctx.Err() != nil:
 		return // the writer is gone or stopping; the ledger keeps the last commit
+	case errors.As(derr, &perr):
+		_ = send(&chunk{job: j, final: true, err: perr})
 	case derr != nil:
 		finish(derr)
 	default:
@@ -581,8 +847,38 @@ func readObject(ctx context.Context, j *job, cfg Config, out chan<- *chunk) {
 	}
 }
 
-func decodeOptions(cfg Config) decode.Options {
-	o := cfg.Decode
-	o.BatchUnits, o.BatchBytes = cfg.ChunkUnits, cfg.ChunkBytes
-	return o
+type processorError struct{ err error }
+
+func (e *processorError) Error() string { return "processing: " + e.err.Error() }
+func (e *processorError) Unwrap() error { return e.err }
+
+type prefixMatch int
+
+const (
+	prefixDiffers prefixMatch = iota
+	prefixWhole               // the object is exactly what was hashed
+	prefixAppended            // the object starts with what was hashed
+)
+
+// samePrefix compares the first bytes of an object with the hash the
+// ledger recorded for it.
+func (r *run) samePrefix(ctx context.Context, j *job) (prefixMatch, error) {
+	rc, err := j.obj.Open(ctx)
+	if err != nil {
+		return prefixDiffers, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.CopyN(h, rc, j.prior.Size)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return prefixDiffers, err
+	}
+	if n != j.prior.Size || hex.EncodeToString(h.Sum(nil)) != j.prior.SHA256 {
+		return prefixDiffers, nil
+	}
+	var one [1]byte
+	if m, _ := io.ReadFull(rc, one[:]); m == 0 {
+		return prefixWhole, nil
+	}
+	return prefixAppended, nil
 }

@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -14,9 +13,12 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
+	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
 
 func ctRecord(i int) string {
@@ -69,13 +71,9 @@ func openStore(t *testing.T, path string) *duckdb.Store {
 	return st
 }
 
-func scalar(t *testing.T, db *sql.DB, q string) int64 {
+func scalar(t *testing.T, st *duckdb.Store, q string) int64 {
 	t.Helper()
-	var n int64
-	if err := db.QueryRow(q).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
+	return duckdbtest.Scalar(t, st, q)
 }
 
 func run(t *testing.T, st *duckdb.Store, dir string, cfg pipeline.Config) pipeline.Result {
@@ -84,7 +82,7 @@ func run(t *testing.T, st *duckdb.Store, dir string, cfg pipeline.Config) pipeli
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := pipeline.Run(context.Background(), st, objs, cfg)
+	res, err := pipeline.Run(context.Background(), app.PipelineStore(st), pipeline.Objects(objs...), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +99,10 @@ func TestIngestSkipChangedAndDuplicates(t *testing.T) {
 	defer st.Close()
 	cfg := pipeline.Config{ChunkUnits: 64, TxRows: 300}
 	res := run(t, st, dir, cfg)
-	if res.Records[1] != 700 || res.Duplicates != 100 || res.Records[3] != 1000 || res.Quarantined != 1 || res.ObjectsDone != 4 {
+	if res.Records[event.KindCloudTrail] != 700 || res.Duplicates != 100 || res.Records[event.KindVPCFlow] != 1000 || res.Quarantined != 1 || res.ObjectsDone != 4 {
 		t.Fatalf("first run: %+v", res.Progress)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(*) FROM cloudtrail`); n != 700 {
+	if n := scalar(t, st, `SELECT count(*) FROM cloudtrail`); n != 700 {
 		t.Errorf("%d events stored", n)
 	}
 	// Nothing changed: everything is skipped.
@@ -116,16 +114,16 @@ func TestIngestSkipChangedAndDuplicates(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	writeCT(t, filepath.Join(dir, "a", "2.json.gz"), 400, 350)
 	res = run(t, st, dir, cfg)
-	if res.ObjectsSkipped != 3 || res.Records[1] != 50 || res.Duplicates != 300 || len(res.Changed) != 1 {
+	if res.ObjectsSkipped != 3 || res.Records[event.KindCloudTrail] != 50 || res.Duplicates != 300 || len(res.Changed) != 1 {
 		t.Errorf("after a change: %+v changed=%v", res.Progress, res.Changed)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(*) FROM cloudtrail`); n != 750 {
+	if n := scalar(t, st, `SELECT count(*) FROM cloudtrail`); n != 750 {
 		t.Errorf("%d events stored, want 750", n)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(*) FROM ingest_ledger WHERE status = 'done'`); n != 4 {
+	if n := scalar(t, st, `SELECT count(*) FROM ingest_ledger WHERE status = 'done'`); n != 4 {
 		t.Errorf("%d done ledger entries", n)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(*) FROM quarantine`); n != 1 {
+	if n := scalar(t, st, `SELECT count(*) FROM quarantine`); n != 1 {
 		t.Errorf("%d quarantine entries, want the one for notes.txt", n)
 	}
 }
@@ -141,7 +139,7 @@ func TestResumeAfterPartialCommit(t *testing.T) {
 	// A run that is cancelled once the first commit is done.
 	ctx, cancel := context.WithCancel(context.Background())
 	commits := 0
-	_, err := pipeline.Run(ctx, st, objs, pipeline.Config{ChunkUnits: 100, TxRows: 500, Progress: func(p pipeline.Progress) {
+	_, err := pipeline.Run(ctx, app.PipelineStore(st), pipeline.Objects(objs...), pipeline.Config{ChunkUnits: 100, TxRows: 500, Progress: func(p pipeline.Progress) {
 		if p.Stored() >= 500 && commits == 0 {
 			commits++
 			cancel()
@@ -150,24 +148,24 @@ func TestResumeAfterPartialCommit(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled run: %v", err)
 	}
-	partial := scalar(t, st.DB(), `SELECT count(*) FROM vpcflow`)
+	partial := scalar(t, st, `SELECT count(*) FROM vpcflow`)
 	if partial == 0 || partial >= 2000 {
 		t.Fatalf("the cancelled run stored %d records; the test needs a partial object", partial)
 	}
-	if s := scalar(t, st.DB(), `SELECT units FROM ingest_ledger WHERE status = 'partial'`); s != partial {
+	if s := scalar(t, st, `SELECT units FROM ingest_ledger WHERE status = 'partial'`); s != partial {
 		t.Errorf("ledger says %d units, %d records are stored", s, partial)
 	}
-	res, err := pipeline.Run(context.Background(), st, objs, pipeline.Config{ChunkUnits: 100, TxRows: 500})
+	res, err := pipeline.Run(context.Background(), app.PipelineStore(st), pipeline.Objects(objs...), pipeline.Config{ChunkUnits: 100, TxRows: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Records[3] != 2000-partial {
-		t.Errorf("resumed run stored %d, want %d", res.Records[3], 2000-partial)
+	if res.Records[event.KindVPCFlow] != 2000-partial {
+		t.Errorf("resumed run stored %d, want %d", res.Records[event.KindVPCFlow], 2000-partial)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(*) FROM vpcflow`); n != 2000 {
+	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != 2000 {
 		t.Errorf("%d records after resuming, want 2000", n)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(DISTINCT raw) FROM vpcflow`); n != 2000 {
+	if n := scalar(t, st, `SELECT count(DISTINCT raw) FROM vpcflow`); n != 2000 {
 		t.Errorf("%d distinct records, want 2000 (no duplicates)", n)
 	}
 	st.Close()
@@ -208,25 +206,25 @@ func TestSourceErrorIsRetried(t *testing.T) {
 				io.Closer
 			}{&failingReader{r: f, n: 40000}, f}, err
 		}}
-	res, err := pipeline.Run(context.Background(), st, []pipeline.Object{obj}, pipeline.Config{ChunkUnits: 100})
+	res, err := pipeline.Run(context.Background(), app.PipelineStore(st), pipeline.Objects(obj), pipeline.Config{ChunkUnits: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Failed) != 1 || res.Quarantined != 0 || !strings.Contains(res.Failed[0], "connection reset") {
 		t.Fatalf("failed run: %+v %v", res.Progress, res.Failed)
 	}
-	if s := scalar(t, st.DB(), `SELECT count(*) FROM ingest_ledger WHERE status = 'failed'`); s != 1 {
+	if s := scalar(t, st, `SELECT count(*) FROM ingest_ledger WHERE status = 'failed'`); s != 1 {
 		t.Errorf("no failed ledger entry")
 	}
 	objs, _ := file.Objects([]string{dir}, nil)
-	res, err = pipeline.Run(context.Background(), st, objs, pipeline.Config{})
+	res, err = pipeline.Run(context.Background(), app.PipelineStore(st), pipeline.Objects(objs...), pipeline.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(*) FROM vpcflow`); n != 3000 || len(res.Failed) != 0 {
+	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != 3000 || len(res.Failed) != 0 {
 		t.Errorf("after the retry: %d records, failed %v", n, res.Failed)
 	}
-	if n := scalar(t, st.DB(), `SELECT count(DISTINCT raw) FROM vpcflow`); n != 3000 {
+	if n := scalar(t, st, `SELECT count(DISTINCT raw) FROM vpcflow`); n != 3000 {
 		t.Errorf("%d distinct records, want 3000", n)
 	}
 }

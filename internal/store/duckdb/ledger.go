@@ -6,10 +6,10 @@ import (
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/ledger"
 )
 
-type lentry = pipeline.LedgerEntry
+type lentry = ledger.Entry
 
 var ledgerColumns = []column[lentry]{
 	strCol("object", func(e *lentry) string { return e.Object }),
@@ -27,10 +27,10 @@ var ledgerColumns = []column[lentry]{
 	strCol("error", func(e *lentry) string { return e.Error }),
 }
 
-// Ledger writes the entries of objects (insert or replace, keeping the time
+// ledger writes the entries of objects (insert or replace, keeping the time
 // an object was first ingested). Entries with a zero First get the
 // transaction's time.
-func (t *Tx) Ledger(entries []pipeline.LedgerEntry) error {
+func (t *Tx) ledger(entries []ledger.Entry) error {
 	for i := range entries {
 		if entries[i].First.IsZero() {
 			entries[i].First = t.now
@@ -45,8 +45,8 @@ func (t *Tx) Ledger(entries []pipeline.LedgerEntry) error {
 }
 
 // LedgerEntries returns the ledger entries of the given objects that exist.
-func (s *Store) LedgerEntries(ctx context.Context, objects []string) (map[string]pipeline.LedgerEntry, error) {
-	out := make(map[string]pipeline.LedgerEntry, len(objects))
+func (s *Store) LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error) {
+	out := make(map[string]ledger.Entry, len(objects))
 	const batch = 5000
 	for i := 0; i < len(objects); i += batch {
 		part := objects[i:min(i+batch, len(objects))]
@@ -54,7 +54,7 @@ func (s *Store) LedgerEntries(ctx context.Context, objects []string) (map[string
 			duplicates, quarantined, kinds, first_ingested_at, last_ingested_at, error
 			FROM ingest_ledger WHERE object IN (SELECT unnest(?::VARCHAR[]))`,
 			func(rows *sql.Rows) error {
-				var e pipeline.LedgerEntry
+				var e ledger.Entry
 				var size sql.NullInt64
 				var mod sql.NullTime
 				var etag, sum, kinds, errText sql.NullString

@@ -26,6 +26,9 @@ type column[T any] struct {
 	get  func(r *T) any  // the value, nil for NULL
 	has  func(r *T) bool // whether the value is not NULL (cheap check)
 	str  func(r *T) string
+
+	notNull bool // NOT NULL in the table
+	big     bool // compressed with zstd
 }
 
 // rowSource serves one batch to one INSERT. Only columns with at least one

@@ -7,12 +7,40 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/trawl-project/trawl/internal/event"
-	"github.com/trawl-project/trawl/internal/iana"
+	"github.com/trawl-project/trawl/internal/schema"
 )
 
 // SchemaVersion is the version of the schema this code writes. Stores
 // created by older versions are migrated on open; newer ones are refused.
-const SchemaVersion = 1
+// Version 2 added ingest_warning.
+const SchemaVersion = 2
+
+// fromSchema converts store-neutral columns into columns a batch fills.
+func fromSchema[T any](cols []schema.Column[T]) []column[T] {
+	out := make([]column[T], 0, len(cols))
+	for _, sc := range cols {
+		var c column[T]
+		switch sc.Type {
+		case schema.String:
+			c = strCol(sc.Name, sc.Str)
+		case schema.Timestamp:
+			c = timeCol(sc.Name, sc.Time)
+		case schema.Bool:
+			c = boolCol(sc.Name, sc.Bool)
+		case schema.Int32:
+			c = intCol(sc.Name, duckdb.TYPE_INTEGER, sc.Int)
+		case schema.Int64:
+			c = intCol(sc.Name, duckdb.TYPE_BIGINT, sc.Int)
+		case schema.Float64:
+			c = floatCol(sc.Name, sc.Float)
+		default:
+			panic(fmt.Sprintf("column %s: unknown type %d", sc.Name, sc.Type))
+		}
+		c.notNull, c.big = sc.NotNull, sc.Big
+		out = append(out, c)
+	}
+	return out
+}
 
 // Big text columns are compressed with zstd across rows: DuckDB's default
 // string compression (FSST) costs far more CPU per byte here and compresses
@@ -79,49 +107,13 @@ func floatCol[T any](name string, f func(*T) float64) column[T] {
 	return column[T]{name: name, typ: duckdb.TYPE_DOUBLE, has: func(*T) bool { return true }, get: func(r *T) any { return f(r) }}
 }
 
-type ct = event.CloudTrail
-
 // ctColumns are the stored columns of cloudtrail_base: what people filter
-// and group on. The cloudtrail view adds columns computed from raw when a
-// query asks for them (ctComputed). Every stored column costs DuckDB time on
-// every row ingested; a computed one costs only when it is read. (DuckDB
-// evaluates generated columns on INSERT, so they would not save anything.)
-var ctColumns = []column[ct]{
-	timeCol("event_time", func(e *ct) time.Time { return e.EventTime }),
-	strCol("event_id", func(e *ct) string { return e.EventID }),
-	strCol("event_source", func(e *ct) string { return e.EventSource }),
-	strCol("event_name", func(e *ct) string { return e.EventName }),
-	strCol("event_type", func(e *ct) string { return e.EventType }),
-	strCol("event_category", func(e *ct) string { return e.EventCategory }),
-	strCol("aws_region", func(e *ct) string { return e.AWSRegion }),
-	strCol("recipient_account_id", func(e *ct) string { return e.RecipientAccountID }),
-	strCol("source_ip", func(e *ct) string { return e.SourceIP }),
-	strCol("user_agent", func(e *ct) string { return e.UserAgent }),
-	strCol("user_type", func(e *ct) string { return e.UserType }),
-	strCol("user_arn", func(e *ct) string { return e.UserARN }),
-	strCol("user_account_id", func(e *ct) string { return e.UserAccountID }),
-	strCol("user_access_key_id", func(e *ct) string { return e.UserAccessKeyID }),
-	strCol("user_name", func(e *ct) string { return e.UserName }),
-	strCol("session_issuer_name", func(e *ct) string { return e.SessionIssuerName }),
-	boolCol("mfa_authenticated", func(e *ct) event.Bool { return e.MFAAuthenticated }),
-	strCol("invoked_by", func(e *ct) string { return e.InvokedBy }),
-	strCol("error_code", func(e *ct) string { return e.ErrorCode }),
-	strCol("error_message", func(e *ct) string { return e.ErrorMessage }),
-	boolCol("read_only", func(e *ct) event.Bool { return e.ReadOnly }),
-	boolCol("management_event", func(e *ct) event.Bool { return e.ManagementEvent }),
-	strCol("raw", func(e *ct) string { return e.Raw }),
-}
-
-// ctTypes are the SQL types of stored cloudtrail columns other than VARCHAR,
-// and the zstd-compressed big text.
-var ctTypes = map[string]string{
-	"event_time":        "TIMESTAMPTZ",
-	"event_id":          "VARCHAR NOT NULL",
-	"mfa_authenticated": "BOOLEAN",
-	"read_only":         "BOOLEAN",
-	"management_event":  "BOOLEAN",
-	"raw":               "VARCHAR NOT NULL" + zstd,
-}
+// and group on (schema.CloudTrail). The cloudtrail view adds columns
+// computed from raw when a query asks for them (ctComputed). Every stored
+// column costs DuckDB time on every row ingested; a computed one costs only
+// when it is read. (DuckDB evaluates generated columns on INSERT, so they
+// would not save anything.)
+var ctColumns = fromSchema(schema.CloudTrail)
 
 // ctComputed are cloudtrail view columns computed from raw at query time.
 var ctComputed = []struct{ name, typ, expr string }{
@@ -154,7 +146,7 @@ func jsonMember(key string) string {
 }
 
 func cloudtrailDDL() []string {
-	table := tableDDL("cloudtrail_base", ctColumns, ctTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
+	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
 	var b strings.Builder
 	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
 	for _, c := range ctColumns {
@@ -169,45 +161,10 @@ func cloudtrailDDL() []string {
 	return []string{table, b.String()}
 }
 
-type flow = event.VPCFlow
-
-// vpcColumns are the vpcflow columns: every field of event.FlowFields,
-// with the protocol's IANA name after the protocol number.
-func vpcColumns() []column[flow] {
-	var cols []column[flow]
-	for _, f := range event.FlowFields {
-		switch f.Kind {
-		case event.FlowStr:
-			idx := f.Index
-			cols = append(cols, strCol(f.Column, func(r *flow) string { return r.Str(idx) }))
-		case event.FlowInt:
-			idx, typ := f.Index, duckdb.TYPE_INTEGER
-			if f.Wide {
-				typ = duckdb.TYPE_BIGINT
-			}
-			cols = append(cols, intCol(f.Column, typ, func(r *flow) (int64, bool) { return r.Int(idx) }))
-			if idx == event.FlowProtocol {
-				cols = append(cols, strCol("protocol_name", func(r *flow) string {
-					if v, ok := r.Int(event.FlowProtocol); ok {
-						return iana.ProtocolName(v)
-					}
-					return ""
-				}))
-			}
-		case event.FlowStart:
-			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { t, _ := r.Start(); return t }))
-		case event.FlowEnd:
-			cols = append(cols, timeCol(f.Column, func(r *flow) time.Time { t, _ := r.End(); return t }))
-		}
-	}
-	return append(cols, strCol("raw", func(r *flow) string { return r.Raw }))
-}
-
-var vpcCols = vpcColumns()
+var vpcCols = fromSchema(schema.VPCFlow)
 
 func vpcflowDDL() string {
-	return tableDDL("vpcflow", vpcCols, map[string]string{"raw": "VARCHAR NOT NULL" + zstd},
-		"source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
+	return tableDDL("vpcflow", vpcCols, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
 }
 
 // sqlType is the SQL type of a column's DuckDB type.
@@ -227,15 +184,17 @@ func sqlType(t duckdb.Type) string {
 	return "VARCHAR"
 }
 
-// tableDDL creates a table from its columns; types overrides the SQL type
-// of some columns (NOT NULL, compression) and extra adds columns and keys.
-func tableDDL[T any](name string, cols []column[T], types map[string]string, extra ...string) string {
+// tableDDL creates a table from its columns; extra adds columns and keys.
+func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", name)
 	for i, c := range cols {
-		typ, ok := types[c.name]
-		if !ok {
-			typ = sqlType(c.typ)
+		typ := sqlType(c.typ)
+		if c.notNull {
+			typ += " NOT NULL"
+		}
+		if c.big {
+			typ += zstd
 		}
 		if i > 0 {
 			b.WriteString(",\n")
@@ -249,12 +208,13 @@ func tableDDL[T any](name string, cols []column[T], types map[string]string, ext
 	return b.String()
 }
 
-var findingTypes = map[string]string{
-	"id":         "VARCHAR NOT NULL",
-	"updated_at": "TIMESTAMPTZ NOT NULL",
-	"resource":   "VARCHAR" + zstd,
-	"service":    "VARCHAR" + zstd,
-	"raw":        "VARCHAR NOT NULL" + zstd,
+// migrations[v-1] brings a database of schema version v-1 to version v.
+var migrations = []func() []string{schemaV1, schemaV2}
+
+// schemaV2 adds ingest_warning: values that could not be stored as they
+// were (replaced by NULL or a readable form) while the record was kept.
+func schemaV2() []string {
+	return []string{tableDDL("ingest_warning", warningColumns, "warned_at TIMESTAMPTZ NOT NULL")}
 }
 
 // schemaV1 creates every table of schema version 1.
@@ -263,8 +223,8 @@ func schemaV1() []string {
 	stmts = append(stmts, cloudtrailDDL()...)
 	return append(stmts,
 		vpcflowDDL(),
-		tableDDL("guardduty_finding", findingColumns, findingTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id)"),
-		tableDDL("guardduty_finding_history", findingColumns, findingTypes, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id, updated_at)"),
+		tableDDL("guardduty_finding", findingColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id)"),
+		tableDDL("guardduty_finding_history", findingColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id, updated_at)"),
 		`CREATE TABLE IF NOT EXISTS cloudtrail_digest (
   digest_object VARCHAR PRIMARY KEY,
   digest_bucket VARCHAR,

@@ -1,6 +1,7 @@
 // Package duckdb is trawl's embedded store: one DuckDB file holding every
-// table of the schema (docs/schema.md), written through DuckDB's appender
-// in large transactions and queried with SQL.
+// table of the schema (docs/schema.md), written in large transactions
+// through a Go table function (trawl_rows, see rows.go) and queried with
+// SQL.
 package duckdb
 
 import (
@@ -26,6 +27,8 @@ type Options struct {
 	Threads int
 	// ReadOnly opens an existing file without writing to it.
 	ReadOnly bool
+	// Settings are further DuckDB settings (name → value), applied last.
+	Settings map[string]string
 }
 
 // Store is an open DuckDB database. Its methods are safe for concurrent
@@ -33,7 +36,6 @@ type Options struct {
 type Store struct {
 	db      *sql.DB
 	conn    *duckdb.Connector
-	path    string
 	src     *sources
 	threads int      // DuckDB threads that may fill and insert a batch
 	dedup   *ctDedup // which CloudTrail events need a duplicate look-up
@@ -61,10 +63,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	q.Set("block_allocator_memory", opt.MemoryLimit)
 	q.Set("autoinstall_known_extensions", "false")
 	q.Set("autoload_known_extensions", "false")
-	for _, kv := range strings.Split(os.Getenv("TRAWL_DUCKDB_SETTINGS"), ";") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			q.Set(k, v)
-		}
+	for k, v := range opt.Settings {
+		q.Set(k, v)
 	}
 	if opt.Threads > 0 {
 		q.Set("threads", strconv.Itoa(opt.Threads))
@@ -80,7 +80,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: sql.OpenDB(c), conn: c, path: path, threads: max(opt.Threads, 1), dedup: &ctDedup{}}
+	s := &Store{db: sql.OpenDB(c), conn: c, threads: max(opt.Threads, 1), dedup: &ctDedup{}}
 	if opt.Threads <= 0 {
 		s.threads = runtime.NumCPU()
 	}
@@ -111,9 +111,6 @@ func openError(path string, err error) error {
 	}
 	return fmt.Errorf("opening %s: %w", path, err)
 }
-
-// Path returns the database file's path.
-func (s *Store) Path() string { return s.path }
 
 // DB returns the underlying database handle for queries.
 func (s *Store) DB() *sql.DB { return s.db }
@@ -150,9 +147,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	for _, stmt := range schemaV1() {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("%w\n%s", err, stmt)
+	for v := have + 1; v <= SchemaVersion; v++ {
+		for _, stmt := range migrations[v-1]() {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrating to schema version %d: %w\n%s", v, err, stmt)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO trawl_meta VALUES ('schema_version', ?)`, strconv.Itoa(SchemaVersion)); err != nil {

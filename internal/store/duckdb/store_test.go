@@ -10,8 +10,10 @@ import (
 
 	"github.com/trawl-project/trawl/internal/decode/cloudtrail"
 	"github.com/trawl-project/trawl/internal/event"
-	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/ledger"
 )
+
+var ctx = context.Background()
 
 func openTemp(t *testing.T) (*Store, string) {
 	t.Helper()
@@ -27,16 +29,16 @@ func openTemp(t *testing.T) (*Store, string) {
 // dupsOf flushes tx and returns the duplicates counted for source.
 func dupsOf(t *testing.T, tx *Tx, source string, kind event.Kind) int64 {
 	t.Helper()
-	d, err := tx.Flush()
+	d, err := tx.Flush(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d[pipeline.DupKey{Source: source, Kind: kind}]
+	return d[ledger.DupKey{Source: source, Kind: kind}]
 }
 
 func mustTx(t *testing.T, st *Store) *Tx {
 	t.Helper()
-	tx, err := st.BeginTx(context.Background())
+	tx, err := st.Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func mustTx(t *testing.T, st *Store) *Tx {
 func count(t *testing.T, st *Store, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := st.DB().QueryRow(q, args...).Scan(&n); err != nil {
+	if err := st.db.QueryRow(q, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -63,47 +65,47 @@ func TestCloudTrailDedupAndView(t *testing.T) {
 	st, _ := openTemp(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	tx := mustTx(t, st)
-	if err := tx.CloudTrail("a.json", []event.CloudTrail{
+	if err := tx.Write(ctx, &event.Batch{Object: "a.json", CloudTrail: []event.CloudTrail{
 		ctEvent("e1", t0, "CreateUser"), ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"),
 		ctEvent("e1", t0, "CreateUser"), // the same event twice in one batch
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "a.json", event.KindCloudTrail); d != 1 {
 		t.Fatalf("first batch: %d duplicates", d)
 	}
 	// Rows written earlier in the same transaction count for de-duplication.
-	if err := tx.CloudTrail("b.json", []event.CloudTrail{ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"), ctEvent("e3", t0, "X")}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "b.json", CloudTrail: []event.CloudTrail{ctEvent("e2", t0.Add(time.Minute), "AttachUserPolicy"), ctEvent("e3", t0, "X")}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "b.json", event.KindCloudTrail); d != 1 {
 		t.Fatalf("second batch: %d duplicates", d)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st)
-	if err := tx.CloudTrail("c.json", []event.CloudTrail{
+	if err := tx.Write(ctx, &event.Batch{Object: "c.json", CloudTrail: []event.CloudTrail{
 		ctEvent("e1", t0, "CreateUser"),                       // stored in an earlier transaction
 		ctEvent("e1", t0.Add(time.Hour), "CreateUser"),        // same id at another time: another event
 		cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil), // synthetic id, no time
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "c.json", event.KindCloudTrail); d != 1 {
 		t.Fatalf("third batch: %d duplicates", d)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st)
-	if err := tx.CloudTrail("d.json", []event.CloudTrail{cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil)}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "d.json", CloudTrail: []event.CloudTrail{cloudtrail.FromRaw(`{"eventName":"NoIDNoTime"}`, nil)}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "d.json", event.KindCloudTrail); d != 1 {
 		t.Fatalf("untimed duplicate: %d", d)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, st, `SELECT count(*) FROM cloudtrail`); n != 5 {
@@ -112,7 +114,7 @@ func TestCloudTrailDedupAndView(t *testing.T) {
 	var user, params, tls, source string
 	var created time.Time
 	var resp sql.NullString
-	err := st.DB().QueryRow(`SELECT user_name, request_parameters->>'$.userName', tls_version, source, session_created_at, response_elements
+	err := st.db.QueryRow(`SELECT user_name, request_parameters->>'$.userName', tls_version, source, session_created_at, response_elements
 		FROM cloudtrail WHERE event_id = 'e1' AND event_time = ?`, t0).Scan(&user, &params, &tls, &source, &created, &resp)
 	if err != nil {
 		t.Fatal(err)
@@ -125,13 +127,13 @@ func TestCloudTrailDedupAndView(t *testing.T) {
 func TestRollbackLeavesNothing(t *testing.T) {
 	st, _ := openTemp(t)
 	tx := mustTx(t, st)
-	if err := tx.CloudTrail("a", []event.CloudTrail{ctEvent("e1", time.Now().UTC(), "X")}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "a", CloudTrail: []event.CloudTrail{ctEvent("e1", time.Now().UTC(), "X")}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Flush(); err != nil {
+	if _, err := tx.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Ledger([]pipeline.LedgerEntry{{Object: "a", Status: pipeline.StatusDone}}); err != nil {
+	if err := tx.ledger([]ledger.Entry{{Object: "a", Status: ledger.StatusDone}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {
@@ -161,23 +163,23 @@ func TestVPCFlowColumns(t *testing.T) {
 		}),
 		flowRec("nodata line NODATA", func(r *event.VPCFlow) { r.SetStr(event.FlowLogStatus, 12, 6) }),
 	}
-	if err := tx.VPCFlow("f1", recs); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "f1", VPCFlow: recs}); err != nil {
 		t.Fatal(err)
 	}
 	// A batch with other columns present (Transit Gateway fields).
-	if err := tx.VPCFlow("f2", []event.VPCFlow{flowRec("tgw line tgw-1", func(r *event.VPCFlow) {
+	if err := tx.Write(ctx, &event.Batch{Object: "f2", VPCFlow: []event.VPCFlow{flowRec("tgw line tgw-1", func(r *event.VPCFlow) {
 		r.SetStr(event.FlowTGWID, 9, 5)
 		r.SetInt(event.FlowPacketsLostBlackhole, 3)
-	})}); err != nil {
+	})}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	var proto string
 	var bytes int64
 	var start time.Time
-	if err := st.DB().QueryRow(`SELECT protocol_name, bytes, start_time FROM vpcflow WHERE raw = 'v2 line 10.0.0.1' AND srcaddr = '10.0.0.1'`).Scan(&proto, &bytes, &start); err != nil {
+	if err := st.db.QueryRow(`SELECT protocol_name, bytes, start_time FROM vpcflow WHERE raw = 'v2 line 10.0.0.1' AND srcaddr = '10.0.0.1'`).Scan(&proto, &bytes, &start); err != nil {
 		t.Fatal(err)
 	}
 	if proto != "UDP" || bytes != 5_000_000_000 || start.Unix() != 1793613000 {
@@ -200,30 +202,30 @@ func TestFindingsCurrentStateAndHistory(t *testing.T) {
 	st, _ := openTemp(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	tx := mustTx(t, st)
-	if err := tx.Findings("e1", []event.Finding{mkFinding("f1", t0, 5, 1), mkFinding("f1", t0.Add(time.Hour), 8, 4), mkFinding("f2", t0, 2, 1)}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "e1", Findings: []event.Finding{mkFinding("f1", t0, 5, 1), mkFinding("f1", t0.Add(time.Hour), 8, 4), mkFinding("f2", t0, 2, 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "e1", event.KindGuardDuty); d != 0 {
 		t.Fatalf("dups %d", d)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st)
 	// An older version arriving late, and a version seen before.
-	if err := tx.Findings("e2", []event.Finding{mkFinding("f1", t0.Add(30*time.Minute), 6, 2), mkFinding("f2", t0, 2, 1)}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "e2", Findings: []event.Finding{mkFinding("f1", t0.Add(30*time.Minute), 6, 2), mkFinding("f2", t0, 2, 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "e2", event.KindGuardDuty); d != 1 {
 		t.Fatalf("dups %d", d)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	var sev float64
 	var label string
 	var cnt int64
-	if err := st.DB().QueryRow(`SELECT severity, severity_label, "count" FROM guardduty_finding WHERE id = 'f1'`).Scan(&sev, &label, &cnt); err != nil {
+	if err := st.db.QueryRow(`SELECT severity, severity_label, "count" FROM guardduty_finding WHERE id = 'f1'`).Scan(&sev, &label, &cnt); err != nil {
 		t.Fatal(err)
 	}
 	if sev != 8 || label != "High" || cnt != 4 {
@@ -242,31 +244,25 @@ func TestDigestsQuarantineLedger(t *testing.T) {
 	tx := mustTx(t, st)
 	d := event.Digest{AccountID: "1", DigestS3Object: "AWSLogs/1/CloudTrail-Digest/x.json.gz", Raw: "{}",
 		LogFiles: []event.DigestLogFile{{S3Object: "a.json.gz", HashValue: "aa"}, {S3Object: "b.json.gz", HashValue: "bb"}}}
-	if err := tx.Digests("x", []event.Digest{d, d}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "x", Digests: []event.Digest{d, d}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := dupsOf(t, tx, "x", event.KindCloudTrailDigest); n != 1 {
 		t.Fatalf("digest duplicates: %d", n)
 	}
 	q := event.Quarantined{Object: "bad.json", Kind: event.KindCloudTrail, Line: 3, Offset: 120, Record: 2, Reason: "invalid JSON", Snippet: "{"}
-	if err := tx.Quarantine([]event.Quarantined{q, q}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Quarantined: []event.Quarantined{q, q}}); err != nil {
 		t.Fatal(err)
 	}
 	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := tx.Ledger([]pipeline.LedgerEntry{{Object: "bad.json", Size: 10, Status: pipeline.StatusPartial, Units: 5, First: first}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, []ledger.Entry{{Object: "bad.json", Size: 10, Status: ledger.StatusPartial, Units: 5, First: first}}); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st)
-	if err := tx.ForgetObject("bad.json"); err != nil {
+	if err := tx.ForgetObject(ctx, "bad.json"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Ledger([]pipeline.LedgerEntry{{Object: "bad.json", Size: 10, Status: pipeline.StatusDone, Units: 9, Records: 7, Quarantined: 2}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, []ledger.Entry{{Object: "bad.json", Size: 10, Status: ledger.StatusDone, Units: 9, Records: 7, Quarantined: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, st, `SELECT count(*) FROM cloudtrail_digest_file WHERE digest_object = ?`, d.DigestS3Object); n != 2 {
@@ -287,7 +283,7 @@ func TestDigestsQuarantineLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, ok := led["bad.json"]
-	if !ok || len(led) != 1 || e.Status != pipeline.StatusDone || e.Units != 9 || e.Records != 7 || !e.First.Equal(first) || e.Size != 10 {
+	if !ok || len(led) != 1 || e.Status != ledger.StatusDone || e.Units != 9 || e.Records != 7 || !e.First.Equal(first) || e.Size != 10 {
 		t.Errorf("ledger entry after reopen: %+v", led)
 	}
 }
@@ -318,10 +314,10 @@ func TestDedupAcrossProcesses(t *testing.T) {
 	st, path := openTemp(t)
 	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	tx := mustTx(t, st)
-	if err := tx.CloudTrail("a", []event.CloudTrail{ctEvent("e1", t0, "X"), ctEvent("e2", t0.Add(time.Hour), "Y")}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "a", CloudTrail: []event.CloudTrail{ctEvent("e1", t0, "X"), ctEvent("e2", t0.Add(time.Hour), "Y")}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -332,24 +328,24 @@ func TestDedupAcrossProcesses(t *testing.T) {
 	defer st2.Close()
 	tx = mustTx(t, st2)
 	// e1 and e2 are in the old range; e3 is later and new.
-	if err := tx.CloudTrail("b", []event.CloudTrail{ctEvent("e1", t0, "X"), ctEvent("e2", t0.Add(time.Hour), "Y"), ctEvent("e3", t0.Add(48*time.Hour), "Z")}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "b", CloudTrail: []event.CloudTrail{ctEvent("e1", t0, "X"), ctEvent("e2", t0.Add(time.Hour), "Y"), ctEvent("e3", t0.Add(48*time.Hour), "Z")}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "b", event.KindCloudTrail); d != 2 {
 		t.Errorf("%d duplicates of earlier-process events, want 2", d)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	tx = mustTx(t, st2)
 	// e3 is outside the old range: only the filter knows it.
-	if err := tx.CloudTrail("c", []event.CloudTrail{ctEvent("e3", t0.Add(48*time.Hour), "Z")}); err != nil {
+	if err := tx.Write(ctx, &event.Batch{Object: "c", CloudTrail: []event.CloudTrail{ctEvent("e3", t0.Add(48*time.Hour), "Z")}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := dupsOf(t, tx, "c", event.KindCloudTrail); d != 1 {
 		t.Errorf("%d duplicates of this process's event, want 1", d)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.Commit(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, st2, `SELECT count(*) FROM cloudtrail_base`); n != 3 {

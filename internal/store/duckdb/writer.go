@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/trawl-project/trawl/internal/event"
-	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/ledger"
+	"github.com/trawl-project/trawl/internal/schema"
 )
 
 // A Tx writes the buffered rows of a table when there are flushRows of them
@@ -27,7 +27,7 @@ const (
 // Records are buffered and written in batches; Flush writes what is
 // buffered. A Tx is used from one goroutine.
 type Tx struct {
-	ctx  context.Context
+	ctx  context.Context // of the call in progress
 	st   *Store
 	conn *sql.Conn
 	now  time.Time
@@ -37,22 +37,21 @@ type Tx struct {
 	gd   buffer[event.Finding]
 	dg   buffer[event.Digest]
 	q    []event.Quarantined
-	dups map[pipeline.DupKey]int64
+	w    []event.Warning
+	dups map[ledger.DupKey]int64
 
 	done bool
 }
 
-// Begin starts a write transaction.
-func (s *Store) Begin(ctx context.Context) (pipeline.Tx, error) { return s.BeginTx(ctx) }
-
-// BeginTx starts a write transaction.
-func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
+// Begin starts a write transaction. ctx bounds only the start; each call on
+// the Tx takes its own.
+func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("opening a connection: %w", err)
 	}
 	t := &Tx{ctx: ctx, st: s, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond),
-		dups: map[pipeline.DupKey]int64{}}
+		dups: map[ledger.DupKey]int64{}}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("beginning a transaction: %w", err)
@@ -60,8 +59,59 @@ func (s *Store) BeginTx(ctx context.Context) (*Tx, error) {
 	return t, nil
 }
 
-// IngestedAt is the ingested_at value of every row of the transaction.
-func (t *Tx) IngestedAt() time.Time { return t.now }
+// Write buffers the records, quarantine entries and warnings of a batch;
+// the batch may be reused once Write returns. Buffers are written when
+// they are large enough, and at Flush.
+func (t *Tx) Write(ctx context.Context, b *event.Batch) error {
+	t.ctx = ctx
+	src := b.Object
+	if len(b.CloudTrail) > 0 && t.ct.add(src, b.CloudTrail, func(e *event.CloudTrail) string { return e.Raw }) {
+		if err := t.flushCloudTrail(); err != nil {
+			return err
+		}
+	}
+	if len(b.VPCFlow) > 0 && t.vp.add(src, b.VPCFlow, func(f *event.VPCFlow) string { return f.Raw }) {
+		if err := t.flushVPCFlow(); err != nil {
+			return err
+		}
+	}
+	if len(b.Findings) > 0 && t.gd.add(src, b.Findings, func(f *event.Finding) string { return f.Raw }) {
+		if err := t.flushFindings(); err != nil {
+			return err
+		}
+	}
+	if len(b.Digests) > 0 {
+		named := make([]event.Digest, len(b.Digests))
+		for i, d := range b.Digests {
+			if d.DigestS3Object == "" {
+				d.DigestS3Object = src // a digest without its own name is known by its file
+			}
+			named[i] = d
+		}
+		if t.dg.add(src, named, func(d *event.Digest) string { return d.Raw }) {
+			if err := t.flushDigests(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(b.Quarantined) > 0 {
+		t.q = append(t.q, b.Quarantined...)
+		if len(t.q) >= flushRows {
+			if err := t.flushQuarantine(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(b.Warnings) > 0 {
+		t.w = append(t.w, b.Warnings...)
+		if len(t.w) >= flushRows {
+			if err := t.flushWarnings(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // buffer holds the records of one table until they are written, with the
 // source of each.
@@ -88,15 +138,6 @@ func (b *buffer[T]) reset() {
 	b.recs, b.srcs, b.bytes = b.recs[:0], b.srcs[:0], 0
 }
 
-// CloudTrail buffers events from one source. At Flush, events whose id (at
-// the same event time) is already stored, or buffered earlier, are dropped
-// and counted as duplicates of their source.
-func (t *Tx) CloudTrail(source string, recs []event.CloudTrail) error {
-	if t.ct.add(source, recs, func(e *event.CloudTrail) string { return e.Raw }) {
-		return t.flushCloudTrail()
-	}
-	return nil
-}
 
 func (t *Tx) flushCloudTrail() error {
 	if len(t.ct.recs) == 0 {
@@ -129,7 +170,7 @@ func (t *Tx) flushCloudTrail() error {
 		e := &recs[i]
 		k := ctKey{e.EventID, e.EventTime.UnixMicro()}
 		if _, dup := seen[k]; dup {
-			t.dups[pipeline.DupKey{Source: srcs[i], Kind: event.KindCloudTrail}]++
+			t.dups[ledger.DupKey{Source: srcs[i], Kind: event.KindCloudTrail}]++
 			continue
 		}
 		seen[k] = struct{}{}
@@ -201,73 +242,14 @@ func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error
 	return seen, nil
 }
 
-// VPCFlow buffers flow-log records from one source.
-func (t *Tx) VPCFlow(source string, recs []event.VPCFlow) error {
-	if t.vp.add(source, recs, func(f *event.VPCFlow) string { return f.Raw }) {
-		return t.flushVPCFlow()
-	}
-	return nil
-}
 
 func (t *Tx) flushVPCFlow() error {
 	defer t.vp.reset()
 	return insertRows(t.ctx, t.st, t.conn, "vpcflow", t.vp.recs, t.vp.srcs, vpcCols, "", constant{"ingested_at", t.now})
 }
 
-// SeverityLabel names a GuardDuty severity as the console does.
-func SeverityLabel(s float64) string {
-	switch {
-	case s >= 9:
-		return "Critical"
-	case s >= 7:
-		return "High"
-	case s >= 4:
-		return "Medium"
-	case s > 0:
-		return "Low"
-	}
-	return ""
-}
+var findingColumns = fromSchema(schema.Finding)
 
-type finding = event.Finding
-
-var findingColumns = []column[finding]{
-	strCol("id", func(f *finding) string { return f.ID }),
-	timeCol("updated_at", func(f *finding) time.Time { return f.UpdatedAt }),
-	timeCol("created_at", func(f *finding) time.Time { return f.CreatedAt }),
-	strCol("arn", func(f *finding) string { return f.ARN }),
-	strCol("type", func(f *finding) string { return f.Type }),
-	strCol("account_id", func(f *finding) string { return f.AccountID }),
-	strCol("region", func(f *finding) string { return f.Region }),
-	strCol("partition", func(f *finding) string { return f.Partition }),
-	strCol("schema_version", func(f *finding) string { return f.SchemaVersion }),
-	floatCol("severity", func(f *finding) float64 { return f.Severity }),
-	strCol("severity_label", func(f *finding) string { return SeverityLabel(f.Severity) }),
-	strCol("title", func(f *finding) string { return f.Title }),
-	strCol("description", func(f *finding) string { return f.Description }),
-	strCol("resource_type", func(f *finding) string { return f.ResourceType }),
-	strCol("action_type", func(f *finding) string { return f.ActionType }),
-	strCol("resource_role", func(f *finding) string { return f.ResourceRole }),
-	timeCol("first_seen", func(f *finding) time.Time { return f.FirstSeen }),
-	timeCol("last_seen", func(f *finding) time.Time { return f.LastSeen }),
-	intCol("count", duckdb.TYPE_BIGINT, func(f *finding) (int64, bool) { return f.Count.V, f.Count.Valid }),
-	boolCol("archived", func(f *finding) event.Bool { return f.Archived }),
-	strCol("detector_id", func(f *finding) string { return f.DetectorID }),
-	strCol("resource", func(f *finding) string { return f.Resource }),
-	strCol("service", func(f *finding) string { return f.Service }),
-	strCol("raw", func(f *finding) string { return f.Raw }),
-}
-
-// Findings buffers GuardDuty finding versions from one source. At Flush,
-// every new (id, updatedAt) goes to the history, and in the current-state
-// table a version replaces the row of its id only when it is newer.
-// Versions already in the history count as duplicates of their source.
-func (t *Tx) Findings(source string, recs []event.Finding) error {
-	if t.gd.add(source, recs, func(f *event.Finding) string { return f.Raw }) {
-		return t.flushFindings()
-	}
-	return nil
-}
 
 func (t *Tx) flushFindings() error {
 	if len(t.gd.recs) == 0 {
@@ -305,7 +287,7 @@ func (t *Tx) flushFindings() error {
 		f := &recs[i]
 		k := key{f.ID, f.UpdatedAt.UnixMicro()}
 		if seen[k] {
-			t.dups[pipeline.DupKey{Source: srcs[i], Kind: event.KindGuardDuty}]++
+			t.dups[ledger.DupKey{Source: srcs[i], Kind: event.KindGuardDuty}]++
 			continue
 		}
 		seen[k] = true
@@ -346,58 +328,10 @@ var findingUpsert = func() string {
 	return "ON CONFLICT (id) DO UPDATE SET " + strings.Join(sets, ", ") + " WHERE excluded.updated_at > guardduty_finding.updated_at"
 }()
 
-type digest = event.Digest
+var digestColumns = fromSchema(schema.Digest)
 
-var digestColumns = []column[digest]{
-	strCol("digest_object", func(d *digest) string { return d.DigestS3Object }),
-	strCol("digest_bucket", func(d *digest) string { return d.DigestS3Bucket }),
-	strCol("account_id", func(d *digest) string { return d.AccountID }),
-	timeCol("digest_start", func(d *digest) time.Time { return d.DigestStart }),
-	timeCol("digest_end", func(d *digest) time.Time { return d.DigestEnd }),
-	timeCol("oldest_event_time", func(d *digest) time.Time { return d.OldestEventTime }),
-	timeCol("newest_event_time", func(d *digest) time.Time { return d.NewestEventTime }),
-	strCol("previous_digest_bucket", func(d *digest) string { return d.PreviousDigestBucket }),
-	strCol("previous_digest_object", func(d *digest) string { return d.PreviousDigestObject }),
-	strCol("previous_digest_hash", func(d *digest) string { return d.PreviousDigestHash }),
-	strCol("previous_digest_hash_algorithm", func(d *digest) string { return d.PreviousDigestHashAlg }),
-	strCol("public_key_fingerprint", func(d *digest) string { return d.PublicKeyFingerprint }),
-	strCol("signature_algorithm", func(d *digest) string { return d.SignatureAlgorithm }),
-	intCol("log_file_count", duckdb.TYPE_INTEGER, func(d *digest) (int64, bool) { return int64(len(d.LogFiles)), true }),
-	strCol("raw", func(d *digest) string { return d.Raw }),
-}
+var digestFileColumns = fromSchema(schema.DigestFiles)
 
-// digestFile is one log file of a digest, for cloudtrail_digest_file.
-type digestFile struct {
-	digest string
-	event.DigestLogFile
-}
-
-var digestFileColumns = []column[digestFile]{
-	strCol("digest_object", func(f *digestFile) string { return f.digest }),
-	strCol("s3_bucket", func(f *digestFile) string { return f.S3Bucket }),
-	strCol("s3_object", func(f *digestFile) string { return f.S3Object }),
-	strCol("hash_value", func(f *digestFile) string { return f.HashValue }),
-	strCol("hash_algorithm", func(f *digestFile) string { return f.HashAlgorithm }),
-	timeCol("oldest_event_time", func(f *digestFile) time.Time { return f.OldestEventTime }),
-	timeCol("newest_event_time", func(f *digestFile) time.Time { return f.NewestEventTime }),
-}
-
-// Digests buffers CloudTrail digest files from one source. At Flush, the
-// digests not yet stored are written with the log files they list; the
-// others count as duplicates of their source.
-func (t *Tx) Digests(source string, ds []event.Digest) error {
-	named := make([]event.Digest, len(ds))
-	for i, d := range ds {
-		if d.DigestS3Object == "" {
-			d.DigestS3Object = source // a digest without its own name is known by its file
-		}
-		named[i] = d
-	}
-	if t.dg.add(source, named, func(d *event.Digest) string { return d.Raw }) {
-		return t.flushDigests()
-	}
-	return nil
-}
 
 func (t *Tx) flushDigests() error {
 	if len(t.dg.recs) == 0 {
@@ -425,12 +359,12 @@ func (t *Tx) flushDigests() error {
 	}
 	var keep []event.Digest
 	var keepSrc []string
-	var files []digestFile
+	var files []schema.DigestFile
 	fileSeen := map[[2]string]bool{}
 	for i := range recs {
 		d := &recs[i]
 		if seen[d.DigestS3Object] {
-			t.dups[pipeline.DupKey{Source: srcs[i], Kind: event.KindCloudTrailDigest}]++
+			t.dups[ledger.DupKey{Source: srcs[i], Kind: event.KindCloudTrailDigest}]++
 			continue
 		}
 		seen[d.DigestS3Object] = true
@@ -440,7 +374,7 @@ func (t *Tx) flushDigests() error {
 			k := [2]string{d.DigestS3Object, f.S3Object}
 			if !fileSeen[k] && f.S3Object != "" {
 				fileSeen[k] = true
-				files = append(files, digestFile{d.DigestS3Object, f})
+				files = append(files, schema.DigestFile{Digest: d.DigestS3Object, DigestLogFile: f})
 			}
 		}
 	}
@@ -450,54 +384,47 @@ func (t *Tx) flushDigests() error {
 	return insertRows(t.ctx, t.st, t.conn, "cloudtrail_digest_file", files, nil, digestFileColumns, "")
 }
 
-type qrec = event.Quarantined
+var quarantineColumns = fromSchema(schema.Quarantine)
 
-var quarantineColumns = []column[qrec]{
-	strCol("object", func(q *qrec) string { return q.Object }),
-	strCol("kind", func(q *qrec) string {
-		if q.Kind == event.KindUnknown {
-			return ""
-		}
-		return q.Kind.String()
-	}),
-	intCol("line", duckdb.TYPE_BIGINT, func(q *qrec) (int64, bool) { return q.Line, q.Line > 0 }),
-	intCol("byte_offset", duckdb.TYPE_BIGINT, func(q *qrec) (int64, bool) { return q.Offset, q.Offset >= 0 }),
-	int64Col("record", func(q *qrec) int64 { return q.Record }),
-	strCol("reason", func(q *qrec) string { return q.Reason }),
-	strCol("snippet", func(q *qrec) string { return q.Snippet }),
-}
+var warningColumns = fromSchema(schema.Warning)
 
-// Quarantine buffers entries for input that could not be decoded.
-func (t *Tx) Quarantine(qs []event.Quarantined) error {
-	t.q = append(t.q, qs...)
-	if len(t.q) >= flushRows {
-		return t.flushQuarantine()
-	}
-	return nil
-}
 
 func (t *Tx) flushQuarantine() error {
 	err := insertRows(t.ctx, t.st, t.conn, "quarantine", t.q, nil, quarantineColumns, "", constant{"quarantined_at", t.now})
+	clear(t.q)
 	t.q = t.q[:0]
 	return err
 }
 
-// ForgetObject removes the quarantine entries of an object that is about to
-// be read again from its start.
-func (t *Tx) ForgetObject(object string) error {
+func (t *Tx) flushWarnings() error {
+	err := insertRows(t.ctx, t.st, t.conn, "ingest_warning", t.w, nil, warningColumns, "", constant{"warned_at", t.now})
+	clear(t.w)
+	t.w = t.w[:0]
+	return err
+}
+
+// ForgetObject removes the quarantine entries and warnings of an object
+// that is about to be read again from its start.
+func (t *Tx) ForgetObject(ctx context.Context, object string) error {
+	t.ctx = ctx
 	if err := t.flushQuarantine(); err != nil {
 		return err
 	}
-	_, err := t.conn.ExecContext(t.ctx, `DELETE FROM quarantine WHERE object = ?`, object)
-	if err != nil {
-		return fmt.Errorf("clearing old quarantine entries of %s: %w", object, err)
+	if err := t.flushWarnings(); err != nil {
+		return err
+	}
+	for _, table := range []string{"quarantine", "ingest_warning"} {
+		if _, err := t.conn.ExecContext(ctx, `DELETE FROM `+table+` WHERE object = ?`, object); err != nil {
+			return fmt.Errorf("clearing old %s entries of %s: %w", table, object, err)
+		}
 	}
 	return nil
 }
 
 // Flush writes every buffered row and returns, per source, how many records
 // were dropped as duplicates since the last Flush.
-func (t *Tx) Flush() (map[pipeline.DupKey]int64, error) {
+func (t *Tx) Flush(ctx context.Context) (map[ledger.DupKey]int64, error) {
+	t.ctx = ctx
 	if err := t.flushCloudTrail(); err != nil {
 		return nil, err
 	}
@@ -513,24 +440,33 @@ func (t *Tx) Flush() (map[pipeline.DupKey]int64, error) {
 	if err := t.flushQuarantine(); err != nil {
 		return nil, err
 	}
+	if err := t.flushWarnings(); err != nil {
+		return nil, err
+	}
 	dups := t.dups
-	t.dups = map[pipeline.DupKey]int64{}
+	t.dups = map[ledger.DupKey]int64{}
 	return dups, nil
 }
 
-// Commit writes what is buffered and makes everything written in the
-// transaction durable.
-func (t *Tx) Commit() error {
+// Commit writes what is buffered and the ledger entries, and makes
+// everything written in the transaction durable.
+func (t *Tx) Commit(ctx context.Context, entries []ledger.Entry) error {
 	if t.done {
 		return errors.New("transaction already finished")
 	}
-	if _, err := t.Flush(); err != nil {
+	if _, err := t.Flush(ctx); err != nil {
 		_ = t.Rollback()
 		return err
 	}
+	if len(entries) > 0 {
+		if err := t.ledger(entries); err != nil {
+			_ = t.Rollback()
+			return err
+		}
+	}
 	t.done = true
 	defer t.release()
-	if _, err := t.conn.ExecContext(t.ctx, "COMMIT"); err != nil {
+	if _, err := t.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		_, _ = t.conn.ExecContext(context.Background(), "ROLLBACK")
 		return fmt.Errorf("committing: %w", err)
 	}

@@ -1,0 +1,182 @@
+// Package app wires trawl's parts together for a process: it opens the
+// store tuned for what the process does (ingest, query, or both at once in
+// a long-running collector and server), and builds the ingest pipeline.
+// Commands (ingest, demo, and the coming run and lambda) use it instead of
+// assembling sources, decoders and stores themselves, so per-process
+// tuning — the Go memory limit, DuckDB's threads and memory, the
+// TRAWL_DUCKDB_SETTINGS override — is decided in one place.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+
+	"github.com/dustin/go-humanize"
+	"github.com/trawl-project/trawl/internal/ledger"
+	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/store"
+	"github.com/trawl-project/trawl/internal/store/duckdb"
+)
+
+// Mode is what a process does with its store.
+type Mode int
+
+// Modes.
+const (
+	// Ingest writes: one DuckDB thread (rows come from one writer, and
+	// DuckDB's idle threads would take CPU from the decoders), a memory
+	// limit that keeps the process under about 1 GiB, and a Go heap limit.
+	Ingest Mode = iota
+	// Query reads: the database opened read-only, all cores.
+	Query
+	// Serve ingests and answers queries in one process (DuckDB allows one
+	// writer per file): all cores for queries, the ingest memory limits.
+	Serve
+)
+
+// Defaults per mode. The ingest figures are measured (docs/performance.md):
+// DuckDB at 384 MB and the Go heap at 320 MiB keep an ingest's peak RSS
+// under 1 GiB.
+const (
+	IngestMemoryLimit = "384MB"
+	QueryMemoryLimit  = "512MB"
+	GoMemoryLimit     = 320 << 20
+)
+
+// Options open a store.
+type Options struct {
+	DB   string // database file
+	Mode Mode
+	// MemoryLimit overrides the mode's DuckDB memory limit ("1GiB").
+	MemoryLimit string
+}
+
+// SettingsError reports a bad tuning value: the flag or variable it came
+// from, so the CLI can call it a usage error.
+type SettingsError struct {
+	Name string // "--memory-limit" or "TRAWL_DUCKDB_SETTINGS"
+	Err  error
+}
+
+func (e *SettingsError) Error() string { return e.Name + ": " + e.Err.Error() }
+
+func (e *SettingsError) Unwrap() error { return e.Err }
+
+// MinMemoryLimit is the smallest DuckDB memory limit trawl accepts.
+const MinMemoryLimit = 64 << 20
+
+// Store is an open store with what a process needs of it.
+type Store struct {
+	*duckdb.Store
+	mode Mode
+}
+
+// Open opens the database for a mode.
+func Open(ctx context.Context, opt Options) (*Store, error) {
+	dopt := duckdb.Options{}
+	switch opt.Mode {
+	case Ingest:
+		dopt.Threads, dopt.MemoryLimit = 1, IngestMemoryLimit
+	case Query:
+		dopt.ReadOnly, dopt.MemoryLimit = true, QueryMemoryLimit
+	case Serve:
+		dopt.Threads, dopt.MemoryLimit = runtime.NumCPU(), IngestMemoryLimit
+	}
+	if opt.MemoryLimit != "" {
+		n, err := humanize.ParseBytes(opt.MemoryLimit)
+		if err != nil {
+			return nil, &SettingsError{Name: "--memory-limit", Err: fmt.Errorf("%q is not a size such as 512MB or 1GiB", opt.MemoryLimit)}
+		}
+		if n < MinMemoryLimit {
+			return nil, &SettingsError{Name: "--memory-limit", Err: fmt.Errorf("%s is below the minimum of %s", opt.MemoryLimit, humanize.IBytes(MinMemoryLimit))}
+		}
+		dopt.MemoryLimit = fmt.Sprintf("%dB", n)
+	}
+	settings, err := duckdbSettings(os.Getenv("TRAWL_DUCKDB_SETTINGS"))
+	if err != nil {
+		return nil, err
+	}
+	dopt.Settings = settings
+	st, err := duckdb.Open(ctx, opt.DB, dopt)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Store: st, mode: opt.Mode}, nil
+}
+
+// duckdbSettings parses TRAWL_DUCKDB_SETTINGS: "name=value;name=value".
+func duckdbSettings(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ";") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, &SettingsError{Name: "TRAWL_DUCKDB_SETTINGS", Err: fmt.Errorf("%q is not name=value (settings are separated by ;)", kv)}
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}
+
+// Querier returns the store's query interface.
+func (s *Store) Querier() store.Querier { return s.Store }
+
+// Ingest runs the pipeline from src into the store. While it runs, the Go
+// heap has a soft limit (unless GOMEMLIMIT is set) so that decoders and
+// DuckDB together stay under about 1 GiB.
+func (s *Store) Ingest(ctx context.Context, src pipeline.Source, cfg pipeline.Config) (pipeline.Result, error) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		release := limitGoMemory(GoMemoryLimit)
+		defer release()
+	}
+	return pipeline.Run(ctx, PipelineStore(s.Store), src, cfg)
+}
+
+var memMu sync.Mutex
+var memUsers int
+var memPrev int64
+
+// limitGoMemory sets the Go heap's soft limit while at least one ingest
+// runs, and restores the previous limit after the last.
+func limitGoMemory(limit int64) func() {
+	memMu.Lock()
+	if memUsers == 0 {
+		memPrev = debug.SetMemoryLimit(limit)
+	}
+	memUsers++
+	memMu.Unlock()
+	return func() {
+		memMu.Lock()
+		memUsers--
+		if memUsers == 0 {
+			debug.SetMemoryLimit(memPrev)
+		}
+		memMu.Unlock()
+	}
+}
+
+// PipelineStore adapts a DuckDB store to the pipeline's Store interface.
+func PipelineStore(st *duckdb.Store) pipeline.Store { return pipelineStore{st} }
+
+type pipelineStore struct{ st *duckdb.Store }
+
+func (p pipelineStore) LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error) {
+	return p.st.LedgerEntries(ctx, objects)
+}
+
+func (p pipelineStore) Begin(ctx context.Context) (pipeline.Tx, error) {
+	tx, err := p.st.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+

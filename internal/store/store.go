@@ -1,0 +1,53 @@
+// Package store declares what every part of trawl that reads stored data
+// uses: a Querier that runs a read-only SQL request and returns rows. The
+// CLI's query command, the demo's summary, the coming HTTP API and
+// scheduled rules share it, whatever the store behind it (DuckDB today).
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Querier runs read-only requests.
+type Querier interface {
+	Query(ctx context.Context, req Request) (Rows, error)
+}
+
+// Request is one query.
+type Request struct {
+	SQL  string
+	Args []any
+	// Timeout, if set, cancels the query after this long.
+	Timeout time.Duration
+}
+
+// Rows is the result of a query, read row by row. Values returned by Values
+// are valid until the next call to Next.
+type Rows interface {
+	Columns() []string
+	Next() bool
+	Values() []any
+	Err() error
+	Close() error
+}
+
+// Collect reads every row of a query as strings (NULL is ""), for small
+// results such as summaries and checks.
+func Collect(ctx context.Context, q Querier, req Request, format func(any) string) ([][]string, error) {
+	rows, err := q.Query(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		vals := rows.Values()
+		row := make([]string, len(vals))
+		for i, v := range vals {
+			row[i] = format(v)
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
