@@ -313,6 +313,10 @@ func TestLockedDatabase(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "in use by another process") {
 		t.Errorf("locked database: exit %d: %s", code, stderr)
 	}
+	// There is no `trawl serve`; the message must not send people looking for it.
+	if strings.Contains(stderr, "serve") || !strings.Contains(stderr, "another --db") {
+		t.Errorf("the locked-database message should name only real commands and the way out: %s", stderr)
+	}
 }
 
 func TestVersionAndHelp(t *testing.T) {
