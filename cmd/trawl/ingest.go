@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/decode/vpcflow"
@@ -29,6 +31,10 @@ const ingestThreads = 1
 // ingestMemoryLimit is DuckDB's memory limit while ingesting. The process
 // as a whole (decoders, buffers and DuckDB) peaks at about twice this.
 const ingestMemoryLimit = "384MB"
+
+// minMemoryLimit is the smallest --memory-limit accepted: with less, DuckDB
+// fails to create the schema or to buffer a batch.
+const minMemoryLimit = 16 << 20
 
 // goMemoryLimit is the Go heap's soft limit while ingesting: the garbage
 // collector works harder rather than let buffers push the process past
@@ -88,11 +94,11 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 	f := cmd.Flags()
 	f.StringVar(&o.kind, "type", "auto", "log type: auto, cloudtrail, vpcflow or guardduty (records of other types are quarantined)")
 	f.StringVar(&o.vpcFormat, "vpc-format", "", "flow-log format of lines without a header line, as an AWS LogFormat ('${version} ${account-id} ...')")
-	f.StringVar(&o.maxRecord, "max-record-size", "32MiB", "largest record accepted; larger ones are quarantined")
+	f.StringVar(&o.maxRecord, "max-record-size", "32MiB", "largest record accepted; larger ones are quarantined (a size: 32MiB, 512KB, 1.5GiB; kB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024)")
 	f.IntVar(&o.workers, "workers", 0, "objects decoded in parallel (default: number of CPUs)")
 	f.BoolVar(&o.force, "force", false, "read objects again even if the ledger says they are ingested and unchanged")
 	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal), always, plain (a line every 10s, for logs) or never")
-	f.StringVar(&o.memoryLimit, "memory-limit", ingestMemoryLimit, "memory DuckDB may use (the whole process stays under about twice this)")
+	f.StringVar(&o.memoryLimit, "memory-limit", ingestMemoryLimit, "memory DuckDB may use, at least 16MiB (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
@@ -113,6 +119,10 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if err != nil {
 		return err
 	}
+	memLimit, err := parseSizeFlag("memory-limit", o.memoryLimit, minMemoryLimit)
+	if err != nil {
+		return err
+	}
 	objs, err := file.Objects(paths, e.stdin)
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
@@ -120,7 +130,7 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if len(objs) == 0 {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no files found in %s", strings.Join(paths, ", "))}
 	}
-	st, err := duckdb.Open(ctx, o.db, duckdb.Options{MemoryLimit: o.memoryLimit, Threads: ingestThreads})
+	st, err := duckdb.Open(ctx, o.db, duckdb.Options{MemoryLimit: fmt.Sprintf("%dB", memLimit), Threads: ingestThreads})
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -162,9 +172,9 @@ func (o ingestOptions) decodeOptions() (decode.Options, error) {
 		}
 		opt.VPCFormat = f
 	}
-	n, err := parseSize(o.maxRecord)
+	n, err := parseSizeFlag("max-record-size", o.maxRecord, 1)
 	if err != nil {
-		return opt, usageError("--max-record-size: %v", err)
+		return opt, err
 	}
 	opt.MaxRecordSize = int(n)
 	return opt, nil
@@ -246,7 +256,7 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 	var parts []string
 	for _, k := range kinds {
 		if n := r.Records[k]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", formatCount(n), kindNoun(k, n)))
+			parts = append(parts, fmt.Sprintf("%s %s", humanize.Comma(n), kindNoun(k, n)))
 		}
 	}
 	if len(parts) == 0 {
@@ -254,14 +264,14 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 	}
 	rate := ""
 	if st := r.Stored(); st > 0 && r.Elapsed > 200*time.Millisecond {
-		rate = fmt.Sprintf(" (%s records/s)", formatCount(int64(float64(st)/secs)))
+		rate = fmt.Sprintf(" (%s records/s)", humanize.Comma(int64(float64(st)/secs)))
 	}
 	fmt.Fprintf(w, "  stored: %s%s\n", strings.Join(parts, ", "), rate)
 	if r.Duplicates > 0 {
-		fmt.Fprintf(w, "  duplicates skipped: %s (already stored)\n", formatCount(r.Duplicates))
+		fmt.Fprintf(w, "  duplicates skipped: %s (already stored)\n", humanize.Comma(r.Duplicates))
 	}
 	if r.Quarantined > 0 {
-		fmt.Fprintf(w, "  quarantined: %s (see: trawl query \"SELECT object, line, byte_offset, reason FROM quarantine ORDER BY quarantined_at DESC\")\n", formatCount(r.Quarantined))
+		fmt.Fprintf(w, "  quarantined: %s (see: trawl query \"SELECT object, line, byte_offset, reason FROM quarantine ORDER BY quarantined_at DESC\")\n", humanize.Comma(r.Quarantined))
 	}
 	if len(r.Failed) > 0 {
 		sort.Strings(r.Failed)
@@ -289,42 +299,21 @@ func kindNoun(k event.Kind, n int64) string {
 	return one + "s"
 }
 
-// formatCount writes n with thousands separators.
-func formatCount(n int64) string {
-	s := fmt.Sprintf("%d", n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
+// parseSizeFlag parses the value of a size flag: a number with an optional
+// unit, "32MiB", "512MB", "1.5GiB" or "1048576" (bytes), with SI (kB, MB:
+// powers of 1000) and IEC units (KiB, MiB: powers of 1024), in any case.
+// Values that are not sizes, smaller than least or too large for an int64
+// are usage errors naming the flag.
+func parseSizeFlag(flag, value string, least int64) (int64, error) {
+	s := strings.TrimSpace(value)
+	n, err := humanize.ParseBigBytes(s)
+	switch {
+	case err != nil || s == "":
+		return 0, usageError("--%s %q: not a size; use a number with an optional unit, such as 32MiB, 512MB or 1.5GiB", flag, value)
+	case !n.IsInt64():
+		return 0, usageError("--%s %q: too large (at most %s bytes)", flag, value, humanize.Comma(math.MaxInt64))
+	case n.Int64() < least:
+		return 0, usageError("--%s %q: must be at least %s", flag, value, humanize.IBytes(uint64(least)))
 	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-// parseSize parses "32MiB", "64MB", "1048576".
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			mult = u.mult
-			s = strings.TrimSpace(strings.TrimSuffix(s, u.suffix))
-			break
-		}
-	}
-	var n int64
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size such as 32MiB", s)
-	}
-	return n * mult, nil
+	return n.Int64(), nil
 }
