@@ -85,7 +85,7 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 		Example: `  trawl ingest ./AWSLogs/
   trawl ingest --type vpcflow --vpc-format '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}' flows.log.gz
   aws s3 cp s3://bucket/AWSLogs/.../file.json.gz - | trawl ingest -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.db, _ = cmd.Flags().GetString("db")
 			return runIngest(cmd.Context(), e, o, args)

@@ -92,6 +92,20 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
 	})
+	// With Args set, cobra leaves unknown commands to the root command
+	// instead of returning an untyped error; the root then needs a Run.
+	root.SuggestionsMinimumDistance = 2
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s\nRun '%s --help' for usage", msg, c.CommandPath())}
+	}
+	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.AddCommand(newIngestCmd(e), newQueryCmd(e), newDemoCmd(e), newVersionCmd(e))
 	return root
 }
@@ -118,19 +132,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "trawl:", err)
-	if isUsageErr(err) {
-		return exitUsage
-	}
 	return exitFailure
 }
 
-// isUsageErr recognises cobra's argument errors.
-func isUsageErr(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
-		if strings.Contains(msg, p) {
-			return true
+// usageArgs wraps a cobra argument validator so that its errors are usage
+// errors (exit 2) that point to the command's help.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := v(c, args); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
 		}
+		return nil
 	}
-	return false
 }
