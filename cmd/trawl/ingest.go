@@ -62,7 +62,11 @@ func newIngestCmd(e *env) *cobra.Command {
 		Short: "Ingest CloudTrail, VPC Flow Log and GuardDuty files into the database",
 		Long: `Ingest reads files, directories (recursively, in name order) and standard input
 ("-"), recognises each object's format and log type from its content, and
-stores the records.
+stores the records. Symbolic links are followed, never around a loop. A FIFO
+named as a path is read like standard input; FIFOs, sockets and devices inside
+directories are skipped with a notice. A path that cannot be read (missing, a
+dangling link, a directory that cannot be listed) is reported and skipped,
+and the rest is ingested.
 
 Formats: CloudTrail log files ({"Records":[...]}, .json or .json.gz), one record
 per line as CloudWatch Logs delivers them, CloudWatch Logs subscription
@@ -79,9 +83,14 @@ are de-duplicated by event id and GuardDuty findings by id and updatedAt.
 Records that cannot be decoded are stored in the quarantine table with the
 object, line, byte offset, reason and a snippet; the rest is still ingested.
 
+Ctrl-C (or SIGTERM) stops the ingest and keeps what was committed; when
+reading only standard input or FIFOs, it ends their input and stores what was
+read. A second Ctrl-C kills trawl at once.
+
 Exit status: 0 everything ingested; 3 finished, but some input was
-quarantined or could not be read (see the quarantine table); 1 failed;
-2 bad usage; 130 interrupted (committed work is kept; run again to resume).`,
+quarantined or some path or object could not be read (see the messages and
+the quarantine table); 1 failed, or no path could be read; 2 bad usage (flags,
+arguments, sizes); 130 interrupted (committed work is kept; run again to resume).`,
 		Example: `  trawl ingest ./AWSLogs/
   trawl ingest --type vpcflow --vpc-format '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}' flows.log.gz
   aws s3 cp s3://bucket/AWSLogs/.../file.json.gz - | trawl ingest -`,
@@ -109,9 +118,20 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 
 // ingestReport is what an ingest did, for the summary.
 type ingestReport struct {
-	res     pipeline.Result
-	notices []string
-	objects int
+	res        pipeline.Result
+	notices    []string
+	objects    int
+	unreadable []error // paths that could not be read or listed
+}
+
+// onlyStreams reports whether every object can be read only once.
+func onlyStreams(objs []pipeline.Object) bool {
+	for _, o := range objs {
+		if !o.NoLedger {
+			return false
+		}
+	}
+	return true
 }
 
 func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) error {
@@ -123,29 +143,52 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if err != nil {
 		return err
 	}
-	objs, err := file.Objects(paths, e.stdin)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+	// Standard input and FIFOs end at the interrupt (ctx), as at the end of
+	// their input.
+	list := file.List(ctx, paths, e.stdin)
+	objs := list.Objects
+	for _, p := range list.Problems {
+		fmt.Fprintln(e.stderr, "trawl: skipped:", p)
+	}
+	if !o.quiet {
+		for _, n := range list.Notices {
+			fmt.Fprintln(e.stderr, n)
+		}
 	}
 	if len(objs) == 0 {
+		if len(list.Problems) > 0 {
+			return &exitError{code: exitFailure, err: errors.New("nothing to ingest: no path could be read")}
+		}
 		return &exitError{code: exitFailure, err: fmt.Errorf("no files found in %s", strings.Join(paths, ", "))}
+	}
+	// Inputs that can be read only once (stdin, FIFOs) cannot resume, so
+	// when they are all there is, an interrupt only ends them and the
+	// pipeline stores what was read; with files, it stops the pipeline,
+	// which keeps what it committed and resumes the files next time.
+	runCtx := ctx
+	if onlyStreams(objs) {
+		runCtx = context.WithoutCancel(ctx)
 	}
 	st, err := duckdb.Open(ctx, o.db, duckdb.Options{MemoryLimit: fmt.Sprintf("%dB", memLimit), Threads: ingestThreads})
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
 	defer st.Close()
-	rep, err := ingestObjects(ctx, e, st, objs, o, opt)
+	rep, err := ingestObjects(runCtx, e, st, objs, o, opt)
+	rep.unreadable = list.Problems
 	if !o.quiet {
 		printIngestSummary(e.stdout, o.db, rep)
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return &exitError{code: exitInterrupted, err: errors.New("interrupted; what was committed is kept, run the same command again to resume")}
+	if ctx.Err() != nil {
+		if runCtx != ctx && err == nil {
+			return &exitError{code: exitInterrupted, err: errors.New("interrupted; the input read before the interrupt is stored")}
 		}
+		return &exitError{code: exitInterrupted, err: errors.New("interrupted; what was committed is kept, run the same command again to resume")}
+	}
+	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	if rep.res.Quarantined > 0 || len(rep.res.Failed) > 0 {
+	if rep.res.Quarantined > 0 || len(rep.res.Failed) > 0 || len(rep.unreadable) > 0 {
 		return &exitError{code: exitPartial}
 	}
 	return nil
@@ -282,6 +325,16 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 				break
 			}
 			fmt.Fprintf(w, "    %s\n", f)
+		}
+	}
+	if len(rep.unreadable) > 0 {
+		fmt.Fprintf(w, "  skipped, could not be read or listed: %d\n", len(rep.unreadable))
+		for i, err := range rep.unreadable {
+			if i == 10 {
+				fmt.Fprintf(w, "    … and %d more\n", len(rep.unreadable)-10)
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", err)
 		}
 	}
 }

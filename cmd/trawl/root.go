@@ -112,7 +112,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	root := newRoot(e)
 	root.SetArgs(args)
@@ -133,6 +133,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "trawl:", err)
 	return exitFailure
+}
+
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels. That first signal also restores the default handling of both, so
+// that a second Ctrl-C kills the process if stopping takes too long.
+func interruptContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // usageArgs wraps a cobra argument validator so that its errors are usage
