@@ -139,12 +139,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // cancels. That first signal also restores the default handling of both, so
 // that a second Ctrl-C kills the process if stopping takes too long.
 func interruptContext() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		select {
+		case <-sig:
+		case <-ctx.Done():
+		}
+		// Restore the default handling before anyone sees ctx done, so
+		// that no second signal can be caught after the first.
+		signal.Stop(sig)
+		cancel()
 	}()
-	return ctx, stop
+	return ctx, func() {
+		signal.Stop(sig)
+		cancel()
+	}
 }
 
 // usageArgs wraps a cobra argument validator so that its errors are usage
