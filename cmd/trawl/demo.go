@@ -53,7 +53,7 @@ them, and the ingest skips what is already in the database.`,
 		Example: `  trawl demo
   trawl demo --events 200000 --flows 1000000 --out /tmp/demo --db /tmp/demo.duckdb
   trawl query --db trawl.duckdb "SELECT * FROM cloudtrail WHERE event_name = 'StopLogging'"`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.db, _ = cmd.Flags().GetString("db")
 			return runDemo(cmd.Context(), e, o)

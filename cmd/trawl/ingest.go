@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/decode"
@@ -17,6 +19,10 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
 )
+
+// minMemoryLimit is the smallest --memory-limit accepted: with less, DuckDB
+// fails to create the schema or to buffer a batch.
+const minMemoryLimit = app.MinMemoryLimit
 
 type ingestOptions struct {
 	db          string
@@ -39,7 +45,11 @@ func newIngestCmd(e *env) *cobra.Command {
 		Short: "Ingest CloudTrail, VPC Flow Log and GuardDuty files into the database",
 		Long: `Ingest reads files, directories (recursively, in name order) and standard input
 ("-"), recognises each object's format and log type from its content, and
-stores the records.
+stores the records. Symbolic links are followed, never around a loop. A FIFO
+named as a path is read like standard input; FIFOs, sockets and devices inside
+directories are skipped with a notice. A path that cannot be read (missing, a
+dangling link, a directory that cannot be listed) is reported and skipped,
+and the rest is ingested.
 
 Formats: CloudTrail log files ({"Records":[...]}, .json or .json.gz), one record
 per line as CloudWatch Logs delivers them, CloudWatch Logs subscription
@@ -56,13 +66,18 @@ are de-duplicated by event id and GuardDuty findings by id and updatedAt.
 Records that cannot be decoded are stored in the quarantine table with the
 object, line, byte offset, reason and a snippet; the rest is still ingested.
 
+Ctrl-C (or SIGTERM) stops the ingest and keeps what was committed; when
+reading only standard input or FIFOs, it ends their input and stores what was
+read. A second Ctrl-C kills trawl at once.
+
 Exit status: 0 everything ingested; 3 finished, but some input was
-quarantined or could not be read (see the quarantine table); 1 failed;
-2 bad usage; 130 interrupted (committed work is kept; run again to resume).`,
+quarantined or some path or object could not be read (see the messages and
+the quarantine table); 1 failed, or no path could be read; 2 bad usage (flags,
+arguments, sizes); 130 interrupted (committed work is kept; run again to resume).`,
 		Example: `  trawl ingest ./AWSLogs/
   trawl ingest --type vpcflow --vpc-format '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}' flows.log.gz
   aws s3 cp s3://bucket/AWSLogs/.../file.json.gz - | trawl ingest -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.db, _ = cmd.Flags().GetString("db")
 			return runIngest(cmd.Context(), e, o, args)
@@ -71,11 +86,11 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 	f := cmd.Flags()
 	f.StringVar(&o.kind, "type", "auto", "log type: auto, cloudtrail, vpcflow or guardduty (records of other types are quarantined)")
 	f.StringVar(&o.vpcFormat, "vpc-format", "", "flow-log format of lines without a header line, as an AWS LogFormat ('${version} ${account-id} ...')")
-	f.StringVar(&o.maxRecord, "max-record-size", "32MiB", "largest record accepted; larger ones are quarantined")
+	f.StringVar(&o.maxRecord, "max-record-size", "32MiB", "largest record accepted; larger ones are quarantined (a size: 32MiB, 512KB, 1.5GiB; kB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024)")
 	f.IntVar(&o.workers, "workers", 0, "objects decoded in parallel (default: number of CPUs)")
 	f.BoolVar(&o.force, "force", false, "read objects again even if the ledger says they are ingested and unchanged")
 	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal), always, plain (a line every 10s, for logs) or never")
-	f.StringVar(&o.memoryLimit, "memory-limit", app.IngestMemoryLimit, "memory DuckDB may use (the whole process stays under about twice this)")
+	f.StringVar(&o.memoryLimit, "memory-limit", app.IngestMemoryLimit, "memory DuckDB may use, at least 16MiB (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
@@ -86,9 +101,20 @@ quarantined or could not be read (see the quarantine table); 1 failed;
 
 // ingestReport is what an ingest did, for the summary.
 type ingestReport struct {
-	res     pipeline.Result
-	notices []string
-	objects int
+	res        pipeline.Result
+	notices    []string
+	objects    int
+	unreadable []error // paths that could not be read or listed
+}
+
+// onlyStreams reports whether every object can be read only once.
+func onlyStreams(objs []pipeline.Object) bool {
+	for _, o := range objs {
+		if !o.NoLedger {
+			return false
+		}
+	}
+	return true
 }
 
 func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) error {
@@ -96,29 +122,56 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if err != nil {
 		return err
 	}
-	objs, err := file.Objects(paths, e.stdin)
+	memLimit, err := parseSizeFlag("memory-limit", o.memoryLimit, minMemoryLimit)
 	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+		return err
+	}
+	// Standard input and FIFOs end at the interrupt (ctx), as at the end of
+	// their input.
+	list := file.List(ctx, paths, e.stdin)
+	objs := list.Objects
+	for _, p := range list.Problems {
+		fmt.Fprintln(e.stderr, "trawl: skipped:", p)
+	}
+	if !o.quiet {
+		for _, n := range list.Notices {
+			fmt.Fprintln(e.stderr, n)
+		}
 	}
 	if len(objs) == 0 {
+		if len(list.Problems) > 0 {
+			return &exitError{code: exitFailure, err: errors.New("nothing to ingest: no path could be read")}
+		}
 		return &exitError{code: exitFailure, err: fmt.Errorf("no files found in %s", strings.Join(paths, ", "))}
 	}
-	st, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: o.memoryLimit})
+	// Inputs that can be read only once (stdin, FIFOs) cannot resume, so
+	// when they are all there is, an interrupt only ends them and the
+	// pipeline stores what was read; with files, it stops the pipeline,
+	// which keeps what it committed and resumes the files next time.
+	runCtx := ctx
+	if onlyStreams(objs) {
+		runCtx = context.WithoutCancel(ctx)
+	}
+	st, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: fmt.Sprintf("%dB", memLimit)})
 	if err != nil {
 		return openFailure(err)
 	}
 	defer st.Close()
-	rep, err := ingestObjects(ctx, e, st, objs, o, opt)
+	rep, err := ingestObjects(runCtx, e, st, objs, o, opt)
+	rep.unreadable = list.Problems
 	if !o.quiet {
 		printIngestSummary(e.stdout, o.db, rep)
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return &exitError{code: exitInterrupted, err: errors.New("interrupted; what was committed is kept, run the same command again to resume")}
+	if ctx.Err() != nil {
+		if runCtx != ctx && err == nil {
+			return &exitError{code: exitInterrupted, err: errors.New("interrupted; the input read before the interrupt is stored")}
 		}
+		return &exitError{code: exitInterrupted, err: errors.New("interrupted; what was committed is kept, run the same command again to resume")}
+	}
+	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	if rep.res.Quarantined > 0 || len(rep.res.Failed) > 0 {
+	if rep.res.Quarantined > 0 || len(rep.res.Failed) > 0 || len(rep.unreadable) > 0 {
 		return &exitError{code: exitPartial}
 	}
 	return nil
@@ -145,9 +198,9 @@ func (o ingestOptions) decodeOptions() (decode.Options, error) {
 		}
 		opt.VPCFormat = f
 	}
-	n, err := parseSize(o.maxRecord)
+	n, err := parseSizeFlag("max-record-size", o.maxRecord, 1)
 	if err != nil {
-		return opt, usageError("--max-record-size: %v", err)
+		return opt, err
 	}
 	opt.MaxRecordSize = int(n)
 	return opt, nil
@@ -225,7 +278,7 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 	var parts []string
 	for _, k := range event.Kinds {
 		if n := r.Records[k]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", formatCount(n), kindNoun(k, n)))
+			parts = append(parts, fmt.Sprintf("%s %s", humanize.Comma(n), kindNoun(k, n)))
 		}
 	}
 	if len(parts) == 0 {
@@ -233,20 +286,20 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 	}
 	rate := ""
 	if st := r.Stored(); st > 0 && r.Elapsed > 200*time.Millisecond {
-		rate = fmt.Sprintf(" (%s records/s)", formatCount(int64(float64(st)/secs)))
+		rate = fmt.Sprintf(" (%s records/s)", humanize.Comma(int64(float64(st)/secs)))
 	}
 	fmt.Fprintf(w, "  stored: %s%s\n", strings.Join(parts, ", "), rate)
 	if r.Duplicates > 0 {
-		fmt.Fprintf(w, "  duplicates skipped: %s (already stored)\n", formatCount(r.Duplicates))
+		fmt.Fprintf(w, "  duplicates skipped: %s (already stored)\n", humanize.Comma(r.Duplicates))
 	}
 	if r.Warnings > 0 {
-		fmt.Fprintf(w, "  values stored as NULL or rewritten: %s (see: trawl query \"SELECT object, record, field, reason FROM ingest_warning ORDER BY warned_at DESC\")\n", formatCount(r.Warnings))
+		fmt.Fprintf(w, "  values stored as NULL or rewritten: %s (see: trawl query \"SELECT object, record, field, reason FROM ingest_warning ORDER BY warned_at DESC\")\n", humanize.Comma(r.Warnings))
 	}
 	if len(r.Unlisted) > 0 {
 		fmt.Fprintf(w, "  could not be listed: %d\n", len(r.Unlisted))
 	}
 	if r.Quarantined > 0 {
-		fmt.Fprintf(w, "  quarantined: %s (see: trawl query \"SELECT object, line, byte_offset, reason FROM quarantine ORDER BY quarantined_at DESC\")\n", formatCount(r.Quarantined))
+		fmt.Fprintf(w, "  quarantined: %s (see: trawl query \"SELECT object, line, byte_offset, reason FROM quarantine ORDER BY quarantined_at DESC\")\n", humanize.Comma(r.Quarantined))
 	}
 	if len(r.Failed) > 0 {
 		sort.Strings(r.Failed)
@@ -257,6 +310,16 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 				break
 			}
 			fmt.Fprintf(w, "    %s\n", f)
+		}
+	}
+	if len(rep.unreadable) > 0 {
+		fmt.Fprintf(w, "  skipped, could not be read or listed: %d\n", len(rep.unreadable))
+		for i, err := range rep.unreadable {
+			if i == 10 {
+				fmt.Fprintf(w, "    … and %d more\n", len(rep.unreadable)-10)
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", err)
 		}
 	}
 }
@@ -274,42 +337,21 @@ func kindNoun(k event.Kind, n int64) string {
 	return one + "s"
 }
 
-// formatCount writes n with thousands separators.
-func formatCount(n int64) string {
-	s := fmt.Sprintf("%d", n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
+// parseSizeFlag parses the value of a size flag: a number with an optional
+// unit, "32MiB", "512MB", "1.5GiB" or "1048576" (bytes), with SI (kB, MB:
+// powers of 1000) and IEC units (KiB, MiB: powers of 1024), in any case.
+// Values that are not sizes, smaller than least or too large for an int64
+// are usage errors naming the flag.
+func parseSizeFlag(flag, value string, least int64) (int64, error) {
+	s := strings.TrimSpace(value)
+	n, err := humanize.ParseBigBytes(s)
+	switch {
+	case err != nil || s == "":
+		return 0, usageError("--%s %q: not a size; use a number with an optional unit, such as 32MiB, 512MB or 1.5GiB", flag, value)
+	case !n.IsInt64():
+		return 0, usageError("--%s %q: too large (at most %s bytes)", flag, value, humanize.Comma(math.MaxInt64))
+	case n.Int64() < least:
+		return 0, usageError("--%s %q: must be at least %s", flag, value, humanize.IBytes(uint64(least)))
 	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
-// parseSize parses "32MiB", "64MB", "1048576".
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			mult = u.mult
-			s = strings.TrimSpace(strings.TrimSuffix(s, u.suffix))
-			break
-		}
-	}
-	var n int64
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size such as 32MiB", s)
-	}
-	return n * mult, nil
+	return n.Int64(), nil
 }

@@ -29,6 +29,10 @@ import (
 var trawlBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		// A child process started by a test to run one helper: it needs no binary.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "trawl-test-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -312,6 +316,10 @@ func TestLockedDatabase(t *testing.T) {
 	_, stderr, code := trawl(t, nil, "query", "--db", db, "SELECT 1")
 	if code != exitFailure || !strings.Contains(stderr, "in use by another process") {
 		t.Errorf("locked database: exit %d: %s", code, stderr)
+	}
+	// There is no `trawl serve`; the message must not send people looking for it.
+	if strings.Contains(stderr, "serve") || !strings.Contains(stderr, "another --db") {
+		t.Errorf("the locked-database message should name only real commands and the way out: %s", stderr)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trawl-project/trawl/internal/output"
+	"github.com/dustin/go-humanize"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
@@ -44,15 +44,15 @@ func (p *progressLine) update(pr pipeline.Progress) {
 	el := time.Since(pr.Started)
 	line := fmt.Sprintf("  %d/%d objects", pr.ObjectsDone, pr.ObjectsTotal)
 	if pr.BytesTotal > 0 {
-		line += fmt.Sprintf("  %s/%s", output.Bytes(pr.BytesRead), output.Bytes(pr.BytesTotal))
+		line += fmt.Sprintf("  %s/%s", humanize.IBytes(uint64(pr.BytesRead)), humanize.IBytes(uint64(pr.BytesTotal)))
 	}
 	stored := pr.Stored()
-	line += fmt.Sprintf("  %s records", formatCount(stored))
+	line += fmt.Sprintf("  %s records", humanize.Comma(stored))
 	if s := el.Seconds(); s > 0.5 {
-		line += fmt.Sprintf(" (%s/s)", formatCount(int64(float64(stored)/s)))
+		line += fmt.Sprintf(" (%s/s)", humanize.Comma(int64(float64(stored)/s)))
 	}
 	if pr.Quarantined > 0 {
-		line += fmt.Sprintf("  %s quarantined", formatCount(pr.Quarantined))
+		line += fmt.Sprintf("  %s quarantined", humanize.Comma(pr.Quarantined))
 	}
 	if pr.BytesTotal > 0 && pr.BytesRead > 0 && pr.BytesRead < pr.BytesTotal && el > 2*time.Second {
 		left := time.Duration(float64(el) * float64(pr.BytesTotal-pr.BytesRead) / float64(pr.BytesRead))

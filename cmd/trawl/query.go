@@ -32,7 +32,7 @@ object per row (JSON lines).`,
 		Example: `  trawl query "SELECT event_name, count(*) FROM cloudtrail GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
   trawl query --format json "SELECT * FROM guardduty_finding WHERE severity >= 7"
   trawl query "SELECT srcaddr, count(DISTINCT dstport) AS ports FROM vpcflow WHERE action = 'REJECT' GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, _ := cmd.Flags().GetString("db")
 			if format == "" {

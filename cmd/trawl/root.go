@@ -94,13 +94,27 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
 	})
+	// With Args set, cobra leaves unknown commands to the root command
+	// instead of returning an untyped error; the root then needs a Run.
+	root.SuggestionsMinimumDistance = 2
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s\nRun '%s --help' for usage", msg, c.CommandPath())}
+	}
+	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.AddCommand(newIngestCmd(e), newQueryCmd(e), newDemoCmd(e), newVersionCmd(e))
 	return root
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	root := newRoot(e)
 	root.SetArgs(args)
@@ -120,21 +134,41 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "trawl:", err)
-	if isUsageErr(err) {
-		return exitUsage
-	}
 	return exitFailure
 }
 
-// isUsageErr recognises cobra's argument errors.
-func isUsageErr(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
-		if strings.Contains(msg, p) {
-			return true
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels. That first signal also restores the default handling of both, so
+// that a second Ctrl-C kills the process if stopping takes too long.
+func interruptContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+		case <-ctx.Done():
 		}
+		// Restore the default handling before anyone sees ctx done, so
+		// that no second signal can be caught after the first.
+		signal.Stop(sig)
+		cancel()
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		cancel()
 	}
-	return false
+}
+
+// usageArgs wraps a cobra argument validator so that its errors are usage
+// errors (exit 2) that point to the command's help.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := v(c, args); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
+		}
+		return nil
+	}
 }
 
 // openFailure maps an error opening the store to an exit code: a bad

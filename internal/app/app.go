@@ -68,7 +68,7 @@ func (e *SettingsError) Error() string { return e.Name + ": " + e.Err.Error() }
 func (e *SettingsError) Unwrap() error { return e.Err }
 
 // MinMemoryLimit is the smallest DuckDB memory limit trawl accepts.
-const MinMemoryLimit = 64 << 20
+const MinMemoryLimit = 16 << 20
 
 // Store is an open store with what a process needs of it.
 type Store struct {

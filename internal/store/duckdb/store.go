@@ -72,9 +72,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.ReadOnly {
 		q.Set("access_mode", "read_only")
 	}
+	// ctx bounds opening only: the pool opens connections for as long as
+	// the store lives, after the caller's ctx may be cancelled.
+	initCtx := context.WithoutCancel(ctx)
 	c, err := duckdb.NewConnector(path+"?"+q.Encode(), func(ex driver.ExecerContext) error {
 		// Per connection: show and read timestamps in UTC, as AWS writes them.
-		_, err := ex.ExecContext(ctx, "SET TimeZone = 'UTC'", nil)
+		_, err := ex.ExecContext(initCtx, "SET TimeZone = 'UTC'", nil)
 		return err
 	})
 	if err != nil {
@@ -104,7 +107,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 func openError(path string, err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
-		return fmt.Errorf("opening %s: %w (is `trawl serve` or another trawl running? stop it, or use another --db): %v", path, ErrLocked, err)
+		return fmt.Errorf("opening %s: %w (is another trawl ingest, query or demo using it? wait for it to finish, or use another --db): %v", path, ErrLocked, err)
 	}
 	if _, statErr := os.Stat(path); statErr == nil && strings.Contains(msg, "not a valid DuckDB database") {
 		return fmt.Errorf("opening %s: the file is not a DuckDB database: %w", path, err)
