@@ -288,9 +288,6 @@ func TestManifestMatchesDisk(t *testing.T) {
 	if m.CloudTrailEvents < 3000 || m.FlowRecords < 6000 || m.FindingVersions < 30 {
 		t.Errorf("volumes far below the configuration: %+v", m)
 	}
-	if !strings.Contains(m.Summary(), m.Attack.CreatedUser) {
-		t.Errorf("summary misses the attack:\n%s", m.Summary())
-	}
 }
 
 func TestCloudTrailFiles(t *testing.T) {

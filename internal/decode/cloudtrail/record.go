@@ -111,7 +111,7 @@ func FromRaw(raw string, mem []jsonscan.Member) event.CloudTrail {
 	})
 	e.Raw = raw
 	if e.EventID == "" {
-		e.EventID = SyntheticID(raw)
+		e.EventID = syntheticID(raw)
 	}
 	e.UserName = DeriveUserName(&e)
 	return e
@@ -136,9 +136,9 @@ func boolOf(v string) event.Bool {
 	return event.BoolNull
 }
 
-// SyntheticID returns the id given to a record that has no eventID: a hash
+// syntheticID returns the id given to a record that has no eventID: a hash
 // of its text, so that the same record delivered twice is still one event.
-func SyntheticID(raw string) string {
+func syntheticID(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
 	return "trawl-" + hex.EncodeToString(sum[:16])
 }
@@ -232,7 +232,7 @@ func DeriveUserName(e *event.CloudTrail) string {
 		if e.SessionIssuerName != "" {
 			return e.SessionIssuerName
 		}
-		if role, _ := AssumedRoleParts(e.UserARN); role != "" {
+		if role, _ := assumedRoleParts(e.UserARN); role != "" {
 			return role
 		}
 		return arnTail(e.UserARN)
@@ -280,9 +280,9 @@ func DeriveUserName(e *event.CloudTrail) string {
 	return arnTail(e.UserARN)
 }
 
-// AssumedRoleParts splits arn:…:assumed-role/ROLE/SESSION into its role and
+// assumedRoleParts splits arn:…:assumed-role/ROLE/SESSION into its role and
 // session names.
-func AssumedRoleParts(arn string) (role, session string) {
+func assumedRoleParts(arn string) (role, session string) {
 	i := strings.Index(arn, ":assumed-role/")
 	if i < 0 {
 		return "", ""
