@@ -91,7 +91,7 @@ func BenchmarkFromRaw(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, r := range recs {
-			if e := FromRaw(r.raw, r.mem); e.EventName == "" {
+			if e := FromRaw(r.raw, jsonscan.NewMemberIter(r.raw, r.mem).Next); e.EventName == "" {
 				b.Fatalf("no eventName in %.200s", r.raw)
 			}
 		}

@@ -31,14 +31,21 @@ func IsDigestKey(key string) bool {
 }
 
 // FromRaw builds an event from the text of one record, which must be a
-// valid JSON object (the caller validates it); mem is the index of its
-// members from jsonscan, or nil. Field values are substrings
-// of raw where possible, so raw should be a string the caller keeps. It
-// never fails on unexpected field types: such a field is left empty and the
-// record stays whole in Raw.
-func FromRaw(raw string, mem []jsonscan.Member) event.CloudTrail {
+// valid JSON object (the caller validates it). next, when not nil, returns
+// the record's top-level members one at a time, as a pull iterator (the
+// form iter.Pull2 returns): each key unescaped, with its value's JSON text,
+// a substring of raw, and ok false after the last. With a nil next, FromRaw
+// finds the members in raw itself. (A pull iterator, unlike an iter.Seq2,
+// costs no allocation here: a callback would take the event to the heap.)
+// Field values are substrings of raw where possible, so raw should be a
+// string the caller keeps. It never fails on unexpected field types: such a
+// field is left empty and the record stays whole in Raw.
+func FromRaw(raw string, next func() (key, value string, ok bool)) event.CloudTrail {
 	var e event.CloudTrail
-	jsonscan.EachMember(raw, mem, func(key, f string) bool {
+	if next == nil {
+		next = jsonscan.NewMemberIter(raw, nil).Next
+	}
+	for key, f, ok := next(); ok; key, f, ok = next() {
 		switch key {
 		case "eventTime":
 			e.EventTime, _ = jsonval.ParseTime(jsonscan.Text(f))
@@ -107,8 +114,7 @@ func FromRaw(raw string, mem []jsonscan.Member) event.CloudTrail {
 		case "insightDetails":
 			e.InsightDetails = jsonText(f)
 		}
-		return true
-	})
+	}
 	e.Raw = raw
 	if e.EventID == "" {
 		e.EventID = syntheticID(raw)
