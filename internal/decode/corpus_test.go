@@ -22,6 +22,9 @@ import (
 func corpusDir(t *testing.T) string {
 	t.Helper()
 	c, err := findCorpus()
+	if c == "" {
+		t.Fatal(err) // not a missing corpus: the repository is not found
+	}
 	if err != nil {
 		missingCorpus(t, os.Getenv("TRAWL_REQUIRE_CORPUS") == "1", err)
 	}
@@ -29,7 +32,8 @@ func corpusDir(t *testing.T) string {
 }
 
 // findCorpus returns $TRAWL_CORPUS, or else ../shared/corpus beside the
-// repository root, and an error when that directory does not exist.
+// repository root, and an error when that directory does not exist. It
+// returns "" when it cannot tell where the corpus should be.
 func findCorpus() (string, error) {
 	if d := os.Getenv("TRAWL_CORPUS"); d != "" {
 		if _, err := os.Stat(d); err != nil {
