@@ -2,13 +2,19 @@ package decode
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,22 +22,53 @@ import (
 	"github.com/trawl-project/trawl/internal/event"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden want.json files of testdata cases")
+var update = flag.Bool("update", false, "rewrite the golden want.jsonl files of testdata cases")
 
-// recorder keeps every unit in input order, in a form that compares well
-// as JSON.
-type recorder struct {
-	units []unit
+// goldenLine is one line of a want.jsonl file: a unit (record or quarantine
+// entry) or a warning, without the record's raw text, which is checked by
+// its properties instead (checkRaw).
+type goldenLine struct {
+	Input      string         `json:"input"`
+	Unit       int64          `json:"unit"`
+	CloudTrail map[string]any `json:"cloudtrail,omitempty"`
+	Digest     map[string]any `json:"digest,omitempty"`
+	Finding    map[string]any `json:"finding,omitempty"`
+	VPCFlow    map[string]any `json:"vpcflow,omitempty"`
+	Quarantine map[string]any `json:"quarantine,omitempty"`
+	Warning    map[string]any `json:"warning,omitempty"`
+
+	kind string // the record's kind: cloudtrail, digest, finding or vpcflow
+	raw  string // the record's raw text
 }
 
-type unit struct {
-	n int64
-	v map[string]any
+// recorder keeps every unit and warning of one object.
+type recorder struct {
+	input string
+	lines []goldenLine
 }
 
 func (r *recorder) add(n int64, kind string, v map[string]any) {
+	l := goldenLine{Input: r.input, Unit: n, kind: kind}
+	if raw, ok := v["Raw"].(string); ok {
+		l.raw = raw
+	}
+	delete(v, "Raw")
 	delete(v, "Unit")
-	r.units = append(r.units, unit{n, map[string]any{kind: v}})
+	switch kind {
+	case "cloudtrail":
+		l.CloudTrail = v
+	case "digest":
+		l.Digest = v
+	case "finding":
+		l.Finding = v
+	case "vpcflow":
+		l.VPCFlow = v
+	case "quarantine":
+		l.Quarantine = v
+	case "warning":
+		l.Warning = v
+	}
+	r.lines = append(r.lines, l)
 }
 
 func (r *recorder) emit(b *event.Batch) error {
@@ -45,24 +82,36 @@ func (r *recorder) emit(b *event.Batch) error {
 		r.add(f.Unit, "finding", present(f))
 	}
 	for i := range b.VPCFlow {
-		r.add(b.VPCFlow[i].Unit, "vpcflow", presentFlow(&b.VPCFlow[i]))
+		f := &b.VPCFlow[i]
+		v := presentFlow(f)
+		v["Raw"] = f.Raw
+		r.add(f.Unit, "vpcflow", v)
 	}
 	for _, q := range b.Quarantined {
 		m := present(q)
 		m["Object"] = filepath.Base(q.Object)
+		delete(m, "Record")
 		r.add(q.Record, "quarantine", m)
+	}
+	for _, w := range b.Warnings {
+		m := present(w)
+		m["Object"] = filepath.Base(w.Object)
+		delete(m, "Record")
+		r.add(w.Record, "warning", m)
 	}
 	return nil
 }
 
-// list returns the units in input order.
-func (r *recorder) list() []map[string]any {
-	sort.SliceStable(r.units, func(i, j int) bool { return r.units[i].n < r.units[j].n })
-	out := make([]map[string]any, len(r.units))
-	for i, u := range r.units {
-		out[i] = u.v
-	}
-	return out
+// sorted returns the lines in input order, a unit's warnings after it.
+func (r *recorder) sorted() []goldenLine {
+	sort.SliceStable(r.lines, func(i, j int) bool {
+		a, b := r.lines[i], r.lines[j]
+		if a.Unit != b.Unit {
+			return a.Unit < b.Unit
+		}
+		return a.Warning == nil && b.Warning != nil
+	})
+	return r.lines
 }
 
 // present maps a struct's non-zero fields by name.
@@ -98,7 +147,7 @@ func present(v any) map[string]any {
 }
 
 func presentFlow(f *event.VPCFlow) map[string]any {
-	out := map[string]any{"raw": f.Raw}
+	out := map[string]any{}
 	for _, fd := range event.FlowFields {
 		switch fd.Kind {
 		case event.FlowStr:
@@ -128,8 +177,11 @@ type caseOptions struct {
 	MaxRecord int    `json:"max_record_size"`
 }
 
-// TestGolden decodes every testdata/<case>/ input and compares the units
-// with testdata/<case>/want.json (go test -update rewrites them).
+// TestGolden decodes every testdata/<case>/ input and compares its units
+// and warnings, one JSON line each, with testdata/<case>/want.jsonl
+// (go test ./internal/decode -run TestGolden -update rewrites them). Every
+// record's raw text is checked by its properties, and every line for
+// plausible values, so that -update cannot bless a typo in an input.
 func TestGolden(t *testing.T) {
 	cases, err := filepath.Glob("testdata/*")
 	if err != nil || len(cases) == 0 {
@@ -161,54 +213,210 @@ func TestGolden(t *testing.T) {
 			entries, _ := os.ReadDir(dir)
 			var inputs []string
 			for _, e := range entries {
-				if n := e.Name(); n != "want.json" && n != "options.json" {
+				if n := e.Name(); n != "want.jsonl" && n != "options.json" {
 					inputs = append(inputs, n)
 				}
 			}
 			sort.Strings(inputs)
-			got := map[string][]map[string]any{}
+			var got bytes.Buffer
 			for _, in := range inputs {
-				f, err := os.Open(filepath.Join(dir, in))
+				content, err := os.ReadFile(filepath.Join(dir, in))
 				if err != nil {
 					t.Fatal(err)
 				}
-				rec := &recorder{}
-				err = Decode(context.Background(), Object{Name: in, Key: in}, f, opt, rec.emit)
-				f.Close()
-				if err != nil {
+				rec := &recorder{input: in}
+				if err := Decode(context.Background(), Object{Name: in, Key: in}, bytes.NewReader(content), opt, rec.emit); err != nil {
 					t.Fatalf("%s: %v", in, err)
 				}
-				got[in] = rec.list()
+				for _, l := range rec.sorted() {
+					if l.kind != "quarantine" && l.kind != "warning" {
+						checkRaw(t, in, content, opt, l)
+					}
+					b, err := json.Marshal(l)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got.Write(b)
+					got.WriteByte('\n')
+				}
 			}
-			gotJSON, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
+			lines := strings.SplitAfter(got.String(), "\n")
+			lines = lines[:len(lines)-1]
+			for i, l := range lines {
+				checkPlausible(t, fmt.Sprintf("line %d", i+1), l)
 			}
-			gotJSON = append(gotJSON, '\n')
-			wantPath := filepath.Join(dir, "want.json")
+			wantPath := filepath.Join(dir, "want.jsonl")
 			if *update {
-				if err := os.WriteFile(wantPath, gotJSON, 0o644); err != nil {
+				if t.Failed() {
+					t.Fatalf("not writing %s", wantPath)
+				}
+				if err := os.WriteFile(wantPath, got.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
 			want, err := os.ReadFile(wantPath)
 			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
+				t.Fatalf("%v (run go test ./internal/decode -run TestGolden -update to create it)", err)
 			}
-			if !bytes.Equal(normalize(t, want), normalize(t, gotJSON)) {
-				t.Errorf("output differs from %s (go test ./internal/decode -run TestGolden -update rewrites it)\ngot:\n%s", wantPath, gotJSON)
+			wantLines := strings.SplitAfter(string(want), "\n")
+			if len(wantLines) > 0 && wantLines[len(wantLines)-1] == "" {
+				wantLines = wantLines[:len(wantLines)-1]
+			}
+			for i := 0; i < max(len(lines), len(wantLines)); i++ {
+				var g, w string
+				if i < len(lines) {
+					g = lines[i]
+				}
+				if i < len(wantLines) {
+					w = wantLines[i]
+				}
+				if g != w {
+					t.Errorf("%s line %d differs (go test ./internal/decode -run TestGolden -update rewrites it)\ngot:  %swant: %s", wantPath, i+1, g, w)
+				}
 			}
 		})
 	}
 }
 
-// normalize re-encodes JSON so that formatting differences do not matter.
-func normalize(t *testing.T, b []byte) []byte {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("bad JSON: %v", err)
+// checkRaw checks a record's raw text by what it must be. A JSON record's
+// raw is one JSON value that, decoded on its own, gives the same record. A
+// flow record's raw is one line of the input (or of a message wrapped in
+// it), and each of its fields is one of that line's fields.
+func checkRaw(t *testing.T, in string, content []byte, opt Options, l goldenLine) {
+	t.Helper()
+	where := fmt.Sprintf("%s unit %d", in, l.Unit)
+	if l.raw == "" {
+		t.Errorf("%s: %s record without raw text", where, l.kind)
+		return
 	}
-	out, _ := json.Marshal(v)
-	return out
+	if l.kind == "vpcflow" {
+		checkFlowRaw(t, where, content, l)
+		return
+	}
+	if !json.Valid([]byte(l.raw)) {
+		t.Errorf("%s: raw is not one JSON value: %.200s", where, l.raw)
+		return
+	}
+	again := &recorder{input: in}
+	if err := Decode(context.Background(), Object{Name: in, Key: in}, strings.NewReader(l.raw), opt, again.emit); err != nil {
+		t.Errorf("%s: decoding raw on its own: %v", where, err)
+		return
+	}
+	l2 := again.sorted()
+	if len(l2) != 1 || l2[0].kind != l.kind {
+		t.Errorf("%s: raw decoded on its own gives %d units, want one %s record", where, len(l2), l.kind)
+		return
+	}
+	if l2[0].raw != l.raw {
+		t.Errorf("%s: raw decoded on its own gives a record with another raw: %.200s", where, l2[0].raw)
+		return
+	}
+	l2[0].Unit = l.Unit
+	a, _ := json.Marshal(l)
+	b, _ := json.Marshal(l2[0])
+	if !bytes.Equal(a, b) {
+		t.Errorf("%s: raw decoded on its own gives another record:\n%s\nnot\n%s", where, b, a)
+	}
+}
+
+// checkFlowRaw checks a flow record's raw line against the input.
+func checkFlowRaw(t *testing.T, where string, content []byte, l goldenLine) {
+	t.Helper()
+	if strings.ContainsAny(l.raw, "\r\n") {
+		t.Errorf("%s: raw has a line break: %q", where, l.raw)
+	}
+	text := content
+	if bytes.HasPrefix(content, gzipMagic) {
+		zr, err := gzip.NewReader(bytes.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text, err = io.ReadAll(zr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quoted, _ := json.Marshal(l.raw)
+	isLine := slices.Contains(strings.Split(strings.ReplaceAll(string(text), "\r\n", "\n"), "\n"), l.raw)
+	if !isLine && !bytes.Contains(text, quoted[1:len(quoted)-1]) {
+		t.Errorf("%s: raw is not a line of the input, nor a JSON string in it: %q", where, l.raw)
+	}
+	fields := strings.Fields(l.raw)
+	for name, v := range l.VPCFlow {
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+			if tm, err := time.Parse(time.RFC3339, x); err == nil && (name == "start" || name == "end") {
+				s = strconv.FormatInt(tm.Unix(), 10)
+			}
+		case int64:
+			s = strconv.FormatInt(x, 10)
+		default:
+			t.Errorf("%s: field %s has a value of type %T", where, name, v)
+			continue
+		}
+		if !slices.Contains(fields, s) {
+			t.Errorf("%s: %s = %q is not a field of raw %q", where, name, s, l.raw)
+		}
+	}
+}
+
+// checkPlausible fails a golden line with a value no real log has: a time
+// outside 2000–2100, a port outside 0–65535, a protocol outside 0–255, a
+// negative byte or packet count, or a flow that ends before it starts.
+func checkPlausible(t *testing.T, where, line string) {
+	t.Helper()
+	var v map[string]any
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Errorf("%s: %v", where, err)
+		return
+	}
+	var walk func(path string, x any)
+	walk = func(path string, x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, e := range x {
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		case string:
+			if tm, err := time.Parse(time.RFC3339Nano, x); err == nil && (tm.Year() < 2000 || tm.Year() >= 2100) {
+				t.Errorf("%s: %s = %s is not between 2000 and 2100", where, path, x)
+			}
+		}
+	}
+	walk("", v)
+	flow, _ := v["vpcflow"].(map[string]any)
+	num := func(name string) (int64, bool) {
+		n, ok := flow[name].(json.Number)
+		if !ok {
+			return 0, false
+		}
+		i, err := n.Int64()
+		if err != nil {
+			t.Errorf("%s: %s = %s is not an integer", where, name, n)
+		}
+		return i, err == nil
+	}
+	for name, hi := range map[string]int64{"srcport": 65535, "dstport": 65535, "protocol": 255} {
+		if n, ok := num(name); ok && (n < 0 || n > hi) {
+			t.Errorf("%s: %s = %d is outside 0–%d", where, name, n, hi)
+		}
+	}
+	for _, name := range []string{"bytes", "packets", "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired"} {
+		if n, ok := num(name); ok && n < 0 {
+			t.Errorf("%s: %s = %d is negative", where, name, n)
+		}
+	}
+	start, _ := flow["start"].(string)
+	end, _ := flow["end"].(string)
+	if start != "" && end != "" && end < start {
+		t.Errorf("%s: flow ends (%s) before it starts (%s)", where, end, start)
+	}
 }

@@ -391,7 +391,7 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		if ok, err := d.accept(event.KindCloudTrail, line, off, raw); !ok {
 			return err
 		}
-		e := cloudtrail.FromRaw(raw, mem)
+		e := cloudtrail.FromRaw(raw, jsonscan.NewMemberIter(raw, mem).Next)
 		if err := d.release(); err != nil {
 			return err
 		}

@@ -36,12 +36,10 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/trawl-project/trawl/internal/output"
 )
 
 // Config describes the data set to generate. Zero fields take the defaults
@@ -275,30 +273,6 @@ type Attack struct {
 	// StopLogging, DeleteFlowLogs, StartLogging, ListBuckets, GetObject) to
 	// its eventID; for a name that occurs more than once, the first.
 	EventIDs map[string]string
-}
-
-// Summary returns a few human-readable lines about the data set.
-func (m *Manifest) Summary() string {
-	var b strings.Builder
-	c := m.Config
-	fmt.Fprintf(&b, "organization %s: %d accounts, regions %s, %s from %s (seed %d)\n",
-		c.OrgID, len(m.Accounts), strings.Join(c.Regions, ", "), c.Duration, c.Start.Format(time.RFC3339), c.Seed)
-	fmt.Fprintf(&b, "%d files, %s (%s uncompressed): %d CloudTrail events + %d digest files, %d flow-log records, %d GuardDuty finding versions (%d findings)\n",
-		m.Files, output.Bytes(m.Bytes), output.Bytes(m.RawBytes), m.CloudTrailEvents, m.DigestFiles, m.FlowRecords, m.FindingVersions, m.FindingIDs)
-	names := make([]string, len(m.Accounts))
-	for i, a := range m.Accounts {
-		names[i] = a.Name + "=" + a.ID
-	}
-	fmt.Fprintf(&b, "accounts: %s\n", strings.Join(names, " "))
-	if a := m.Attack; a != nil {
-		fmt.Fprintf(&b, "attack on account %s from %s: %s's access key created admin user %s (key %s), console login without MFA at %s, StopLogging at %s\n",
-			a.Account, a.AttackerIP, a.CompromisedUser, a.CreatedUser, a.AccessKeyID,
-			a.ConsoleLoginAt.Format(time.RFC3339), a.StopLoggingAt.Format(time.RFC3339))
-		fmt.Fprintf(&b, "port scan in %s of %s (%s, %s) from %s on %d ports at %s; %d GuardDuty findings\n",
-			a.Region, a.ScanTargetIP, a.ScanTargetInstance, a.ScanTargetENI, a.ScannerIP, a.ScannedPorts,
-			a.ScanStart.Format(time.RFC3339), len(a.FindingIDs))
-	}
-	return b.String()
 }
 
 // Generate writes the data set under dir, creating it, and returns what it

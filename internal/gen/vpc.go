@@ -40,8 +40,6 @@ func (a addr) append(b []byte) []byte {
 	return strconv.AppendUint(b, uint64(a.n&255), 10)
 }
 
-func (a addr) String() string { return string(a.append(nil)) }
-
 func sa(s string) addr { return addr{s: s} }
 
 var internetFirst = [...]uint32{24, 31, 37, 46, 62, 66, 73, 77, 78, 82, 86, 88, 90, 93, 95, 98, 104, 107, 109, 122, 151, 176, 178, 183, 188, 194, 195, 201, 212, 213, 217, 220}

@@ -12,44 +12,91 @@ import (
 // so nothing is copied. s must be valid JSON (parse or validate it first);
 // on anything else Members stops early. fn returning false stops the walk.
 func Members(s string, fn func(key, value string) bool) {
-	i := skipWS(s, 0)
-	if i >= len(s) || s[i] != '{' {
-		return
-	}
-	i++
+	it := MemberIter{raw: s}
 	for {
-		i = skipWS(s, i)
-		if i >= len(s) || s[i] == '}' {
+		key, value, ok := it.Next()
+		if !ok || !fn(key, value) {
 			return
 		}
-		if s[i] == ',' {
-			i = skipWS(s, i+1)
+	}
+}
+
+// MemberIter hands out the members of one JSON object in order, one at a
+// time: from the object's member index when it has one, else by walking
+// its text as Members does.
+type MemberIter struct {
+	raw     string
+	mem     []Member
+	indexed bool // read mem; else walk raw from pos
+	pos     int  // next byte of raw to walk: 0 before the object, -1 when done
+}
+
+// NewMemberIter returns an iterator over the members of the object raw,
+// read from mem, its index as ReadValue returns it (with raw holding the
+// same bytes as Value.Bytes), or, when mem is nil, found by walking raw.
+func NewMemberIter(raw string, mem []Member) *MemberIter {
+	// Small enough to inline, so that the iterator can live on the
+	// caller's stack.
+	return &MemberIter{raw: raw, mem: mem, indexed: mem != nil}
+}
+
+// Next returns the next member's key (unescaped) and value text (a
+// substring of raw), or ok false after the last member or at anything that
+// is not valid JSON. Its method value is a pull iterator, as iter.Pull2
+// returns.
+func (it *MemberIter) Next() (key, value string, ok bool) {
+	if it.indexed {
+		if len(it.mem) == 0 {
+			return "", "", false
 		}
-		if i >= len(s) || s[i] != '"' {
-			return
-		}
-		kEnd := stringEnd(s, i+1)
-		if kEnd < 0 {
-			return
-		}
-		key := s[i+1 : kEnd-1]
-		if strings.IndexByte(key, '\\') >= 0 {
+		m := it.mem[0]
+		it.mem = it.mem[1:]
+		key = it.raw[m.KeyStart:m.KeyEnd]
+		if m.Escaped {
 			key = unescape([]byte(key))
 		}
-		i = skipWS(s, kEnd)
-		if i >= len(s) || s[i] != ':' {
-			return
-		}
-		i = skipWS(s, i+1)
-		vEnd := valueEnd(s, i)
-		if vEnd < 0 {
-			return
-		}
-		if !fn(key, s[i:vEnd]) {
-			return
-		}
-		i = vEnd
+		return key, it.raw[m.ValStart:m.ValEnd], true
 	}
+	s, i := it.raw, it.pos
+	if i < 0 {
+		return "", "", false
+	}
+	it.pos = -1 // unless a member is found
+	if i == 0 {
+		if i = skipWS(s, 0); i >= len(s) || s[i] != '{' {
+			return "", "", false
+		}
+		i++
+	}
+	i = skipWS(s, i)
+	if i >= len(s) || s[i] == '}' {
+		return "", "", false
+	}
+	if s[i] == ',' {
+		i = skipWS(s, i+1)
+	}
+	if i >= len(s) || s[i] != '"' {
+		return "", "", false
+	}
+	kEnd := stringEnd(s, i+1)
+	if kEnd < 0 {
+		return "", "", false
+	}
+	key = s[i+1 : kEnd-1]
+	if strings.IndexByte(key, '\\') >= 0 {
+		key = unescape([]byte(key))
+	}
+	i = skipWS(s, kEnd)
+	if i >= len(s) || s[i] != ':' {
+		return "", "", false
+	}
+	i = skipWS(s, i+1)
+	vEnd := valueEnd(s, i)
+	if vEnd < 0 {
+		return "", "", false
+	}
+	it.pos = vEnd
+	return key, s[i:vEnd], true
 }
 
 func skipWS(s string, i int) int {

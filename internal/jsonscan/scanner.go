@@ -250,7 +250,7 @@ type Value struct {
 // ReadValue reads and fully validates the next value (object, array,
 // string, number or literal). A value above the size limit is skipped and
 // reported as *ValueError; invalid JSON is reported as *SyntaxError, after
-// which the caller should skip ahead (SkipLine, SkipTo). At the end of input
+// which the caller should skip ahead (SkipByte, SkipTo). At the end of input
 // it returns io.EOF.
 func (s *Scanner) ReadValue() (Value, error) {
 	if _, err := s.Peek(); err != nil {
@@ -291,22 +291,6 @@ func (s *Scanner) checkSize() {
 func (s *Scanner) SkipByte() {
 	if s.pos < s.end || s.fill() {
 		s.pos++
-	}
-}
-
-// SkipLine discards input up to and including the next newline and returns
-// how many bytes were skipped.
-func (s *Scanner) SkipLine() int64 {
-	start := s.Offset()
-	for {
-		if i := bytes.IndexByte(s.buf[s.pos:s.end], '\n'); i >= 0 {
-			s.pos += i + 1
-			return s.Offset() - start
-		}
-		s.pos = s.end
-		if !s.fill() {
-			return s.Offset() - start
-		}
 	}
 }
 

@@ -227,6 +227,61 @@ func TestMembers(t *testing.T) {
 	}
 }
 
+// TestMemberIter checks that the iterator hands out the same members from
+// the scanner's index as from walking the text, keys unescaped, and stops
+// where it should.
+func TestMemberIter(t *testing.T) {
+	drain := func(it *MemberIter) []string {
+		var got []string
+		for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
+			got = append(got, k+"="+v)
+		}
+		if _, _, ok := it.Next(); ok {
+			t.Error("Next returned a member after the end")
+		}
+		return got
+	}
+	cases := []struct {
+		in   string
+		want []string
+	}{
+		{` {"a": 1, "b\u0063" : {"x":[1,{"y":"}"}]}, "c":"str\"", "d":null} `, []string{"a=1", `bc={"x":[1,{"y":"}"}]}`, `c="str\""`, "d=null"}},
+		{`{}`, nil},
+		{` { } `, nil},
+		{`{"k":[]}`, []string{"k=[]"}},
+	}
+	for _, c := range cases {
+		sc := NewScanner(strings.NewReader(c.in), 1<<20)
+		v, err := sc.ReadValue()
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		raw := string(v.Bytes)
+		if v.Members == nil {
+			v.Members = []Member{} // an index, even if empty
+		}
+		for name, got := range map[string][]string{
+			"index": drain(NewMemberIter(raw, v.Members)),
+			"walk":  drain(NewMemberIter(c.in, nil)),
+		} {
+			if strings.Join(got, "|") != strings.Join(c.want, "|") {
+				t.Errorf("%s, from the %s: %q, want %q", c.in, name, got, c.want)
+			}
+		}
+		var viaMembers []string
+		Members(c.in, func(k, v string) bool { viaMembers = append(viaMembers, k+"="+v); return true })
+		if strings.Join(viaMembers, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s: Members gave %q, want %q", c.in, viaMembers, c.want)
+		}
+	}
+	// Not an object, or broken: nothing, or the members before the break.
+	for in, want := range map[string]string{`[1,2]`: "", `"s"`: "", ``: "", `{"a":1,"b"}`: "a=1", `{"a":1,3:4}`: "a=1"} {
+		if got := strings.Join(drain(NewMemberIter(in, nil)), "|"); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
 // FuzzValidate checks that the scanner accepts exactly the values that
 // encoding/json accepts.
 func FuzzValidate(f *testing.F) {

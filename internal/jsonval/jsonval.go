@@ -131,14 +131,14 @@ func Time(v *fastjson.Value) (time.Time, bool) {
 		if err != nil {
 			return time.Time{}, false
 		}
-		return EpochTime(f), true
+		return epochTime(f), true
 	}
 	return time.Time{}, false
 }
 
-// EpochTime converts epoch seconds, or milliseconds when the value is too
+// epochTime converts epoch seconds, or milliseconds when the value is too
 // large to be seconds, to UTC time.
-func EpochTime(f float64) time.Time {
+func epochTime(f float64) time.Time {
 	if f > 1e11 || f < -1e11 { // milliseconds
 		return time.UnixMilli(int64(f)).UTC()
 	}

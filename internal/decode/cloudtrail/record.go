@@ -31,14 +31,21 @@ func IsDigestKey(key string) bool {
 }
 
 // FromRaw builds an event from the text of one record, which must be a
-// valid JSON object (the caller validates it); mem is the index of its
-// members from jsonscan, or nil. Field values are substrings
-// of raw where possible, so raw should be a string the caller keeps. It
-// never fails on unexpected field types: such a field is left empty and the
-// record stays whole in Raw.
-func FromRaw(raw string, mem []jsonscan.Member) event.CloudTrail {
+// valid JSON object (the caller validates it). next, when not nil, returns
+// the record's top-level members one at a time, as a pull iterator (the
+// form iter.Pull2 returns): each key unescaped, with its value's JSON text,
+// a substring of raw, and ok false after the last. With a nil next, FromRaw
+// finds the members in raw itself. (A pull iterator, unlike an iter.Seq2,
+// costs no allocation here: a callback would take the event to the heap.)
+// Field values are substrings of raw where possible, so raw should be a
+// string the caller keeps. It never fails on unexpected field types: such a
+// field is left empty and the record stays whole in Raw.
+func FromRaw(raw string, next func() (key, value string, ok bool)) event.CloudTrail {
 	var e event.CloudTrail
-	jsonscan.EachMember(raw, mem, func(key, f string) bool {
+	if next == nil {
+		next = jsonscan.NewMemberIter(raw, nil).Next
+	}
+	for key, f, ok := next(); ok; key, f, ok = next() {
 		switch key {
 		case "eventTime":
 			e.EventTime, _ = jsonval.ParseTime(jsonscan.Text(f))
@@ -107,11 +114,10 @@ func FromRaw(raw string, mem []jsonscan.Member) event.CloudTrail {
 		case "insightDetails":
 			e.InsightDetails = jsonText(f)
 		}
-		return true
-	})
+	}
 	e.Raw = raw
 	if e.EventID == "" {
-		e.EventID = SyntheticID(raw)
+		e.EventID = syntheticID(raw)
 	}
 	e.UserName = DeriveUserName(&e)
 	return e
@@ -136,9 +142,9 @@ func boolOf(v string) event.Bool {
 	return event.BoolNull
 }
 
-// SyntheticID returns the id given to a record that has no eventID: a hash
+// syntheticID returns the id given to a record that has no eventID: a hash
 // of its text, so that the same record delivered twice is still one event.
-func SyntheticID(raw string) string {
+func syntheticID(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
 	return "trawl-" + hex.EncodeToString(sum[:16])
 }
@@ -232,7 +238,7 @@ func DeriveUserName(e *event.CloudTrail) string {
 		if e.SessionIssuerName != "" {
 			return e.SessionIssuerName
 		}
-		if role, _ := AssumedRoleParts(e.UserARN); role != "" {
+		if role, _ := assumedRoleParts(e.UserARN); role != "" {
 			return role
 		}
 		return arnTail(e.UserARN)
@@ -280,9 +286,9 @@ func DeriveUserName(e *event.CloudTrail) string {
 	return arnTail(e.UserARN)
 }
 
-// AssumedRoleParts splits arn:…:assumed-role/ROLE/SESSION into its role and
+// assumedRoleParts splits arn:…:assumed-role/ROLE/SESSION into its role and
 // session names.
-func AssumedRoleParts(arn string) (role, session string) {
+func assumedRoleParts(arn string) (role, session string) {
 	i := strings.Index(arn, ":assumed-role/")
 	if i < 0 {
 		return "", ""

@@ -21,12 +21,6 @@ func IsFinding(v *fastjson.Value) bool {
 		strings.Contains(jsonval.String(jsonval.Get(v, "arn")), ":guardduty:")
 }
 
-// IsEvent reports whether an object is an EventBridge event carrying a
-// finding (detail-type "GuardDuty Finding").
-func IsEvent(v *fastjson.Value) bool {
-	return jsonval.String(v.Get("detail-type")) == "GuardDuty Finding" && v.Get("detail") != nil
-}
-
 // ErrNoID is returned for a finding without an id or updatedAt, which
 // cannot be placed in the current-state table.
 var ErrNoID = errors.New("finding has no id")

@@ -27,9 +27,6 @@ type Format struct {
 	names  []string
 }
 
-// Len returns the number of fields.
-func (f *Format) Len() int { return len(f.fields) }
-
 // String returns the format as AWS writes a LogFormat.
 func (f *Format) String() string {
 	var b strings.Builder
@@ -114,8 +111,8 @@ const (
 	tgw = "version resource-type account-id tgw-id tgw-attachment-id tgw-src-vpc-account-id tgw-dst-vpc-account-id tgw-src-vpc-id tgw-dst-vpc-id tgw-src-subnet-id tgw-dst-subnet-id tgw-src-eni tgw-dst-eni tgw-src-az-id tgw-dst-az-id tgw-pair-attachment-id srcaddr dstaddr srcport dstport protocol packets bytes start end log-status type packets-lost-no-route packets-lost-blackhole packets-lost-mtu-exceeded packets-lost-ttl-expired tcp-flags region flow-direction pkt-src-aws-service pkt-dst-aws-service"
 )
 
-// DefaultFormat is the AWS default format (the 14 version-2 fields).
-var DefaultFormat = mustFormat(v2)
+// defaultFormat is the AWS default format (the 14 version-2 fields).
+var defaultFormat = mustFormat(v2)
 
 // byCount holds the layouts used for lines without a header or a configured
 // format: AWS's default format and "all fields up to version N" in the
@@ -123,12 +120,12 @@ var DefaultFormat = mustFormat(v2)
 // version among the chosen fields, and real files (see the corpus) say 3
 // while carrying version-7 and -8 fields.
 var byCount = map[int]*Format{
-	14: DefaultFormat,
+	14: defaultFormat,
 	29: mustFormat(v5),
 	36: mustFormat(tgw),
 	39: mustFormat(v7),
 	40: mustFormat(v8),
 }
 
-// FormatForCount returns the known layout with n fields, or nil.
-func FormatForCount(n int) *Format { return byCount[n] }
+// formatForCount returns the known layout with n fields, or nil.
+func formatForCount(n int) *Format { return byCount[n] }

@@ -48,7 +48,7 @@ func (p *Parser) Line(raw string) (event.VPCFlow, error) {
 		f = p.configured
 	}
 	if f == nil {
-		f = FormatForCount(n)
+		f = formatForCount(n)
 		if f == nil {
 			return rec, fmt.Errorf("%d fields match no known flow-log layout (14 default, 29 v2–v5, 36 transit gateway, 39 v2–v7, 40 v2–v8) and there is no header line; pass the flow log's format with --vpc-format", n)
 		}

@@ -14,8 +14,8 @@ func TestParseFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Len() != 6 || f.String() != "${version} ${account-id} ${pkt-src-aws-service} ${ecs-task-id} ${reject-reason} ${tgw-id}" {
-		t.Errorf("format %q (%d fields)", f.String(), f.Len())
+	if len(f.fields) != 6 || f.String() != "${version} ${account-id} ${pkt-src-aws-service} ${ecs-task-id} ${reject-reason} ${tgw-id}" {
+		t.Errorf("format %q (%d fields)", f.String(), len(f.fields))
 	}
 	if _, err := ParseFormat("version account_id"); err != nil {
 		t.Errorf("Parquet-style names should parse: %v", err)
@@ -48,15 +48,15 @@ func TestEveryFieldHasAUniqueName(t *testing.T) {
 
 func TestLayoutsByFieldCount(t *testing.T) {
 	for n, wantFirst := range map[int]string{14: "version", 29: "version", 36: "version", 39: "version", 40: "version"} {
-		f := FormatForCount(n)
-		if f == nil || f.Len() != n || f.names[0] != wantFirst {
+		f := formatForCount(n)
+		if f == nil || len(f.fields) != n || f.names[0] != wantFirst {
 			t.Errorf("layout for %d fields: %v", n, f)
 		}
 	}
-	if FormatForCount(21) != nil {
+	if formatForCount(21) != nil {
 		t.Error("a 21-field line has no unambiguous layout; it must need a header or --vpc-format")
 	}
-	if FormatForCount(36).names[1] != "resource-type" {
+	if formatForCount(36).names[1] != "resource-type" {
 		t.Error("36 fields is the Transit Gateway layout")
 	}
 }
