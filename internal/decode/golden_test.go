@@ -52,6 +52,11 @@ func (r *recorder) emit(b *event.Batch) error {
 		m["Object"] = filepath.Base(q.Object)
 		r.add(q.Record, "quarantine", m)
 	}
+	for _, w := range b.Warnings { // after their record (the sort is stable)
+		m := present(w)
+		m["Object"] = filepath.Base(w.Object)
+		r.add(w.Record, "warning", m)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strings"
@@ -129,5 +130,136 @@ func TestLargeFindingAndDigest(t *testing.T) {
 				t.Errorf("allocated %d MB for a %d MB record", alloc>>20, len(tc.data)>>20)
 			}
 		})
+	}
+}
+
+// sortedRecord is ctRecord with its keys in alphabetical order at every
+// level, as some tools write JSON.
+func sortedRecord(i int) string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(ctRecord(i)), &m); err != nil {
+		panic(err)
+	}
+	b, _ := json.Marshal(m) // maps are written with sorted keys
+	return string(b)
+}
+
+// TestOnlyTheBadRecordIsLost breaks records of large log files in the ways
+// the hardening issue lists; only the broken records may be lost.
+func TestOnlyTheBadRecordIsLost(t *testing.T) {
+	breakAt := func(rec func(int) string, bad map[int]func(string) string) func(int) string {
+		return func(i int) string {
+			if f := bad[i]; f != nil {
+				return f(rec(i))
+			}
+			return rec(i)
+		}
+	}
+	nul := func(r string) string { return strings.Replace(r, "aws-cli/", "aws-cli\x00/", 1) }
+	value := func(r string) string {
+		return strings.Replace(r, `"GetObject"`, `GetObject"`, 1)
+	}
+	// an unclosed string runs into the next record: the error is found
+	// after the next record's start
+	unclosed := func(r string) string { return strings.TrimSuffix(r, `"}}`) + `}}` }
+	pretty := func(i int) string {
+		var b bytes.Buffer
+		_ = json.Indent(&b, []byte(ctRecord(i)), "  ", "  ")
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name string
+		n    int
+		rec  func(int) string
+		bad  []int
+	}{
+		{"nul byte in record 2 of 50", 50, breakAt(ctRecord, map[int]func(string) string{1: nul}), []int{1}},
+		{"broken value in record 11", 50, breakAt(ctRecord, map[int]func(string) string{10: value}), []int{10}},
+		{"unclosed string", 50, breakAt(ctRecord, map[int]func(string) string{5: unclosed}), []int{5}},
+		{"alphabetical keys", 310, breakAt(sortedRecord, map[int]func(string) string{155: value}), []int{155}},
+		{"alphabetical keys, unclosed string", 310, breakAt(sortedRecord, map[int]func(string) string{155: unclosed}), []int{155}},
+		{"pretty-printed", 50, breakAt(pretty, map[int]func(string) string{20: nul, 21: value}), []int{20, 21}},
+		{"first three broken", 310, breakAt(ctRecord, map[int]func(string) string{0: value, 1: nul, 2: value}), []int{0, 1, 2}},
+		{"last broken", 50, breakAt(ctRecord, map[int]func(string) string{49: value}), []int{49}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := decodeBytes(t, "ct.json", ctFile(tc.n, tc.rec), Options{})
+			if len(c.ct) != tc.n-len(tc.bad) || len(c.q) != len(tc.bad) {
+				t.Fatalf("%d of %d records kept, %d quarantined (want %d): %+v", len(c.ct), tc.n, len(c.q), len(tc.bad), c.q)
+			}
+			for i, u := range tc.bad {
+				if c.q[i].Record != int64(u) || !strings.HasPrefix(c.q[i].Reason, "invalid JSON") {
+					t.Errorf("quarantine %d: %+v, want unit %d", i, c.q[i], u)
+				}
+			}
+		})
+	}
+	t.Run("first three lines broken", func(t *testing.T) {
+		var b bytes.Buffer
+		for i := 0; i < 310; i++ {
+			r := ctRecord(i)
+			if i < 3 {
+				r = value(r)
+			}
+			b.WriteString(r + "\n")
+		}
+		c := decodeBytes(t, "ct.jsonl", b.Bytes(), Options{})
+		if len(c.ct) != 307 || len(c.q) != 3 {
+			t.Fatalf("%d records, quarantine %+v", len(c.ct), c.q)
+		}
+	})
+	t.Run("unknown format still gives up", func(t *testing.T) {
+		c := decodeBytes(t, "app.log", bytes.Repeat([]byte("GET /index.html 200\n"), 1000), Options{})
+		if len(c.q) != 1 || !strings.Contains(c.q[0].Reason, "the first 100 records or lines") {
+			t.Fatalf("quarantine %+v", c.q)
+		}
+	})
+}
+
+// TestUnreadableValues checks that stored text is what DuckDB's JSON
+// functions and encoding/json read, and that too deep nesting is refused.
+func TestUnreadableValues(t *testing.T) {
+	rec := strings.Replace(ctRecord(1), `"userAgent":"aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.amzn.2023"`, `"userAgent":"\udc00"`, 1)
+	rec = strings.Replace(rec, `"Host":`, `"huge":1e99999,"digits":`+strings.Repeat("7", 5000)+`,"Host":`, 1)
+	c := decodeBytes(t, "ct.json", ctFile(1, func(int) string { return rec }), Options{})
+	if len(c.ct) != 1 {
+		t.Fatalf("records %d, quarantine %+v", len(c.ct), c.q)
+	}
+	e := c.ct[0]
+	for name, text := range map[string]string{"raw": e.Raw, "requestParameters": e.RequestParameters} {
+		var v any
+		if err := json.Unmarshal([]byte(text), &v); err != nil {
+			t.Errorf("%s cannot be read: %v", name, err)
+		}
+	}
+	if strings.Contains(e.Raw, `\udc00`) || !strings.Contains(e.Raw, `"userAgent":"\ufffd"`) || !strings.Contains(e.RequestParameters, `"huge":"1e99999"`) {
+		t.Errorf("raw not rewritten: %.300s", e.Raw)
+	}
+	if len(c.w) != 3 {
+		t.Errorf("warnings: %+v", c.w)
+	}
+
+	deep := `{"eventVersion":"1.08","eventID":"deep","requestParameters":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + "}"
+	c = decodeBytes(t, "deep.json", ctFile(3, func(i int) string {
+		if i == 1 {
+			return deep
+		}
+		return ctRecord(i)
+	}), Options{})
+	if len(c.ct) != 2 || len(c.q) != 1 || !strings.Contains(c.q[0].Reason, "nested deeper than 10000 levels") {
+		t.Fatalf("records %d, quarantine %+v", len(c.ct), c.q)
+	}
+}
+
+// TestReasonsAreBounded feeds input whose reasons used to be many KB long.
+func TestReasonsAreBounded(t *testing.T) {
+	for name, in := range map[string]string{
+		"long keys":   `{"` + strings.Repeat("k", 5000) + `":1,"` + strings.Repeat("j", 5000) + `":2}`,
+		"deep digest": `{"digestStartTime":"2026-11-02T10:00:00Z","x":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "}",
+	} {
+		c := decodeBytes(t, name, []byte(in), Options{})
+		if len(c.q) != 1 || len(c.q[0].Reason) > MaxReason {
+			t.Errorf("%s: %d entries, reason of %d bytes", name, len(c.q), len(c.q[0].Reason))
+		}
 	}
 }

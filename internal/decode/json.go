@@ -90,22 +90,32 @@ func (d *decoder) scanErr(sc *jsonscan.Scanner, err error, inArray bool, from in
 }
 
 // resyncElement moves sc, after a broken element of an array, to the start
-// of the next element: the next '{' after a ',' that starts a valid object
-// with the keys of a record. Objects nested in a record can follow a ','
-// as well, but they are not records (a resource, a request parameter), so
-// they are passed over. Unlike looking for a record's usual first key,
-// this does not depend on the order of keys, on whitespace or on the
+// of the next element. sc is at the start of the broken element. A
+// candidate is a '{' after a ',' (whitespace between them allowed); it is
+// the next element when it starts a valid object with the keys of a
+// record. Objects nested in a record follow a ',' as well, but they are
+// not records (a resource, a request parameter), so they are passed over.
+// A candidate that is itself broken is taken when its first key is the one
+// the broken element started with, or a record's usual first key
+// ("eventVersion", "schemaVersion"), so that each broken record is
+// reported on its own. This does not depend on key order, whitespace or
 // record type. An element too large to keep is reported in big.
 func resyncElement(sc *jsonscan.Scanner) (found bool, big *jsonscan.ValueError) {
+	head, _ := sc.PeekAhead(256)
+	first, _ := firstKey(head)
 	for sc.SkipToElement() {
 		at := sc.Offset()
+		head, _ := sc.PeekAhead(256)
+		k, _ := firstKey(head)
+		sameStart := k != "" && (k == first || k == "eventVersion" || k == "schemaVersion")
 		v, err := sc.ReadValue()
 		if errors.As(err, &big) {
 			return sc.SkipToElement(), big
 		}
-		if err == nil && recordLike(scanKeys(string(v.Bytes), v.Members)) {
-			sc.Rewind(at) // read it again as the next element
-			return true, nil
+		if err == nil && recordLike(scanKeys(string(v.Bytes), v.Members)) || err != nil && sameStart {
+			if sc.Rewind(at) { // read it again as the next element
+				return true, nil
+			}
 		}
 		if err == nil || !sc.Rewind(at) {
 			continue // a nested object, or not an object at all
@@ -237,8 +247,8 @@ func (d *decoder) containerErr(sc *jsonscan.Scanner, err error) error {
 // is not an array: the object holds no records, which should not pass
 // silently.
 func (d *decoder) notArray(key, v string, line, off int64) error {
-	what := "a " + map[byte]string{'{': "JSON object", '"': "string", 'n': "null", 't': "boolean", 'f': "boolean"}[v[0]]
-	if what == "a " {
+	what := map[byte]string{'{': "a JSON object", '"': "a string", 'n': "null", 't': "a boolean", 'f': "a boolean"}[v[0]]
+	if what == "" {
 		what = "a number"
 	}
 	return d.quarantine(d.hint(), line, off, fmt.Sprintf("%q is %s, not an array of records: the object holds no records", key, what), []byte(v))
