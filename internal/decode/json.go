@@ -367,15 +367,15 @@ func (d *decoder) handleText(raw string, line, off int64, depth int) error {
 		d.sub = jsonscan.NewScanner(nil, d.opt.MaxRecordSize)
 	}
 	mem, err := d.sub.Validate(raw)
-	if err == nil && d.sub.Unreadable() {
-		raw, mem = d.readable(raw, mem)
-	}
 	if err != nil {
 		var se *jsonscan.SyntaxError
 		if errors.As(err, &se) {
 			return d.quarantine(d.hint(), line, off, "invalid JSON: "+se.Msg+fmt.Sprintf(" (at byte %d of the record)", se.Offset), []byte(raw))
 		}
 		return d.quarantine(d.hint(), line, off, "invalid JSON: "+err.Error(), []byte(raw))
+	}
+	if d.sub.Unreadable() {
+		raw, mem = d.readable(raw, mem)
 	}
 	return d.handleValue(raw, mem, line, off, depth)
 }

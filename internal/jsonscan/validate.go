@@ -33,9 +33,9 @@ const (
 	stArrCommaOrEnd
 )
 
-// MaxDepth is the deepest nesting of objects and arrays accepted: DuckDB's
-// JSON reader refuses deeper text, so a record that deep could be stored
-// but never queried.
+// MaxDepth is the deepest nesting of objects and arrays accepted. DuckDB
+// stores deeper text, but its Go client (encoding/json, limited to 10,000
+// levels) then fails on every query that returns it.
 const MaxDepth = 10000
 
 // rel returns the current position relative to the value start.
@@ -154,7 +154,7 @@ func (s *Scanner) scanValue() error {
 			cur.ValStart = s.rel()
 		}
 		if (c == '{' || c == '[') && len(s.stack) >= MaxDepth {
-			return s.syntaxf(s.pos, "JSON nested deeper than %d levels (DuckDB's limit)", MaxDepth)
+			return s.syntaxf(s.pos, "JSON nested deeper than %d levels (queries could not return it)", MaxDepth)
 		}
 		switch {
 		case c == '{':
