@@ -160,7 +160,7 @@ func (dec *Decoder) Decode(ctx context.Context, obj Object, r io.Reader, emit Em
 		err = nil
 	}
 	if err == nil {
-		err = d.release()
+		err = d.finish()
 	}
 	if err != nil {
 		if d.batch != nil {
@@ -191,10 +191,14 @@ type decoder struct {
 	sub *jsonscan.Scanner // validates values that do not come from the main scanner
 
 	// Until the first record, quarantine entries are held back: when the
-	// first few units all fail, the object is not of a known format and one
+	// first units all fail, the object is not of a known format and one
 	// entry says so instead of one per line.
 	holding bool
 	held    []event.Quarantined
+
+	// notes are warnings about the record being decoded; they are attached
+	// to it when it is added, and dropped when it is quarantined instead.
+	notes []event.Warning
 }
 
 // next returns the batch being filled.
@@ -235,8 +239,10 @@ func (d *decoder) flush() error {
 func (d *decoder) addCloudTrail(e *event.CloudTrail) error {
 	u, ok := d.take()
 	if !ok {
+		d.notes = d.notes[:0]
 		return nil
 	}
+	d.attachNotes(u, event.KindCloudTrail)
 	e.Unit = u
 	b := d.next()
 	b.CloudTrail = append(b.CloudTrail, *e)
@@ -246,8 +252,10 @@ func (d *decoder) addCloudTrail(e *event.CloudTrail) error {
 func (d *decoder) addDigest(g *event.Digest) error {
 	u, ok := d.take()
 	if !ok {
+		d.notes = d.notes[:0]
 		return nil
 	}
+	d.attachNotes(u, event.KindCloudTrailDigest)
 	g.Unit = u
 	b := d.next()
 	b.Digests = append(b.Digests, *g)
@@ -257,8 +265,10 @@ func (d *decoder) addDigest(g *event.Digest) error {
 func (d *decoder) addFinding(f *event.Finding) error {
 	u, ok := d.take()
 	if !ok {
+		d.notes = d.notes[:0]
 		return nil
 	}
+	d.attachNotes(u, event.KindGuardDuty)
 	f.Unit = u
 	b := d.next()
 	b.Findings = append(b.Findings, *f)
@@ -285,9 +295,57 @@ func (d *decoder) warn(kind event.Kind, field, reason string) {
 	b.Warnings = append(b.Warnings, event.Warning{Object: d.obj.Name, Kind: kind, Record: d.unit, Field: field, Reason: reason})
 }
 
+// note records a warning about the record being decoded (see notes).
+func (d *decoder) note(kind event.Kind, field, reason string) {
+	d.notes = append(d.notes, event.Warning{Object: d.obj.Name, Kind: kind, Field: field, Reason: capText(reason)})
+}
+
+// attachNotes adds the pending notes as warnings of unit u, a record of
+// the given kind.
+func (d *decoder) attachNotes(u int64, kind event.Kind) {
+	if len(d.notes) == 0 {
+		return
+	}
+	b := d.next()
+	for _, w := range d.notes {
+		w.Record = u
+		if w.Kind == event.KindUnknown {
+			w.Kind = kind
+		}
+		b.Warnings = append(b.Warnings, w)
+	}
+	d.notes = d.notes[:0]
+}
+
 // giveUp is how many failed units, with no record before them, make an
-// object count as not being of a known format.
-const giveUp = 3
+// object count as not being of a known format: decoding stops there. It is
+// large enough that a few broken records at the start of a log file do not
+// cost the good ones after them.
+const giveUp = 100
+
+// minUnknown is how many failed units, when an object has nothing else,
+// are reported as one entry (the object is not of a known format) instead
+// of one entry each.
+const minUnknown = 3
+
+// finish ends the object: held quarantine entries are emitted, as one
+// entry when there are minUnknown or more and no record came.
+func (d *decoder) finish() error {
+	if d.holding && len(d.held) >= minUnknown {
+		return d.unknownFormat(fmt.Sprintf("none of its %d records or lines could be decoded", len(d.held)))
+	}
+	return d.release()
+}
+
+// unknownFormat replaces the held entries by one that says the object is
+// not of a known format.
+func (d *decoder) unknownFormat(what string) error {
+	first := d.held[0]
+	d.held = nil
+	d.holding = false
+	first.Reason = capText(fmt.Sprintf("not a log format trawl knows: %s (the first: %s)", what, first.Reason))
+	return d.emitQuarantine(&first)
+}
 
 // release emits the held quarantine entries; it is called before the first
 // record and at the end of the object.
@@ -317,12 +375,13 @@ func (d *decoder) emitQuarantine(q *event.Quarantined) error {
 
 // quarantine records a problem at a position.
 func (d *decoder) quarantine(kind event.Kind, line, offset int64, reason string, snippet []byte) error {
+	d.notes = d.notes[:0] // about a record that is not kept
 	q := event.Quarantined{
 		Object:  d.obj.Name,
 		Kind:    kind,
 		Line:    line,
 		Offset:  offset,
-		Reason:  reason,
+		Reason:  capText(reason),
 		Snippet: Snippet(snippet),
 	}
 	if !d.holding {
@@ -332,14 +391,26 @@ func (d *decoder) quarantine(kind event.Kind, line, offset int64, reason string,
 	if len(d.held) < giveUp {
 		return nil
 	}
-	first := d.held[0]
-	d.held = nil
-	d.holding = false
-	first.Reason = fmt.Sprintf("not a log format trawl knows: the first %d records or lines could not be decoded (the first: %s); the rest of the object is skipped", giveUp, first.Reason)
-	if err := d.emitQuarantine(&first); err != nil {
+	if err := d.unknownFormat(fmt.Sprintf("the first %d records or lines could not be decoded; the rest of the object is skipped", giveUp)); err != nil {
 		return err
 	}
 	return errStop
+}
+
+// MaxReason bounds the length of a quarantine reason or warning, in bytes.
+const MaxReason = 1 << 10
+
+// capText cuts a message to MaxReason bytes (at a character boundary).
+func capText(s string) string {
+	if len(s) <= MaxReason {
+		return s
+	}
+	const more = "… (cut)"
+	i := MaxReason - len(more)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return strings.ToValidUTF8(s[:i], "") + more
 }
 
 // Snippet returns at most 256 bytes of b as valid UTF-8 text for messages.

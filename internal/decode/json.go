@@ -15,7 +15,6 @@ import (
 	"github.com/trawl-project/trawl/internal/decode/guardduty"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/jsonscan"
-	"github.com/valyala/fastjson"
 )
 
 // errStop ends an object early after its problem has been quarantined.
@@ -24,11 +23,6 @@ var errStop = errors.New("stop object")
 // isStreamKey reports whether k is a container key whose array is read
 // element by element instead of as one value.
 func isStreamKey(k string) bool { return k == "Records" || k == "findings" || k == "Findings" }
-
-// resyncPatterns mark the start of the next record after a broken one in an
-// array: AWS writes eventVersion first in CloudTrail records and
-// schemaVersion first in GuardDuty findings.
-var resyncPatterns = [][]byte{[]byte(`{"eventVersion"`), []byte(`{"schemaVersion"`)}
 
 func (d *decoder) json(br *bufio.Reader, compressed bool, cr *countingReader) error {
 	sc := jsonscan.NewScanner(br, d.opt.MaxRecordSize)
@@ -47,8 +41,12 @@ type readError struct{ err error }
 func (e *readError) Error() string { return e.err.Error() }
 
 // scanErr sorts a scanner error into fatal (returned) and data problems
-// (quarantined, with recovered==true when scanning can go on).
-func (d *decoder) scanErr(sc *jsonscan.Scanner, err error, inArray bool) (recovered bool, fatal error) {
+// (quarantined, with recovered==true when scanning can go on). from is
+// where the broken value starts (-1: at the error): the search for the next
+// record starts there, not at the error, which can lie past the next
+// record's start (an unclosed string swallows the next record's first
+// bytes; a truncated line's error is found on the next line).
+func (d *decoder) scanErr(sc *jsonscan.Scanner, err error, inArray bool, from int64) (recovered bool, fatal error) {
 	var ve *jsonscan.ValueError
 	var se *jsonscan.SyntaxError
 	switch {
@@ -57,10 +55,14 @@ func (d *decoder) scanErr(sc *jsonscan.Scanner, err error, inArray bool) (recove
 		return true, d.quarantine(d.hint(), ve.Line, ve.Offset, reason, ve.Snippet)
 	case errors.As(err, &se):
 		snip := sc.Snippet(se.Offset-64, 192)
+		if from >= 0 {
+			sc.Rewind(from)
+		}
 		start := sc.Offset()
 		var found bool
+		var big *jsonscan.ValueError
 		if inArray {
-			found = sc.SkipTo(resyncPatterns...)
+			found, big = resyncElement(sc)
 		} else {
 			found = sc.SkipTo([]byte("\n{"), []byte("\n["))
 			if found {
@@ -72,16 +74,62 @@ func (d *decoder) scanErr(sc *jsonscan.Scanner, err error, inArray bool) (recove
 		}
 		reason := "invalid JSON: " + se.Msg
 		if found {
-			reason += fmt.Sprintf("; skipped %d bytes to the next record", sc.Offset()-start)
+			reason += fmt.Sprintf("; skipped %d bytes from the start of the record to the next one", sc.Offset()-start)
 		} else {
 			reason += "; no further record found, the rest of the object is skipped"
 		}
 		if qerr := d.quarantine(d.hint(), se.Line, se.Offset, reason, snip); qerr != nil {
 			return false, qerr
 		}
+		if big != nil {
+			return d.scanErr(sc, big, inArray, -1)
+		}
 		return found, nil
 	}
 	return false, &readError{err}
+}
+
+// resyncElement moves sc, after a broken element of an array, to the start
+// of the next element. sc is at the start of the broken element. A
+// candidate is a '{' after a ',' (whitespace between them allowed); it is
+// the next element when it starts a valid object with the keys of a
+// record. Objects nested in a record follow a ',' as well, but they are
+// not records (a resource, a request parameter), so they are passed over.
+// A candidate that is itself broken is taken when its first key is the one
+// the broken element started with, or a record's usual first key
+// ("eventVersion", "schemaVersion"), so that each broken record is
+// reported on its own. This does not depend on key order, whitespace or
+// record type. An element too large to keep is reported in big.
+func resyncElement(sc *jsonscan.Scanner) (found bool, big *jsonscan.ValueError) {
+	head, _ := sc.PeekAhead(256)
+	first, _ := firstKey(head)
+	for sc.SkipToElement() {
+		at := sc.Offset()
+		head, _ := sc.PeekAhead(256)
+		k, _ := firstKey(head)
+		sameStart := k != "" && (k == first || k == "eventVersion" || k == "schemaVersion")
+		v, err := sc.ReadValue()
+		if errors.As(err, &big) {
+			return sc.SkipToElement(), big
+		}
+		if err == nil && recordLike(scanKeys(string(v.Bytes), v.Members)) || err != nil && sameStart {
+			if sc.Rewind(at) { // read it again as the next element
+				return true, nil
+			}
+		}
+		if err == nil || !sc.Rewind(at) {
+			continue // a nested object, or not an object at all
+		}
+		sc.SkipByte()
+	}
+	return false, nil
+}
+
+// recordLike reports whether an object has the keys of a record or of a
+// container of records trawl reads.
+func recordLike(k objectKeys) bool {
+	return k.ctRecord || k.digest || k.finding() || k.detail != "" || k.logEvents != "" ||
+		k.records != "" || k.findings != "" || k.message != ""
 }
 
 func (d *decoder) jsonStream(sc *jsonscan.Scanner) error {
@@ -127,7 +175,7 @@ func (d *decoder) topValue(sc *jsonscan.Scanner) error {
 		return nil
 	}
 	if err != nil {
-		ok, fatal := d.scanErr(sc, err, false)
+		ok, fatal := d.scanErr(sc, err, false, v.Offset)
 		if fatal != nil {
 			return fatal
 		}
@@ -136,7 +184,7 @@ func (d *decoder) topValue(sc *jsonscan.Scanner) error {
 		}
 		return nil
 	}
-	return d.handleScanned(v)
+	return d.handleScanned(sc, v)
 }
 
 // streamObject reads an object member by member, streaming the arrays of
@@ -168,8 +216,14 @@ func (d *decoder) streamObject(sc *jsonscan.Scanner) error {
 			}
 			continue
 		}
-		if _, err := sc.ReadValue(); err != nil {
+		v, err := sc.ReadValue()
+		if err != nil {
 			return d.containerErr(sc, err)
+		}
+		if isStreamKey(key) {
+			if err := d.notArray(key, string(v.Bytes), v.Line, v.Offset); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -179,7 +233,7 @@ func (d *decoder) containerErr(sc *jsonscan.Scanner, err error) error {
 	if err == io.EOF {
 		err = &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: "unexpected end of input inside an object"}
 	}
-	ok, fatal := d.scanErr(sc, err, false)
+	ok, fatal := d.scanErr(sc, err, false, -1)
 	if fatal != nil {
 		return fatal
 	}
@@ -187,6 +241,17 @@ func (d *decoder) containerErr(sc *jsonscan.Scanner, err error) error {
 		return errStop
 	}
 	return nil
+}
+
+// notArray quarantines a container key ("Records", "findings") whose value
+// is not an array: the object holds no records, which should not pass
+// silently.
+func (d *decoder) notArray(key, v string, line, off int64) error {
+	what := map[byte]string{'{': "a JSON object", '"': "a string", 'n': "null", 't': "a boolean", 'f': "a boolean"}[v[0]]
+	if what == "" {
+		what = "a number"
+	}
+	return d.quarantine(d.hint(), line, off, fmt.Sprintf("%q is %s, not an array of records: the object holds no records", key, what), []byte(v))
 }
 
 // streamArray reads an array element by element.
@@ -207,7 +272,7 @@ func (d *decoder) streamArray(sc *jsonscan.Scanner) error {
 			err = &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: "unexpected end of input inside an array (truncated file?)"}
 		}
 		if err != nil {
-			ok, fatal := d.scanErr(sc, err, true)
+			ok, fatal := d.scanErr(sc, err, true, v.Offset)
 			if fatal != nil {
 				return fatal
 			}
@@ -218,7 +283,7 @@ func (d *decoder) streamArray(sc *jsonscan.Scanner) error {
 			if !errors.As(err, &ve) {
 				continue // resynchronised at the start of the next element
 			}
-		} else if err := d.handleScanned(v); err != nil {
+		} else if err := d.handleScanned(sc, v); err != nil {
 			return err
 		}
 		c, err := sc.Peek()
@@ -226,7 +291,7 @@ func (d *decoder) streamArray(sc *jsonscan.Scanner) error {
 			if err == io.EOF {
 				err = &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: "unexpected end of input inside an array (truncated file?)"}
 			}
-			ok, fatal := d.scanErr(sc, err, true)
+			ok, fatal := d.scanErr(sc, err, true, -1)
 			if fatal != nil {
 				return fatal
 			}
@@ -242,7 +307,7 @@ func (d *decoder) streamArray(sc *jsonscan.Scanner) error {
 			sc.SkipByte()
 			return nil
 		default:
-			ok, fatal := d.scanErr(sc, &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: fmt.Sprintf("expected ',' or ']' after an array element, found %q", c)}, true)
+			ok, fatal := d.scanErr(sc, &jsonscan.SyntaxError{Offset: sc.Offset(), Line: sc.Line(), Msg: fmt.Sprintf("expected ',' or ']' after an array element, found %q", c)}, true, -1)
 			if fatal != nil {
 				return fatal
 			}
@@ -270,13 +335,29 @@ func firstKey(head []byte) (string, bool) {
 }
 
 // handleScanned dispatches a value read (and validated) by the scanner.
-func (d *decoder) handleScanned(v jsonscan.Value) error {
+func (d *decoder) handleScanned(sc *jsonscan.Scanner, v jsonscan.Value) error {
 	raw := text(v.Bytes)
 	mem := v.Members
 	if len(raw) != len(v.Bytes) {
 		mem = nil // invalid UTF-8 was replaced: the index no longer fits
 	}
+	if sc.Unreadable() {
+		raw, mem = d.readable(raw, mem)
+	}
 	return d.handleValue(raw, mem, v.Line, v.Offset, 0)
+}
+
+// readable rewrites what DuckDB's JSON functions cannot read (see
+// jsonscan.Readable), with a warning for each change.
+func (d *decoder) readable(raw string, mem []jsonscan.Member) (string, []jsonscan.Member) {
+	fixed, fixes := jsonscan.Readable(raw)
+	if len(fixes) == 0 {
+		return raw, mem
+	}
+	for _, f := range fixes {
+		d.note(event.KindUnknown, "raw", "record text: "+f)
+	}
+	return fixed, nil
 }
 
 // handleText validates a value that did not come through the main scanner
@@ -293,16 +374,26 @@ func (d *decoder) handleText(raw string, line, off int64, depth int) error {
 		}
 		return d.quarantine(d.hint(), line, off, "invalid JSON: "+err.Error(), []byte(raw))
 	}
+	if d.sub.Unreadable() {
+		raw, mem = d.readable(raw, mem)
+	}
 	return d.handleValue(raw, mem, line, off, depth)
 }
 
-// shortErr trims fastjson's messages, which quote the unparsed tail.
-func shortErr(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, "; unparsed tail"); i > 0 {
-		s = s[:i]
-	}
-	return strings.TrimPrefix(s, "cannot parse JSON: ")
+// eventTimeNote warns that a CloudTrail record's eventTime is stored as
+// NULL: it is missing or not a timestamp trawl reads.
+func (d *decoder) eventTimeNote(raw string, mem []jsonscan.Member) {
+	reason := "the record has no eventTime: stored as NULL"
+	jsonscan.EachMember(raw, mem, func(k, v string) bool {
+		if k != "eventTime" {
+			return true
+		}
+		if !jsonscan.IsNull(v) {
+			reason = fmt.Sprintf("eventTime %s is not a timestamp trawl reads: stored as NULL", jsonscan.Abbrev(v))
+		}
+		return false
+	})
+	d.note(event.KindCloudTrail, "eventTime", reason)
 }
 
 // maxDepth bounds recursion through nested containers and payloads.
@@ -337,6 +428,13 @@ type objectKeys struct {
 	records, findings, logEvents  string
 	messageType, message, awslogs string
 	detailType, detail            string
+	id, typ, severity, service    bool // GuardDuty finding keys, either case
+	arn                           string
+}
+
+// finding reports whether the keys are those of a GuardDuty finding.
+func (k *objectKeys) finding() bool {
+	return k.id && k.typ && (k.severity || k.service || strings.Contains(k.arn, ":guardduty:"))
 }
 
 func scanKeys(raw string, mem []jsonscan.Member) objectKeys {
@@ -368,6 +466,16 @@ func scanKeys(raw string, mem []jsonscan.Member) objectKeys {
 			k.detailType = jsonscan.Text(v)
 		case "detail":
 			k.detail = v
+		case "id", "Id":
+			k.id = true
+		case "type", "Type":
+			k.typ = true
+		case "severity", "Severity":
+			k.severity = true
+		case "service", "Service":
+			k.service = true
+		case "arn", "Arn":
+			k.arn = v
 		}
 		return true
 	})
@@ -387,11 +495,16 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 	switch {
 	case k.records != "" && k.records[0] == '[':
 		return d.handleValue(k.records, nil, line, off, depth+1)
+	case k.records != "":
+		return d.notArray("Records", k.records, line, off)
 	case k.ctRecord && k.messageType == "" && k.detailType == "":
 		if ok, err := d.accept(event.KindCloudTrail, line, off, raw); !ok {
 			return err
 		}
 		e := cloudtrail.FromRaw(raw, jsonscan.NewMemberIter(raw, mem).Next)
+		if e.EventTime.IsZero() {
+			d.eventTimeNote(raw, mem)
+		}
 		if err := d.release(); err != nil {
 			return err
 		}
@@ -400,12 +513,7 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		if ok, err := d.accept(event.KindCloudTrailDigest, line, off, raw); !ok {
 			return err
 		}
-		var p fastjson.Parser
-		v, err := p.Parse(raw)
-		if err != nil {
-			return d.quarantine(event.KindCloudTrailDigest, line, off, "invalid digest: "+shortErr(err), []byte(raw))
-		}
-		dg, err := cloudtrail.DigestFromValue(v, raw)
+		dg, err := cloudtrail.DigestFromRaw(raw)
 		if err != nil {
 			return d.quarantine(event.KindCloudTrailDigest, line, off, err.Error(), []byte(raw))
 		}
@@ -429,10 +537,10 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		return d.handleValue(k.findings, nil, line, off, depth+1)
 	case k.message != "" && len(k.keys) <= 3:
 		return d.handleMessage(jsonscan.Text(k.message), line, off, depth+1)
-	}
-	var p fastjson.Parser
-	if v, err := p.Parse(raw); err == nil && guardduty.IsFinding(v) {
+	case k.finding():
 		return d.finding(raw, line, off)
+	case k.findings != "":
+		return d.notArray("findings", k.findings, line, off)
 	}
 	keys := append([]string(nil), k.keys...)
 	sort.Strings(keys)
@@ -443,12 +551,7 @@ func (d *decoder) finding(raw string, line, off int64) error {
 	if ok, err := d.accept(event.KindGuardDuty, line, off, raw); !ok {
 		return err
 	}
-	var p fastjson.Parser
-	v, err := p.Parse(raw)
-	if err != nil {
-		return d.quarantine(event.KindGuardDuty, line, off, "invalid finding: "+shortErr(err), []byte(raw))
-	}
-	f, err := guardduty.FromValue(v, raw)
+	f, err := guardduty.FromRaw(raw, func(field, reason string) { d.note(event.KindGuardDuty, field, reason) })
 	if err != nil {
 		return d.quarantine(event.KindGuardDuty, line, off, err.Error(), []byte(raw))
 	}

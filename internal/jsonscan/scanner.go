@@ -70,6 +70,9 @@ type Scanner struct {
 	skipping bool // the current value is too large and is being discarded
 	snippet  []byte
 	members  []Member
+	// unreadable is set while scanning a value that has a surrogate escape
+	// or a number that may overflow a float64 (see Readable).
+	unreadable bool
 }
 
 // NewScanner returns a Scanner reading from r. maxValue bounds the size of a
@@ -260,6 +263,7 @@ func (s *Scanner) ReadValue() (Value, error) {
 	v := Value{Offset: s.base + int64(start), Line: s.lineAt(start)}
 	s.keep = start
 	s.skipping = false
+	s.unreadable = false
 	s.snippet = s.snippet[:0]
 	defer func() { s.keep = -1 }()
 	if err := s.scanValue(); err != nil {
@@ -275,6 +279,12 @@ func (s *Scanner) ReadValue() (Value, error) {
 	}
 	return v, nil
 }
+
+// Unreadable reports whether the value last read by ReadValue or Validate
+// may hold text that DuckDB's JSON functions reject: a surrogate escape
+// (which may be unpaired) or a number beyond float64's range. Readable
+// rewrites such text; other values need no second look.
+func (s *Scanner) Unreadable() bool { return s.unreadable }
 
 // checkSize switches to skipping mode once the current value exceeds the
 // limit: the bytes read so far are dropped, but for a snippet.
@@ -318,6 +328,60 @@ func (s *Scanner) SkipTo(patterns ...[]byte) bool {
 		// Keep a tail that could be the start of a pattern.
 		if adv := s.end - s.pos - (longest - 1); adv > 0 {
 			s.pos += adv
+		}
+		if !s.fill() {
+			s.pos = s.end
+			return false
+		}
+	}
+}
+
+// Rewind moves the scanner back to stream offset off, which must be at or
+// before the current position and still buffered (the start of the value
+// that ReadValue just failed on is). It reports whether it could.
+func (s *Scanner) Rewind(off int64) bool {
+	i := off - s.base
+	if i < 0 || i > int64(s.pos) {
+		return false
+	}
+	s.pos = int(i)
+	return true
+}
+
+// SkipToElement discards input up to the next '{' that follows a ','
+// (whitespace between them allowed): where the next object of an array of
+// objects can start. The '{' stays unread. At the end of input it returns
+// false with everything consumed. Callers check that the object found is
+// one they expect: the same pattern occurs inside records too.
+func (s *Scanner) SkipToElement() bool {
+	for {
+		buf := s.buf[s.pos:s.end]
+		i := 0
+		for {
+			j := bytes.IndexByte(buf[i:], ',')
+			if j < 0 {
+				break
+			}
+			j += i + 1
+			for j < len(buf) && isSpace(buf[j]) {
+				j++
+			}
+			if j == len(buf) {
+				i = -1 // need more input to see what follows
+				break
+			}
+			if buf[j] == '{' {
+				s.pos += j
+				return true
+			}
+			i = j
+		}
+		if i >= 0 {
+			s.pos = s.end
+		} else if c := bytes.LastIndexByte(buf, ','); len(buf)-c < 4096 {
+			s.pos += c // keep the ',' and the (short) whitespace after it
+		} else {
+			s.pos = s.end
 		}
 		if !s.fill() {
 			s.pos = s.end

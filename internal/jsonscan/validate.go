@@ -33,6 +33,11 @@ const (
 	stArrCommaOrEnd
 )
 
+// MaxDepth is the deepest nesting of objects and arrays accepted. DuckDB
+// stores deeper text, but its Go client (encoding/json, limited to 10,000
+// levels) then fails on every query that returns it.
+const MaxDepth = 10000
+
 // rel returns the current position relative to the value start.
 func (s *Scanner) rel() int32 { return int32(s.pos - s.keep) }
 
@@ -148,6 +153,9 @@ func (s *Scanner) scanValue() error {
 		if inMember && len(s.stack) == 1 && cur.ValStart < 0 && s.keep >= 0 {
 			cur.ValStart = s.rel()
 		}
+		if (c == '{' || c == '[') && len(s.stack) >= MaxDepth {
+			return s.syntaxf(s.pos, "JSON nested deeper than %d levels (queries could not return it)", MaxDepth)
+		}
 		switch {
 		case c == '{':
 			s.pos++
@@ -241,8 +249,12 @@ func (s *Scanner) scanStringBody() (escaped bool, err error) {
 				if !ok {
 					return escaped, s.syntaxf(s.pos, "unexpected end of input inside a string (truncated?)")
 				}
-				if _, ok := hex4(s.buf[s.pos+2 : s.pos+6]); !ok {
+				r, ok := hex4(s.buf[s.pos+2 : s.pos+6])
+				if !ok {
 					return escaped, s.syntaxf(s.pos, "invalid \\u escape %q", s.buf[s.pos:s.pos+6])
+				}
+				if r >= 0xD800 && r < 0xE000 {
+					s.unreadable = true // a surrogate: Readable checks it is paired
 				}
 				s.pos += 6
 			default:
@@ -306,23 +318,44 @@ func (s *Scanner) scanNumber() error {
 	case digits() == 0:
 		return bad()
 	}
+	intDigits := i
+	if t[0] == '-' {
+		intDigits--
+	}
 	if i < len(t) && t[i] == '.' {
 		i++
 		if digits() == 0 {
 			return bad()
 		}
 	}
+	exp := 0
 	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
 		i++
+		neg := false
 		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			neg = t[i] == '-'
 			i++
 		}
+		j := i
 		if digits() == 0 {
 			return bad()
+		}
+		for _, c := range t[j:i] {
+			if exp < 1e6 {
+				exp = exp*10 + int(c-'0')
+			}
+		}
+		if neg {
+			exp = -exp
 		}
 	}
 	if i != len(t) {
 		return bad()
+	}
+	// The value is below 10^(intDigits+exp): only above 10^308 can it
+	// overflow a float64 (Readable checks with strconv).
+	if intDigits+exp > 308 {
+		s.unreadable = true
 	}
 	s.pos += n
 	return nil

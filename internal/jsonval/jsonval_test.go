@@ -71,3 +71,20 @@ func TestValues(t *testing.T) {
 		t.Error("Path")
 	}
 }
+
+func TestTimeText(t *testing.T) {
+	for in, want := range map[string]string{
+		`"2026-11-02T10:00:00Z"`: "2026-11-02T10:00:00Z",
+		`1762077600`:             "2025-11-02T10:00:00Z",
+		`1762077600000`:          "2025-11-02T10:00:00Z",
+		`1e20`:                   "", // milliseconds far beyond year 9999
+		`-1e300`:                 "",
+		`"soon"`:                 "",
+		`null`:                   "",
+	} {
+		got, ok := TimeText(in)
+		if s := got.Format(time.RFC3339); ok != (want != "") || ok && s != want {
+			t.Errorf("TimeText(%s) = %s, %v; want %q", in, s, ok, want)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/jsonscan"
 	"github.com/trawl-project/trawl/internal/jsonval"
-	"github.com/valyala/fastjson"
 )
 
 // IsRecordKey reports whether key is one every CloudTrail event carries; an
@@ -312,42 +311,71 @@ func arnTail(arn string) string {
 	return arn
 }
 
-// DigestFromValue builds a digest from a parsed digest file.
-func DigestFromValue(v *fastjson.Value, raw string) (event.Digest, error) {
-	if v.Type() != fastjson.TypeObject {
+// DigestFromRaw builds a digest from the text of a digest file, a valid
+// JSON object. It walks the text (a digest of a busy organization trail
+// lists thousands of log files) and keeps substrings of it.
+func DigestFromRaw(raw string) (event.Digest, error) {
+	if raw == "" || raw[0] != '{' {
 		return event.Digest{}, errors.New("digest is not a JSON object")
 	}
-	t := func(key string) time.Time {
-		tm, _ := jsonval.Time(v.Get(key))
+	t := func(v string) time.Time {
+		tm, _ := jsonval.TimeText(v)
 		return tm
 	}
-	s := func(key string) string { return jsonval.String(v.Get(key)) }
-	d := event.Digest{
-		AccountID:             s("awsAccountId"),
-		DigestStart:           t("digestStartTime"),
-		DigestEnd:             t("digestEndTime"),
-		DigestS3Bucket:        s("digestS3Bucket"),
-		DigestS3Object:        s("digestS3Object"),
-		NewestEventTime:       t("newestEventTime"),
-		OldestEventTime:       t("oldestEventTime"),
-		PreviousDigestBucket:  s("previousDigestS3Bucket"),
-		PreviousDigestObject:  s("previousDigestS3Object"),
-		PreviousDigestHash:    s("previousDigestHashValue"),
-		PreviousDigestHashAlg: s("previousDigestHashAlgorithm"),
-		PublicKeyFingerprint:  s("digestPublicKeyFingerprint"),
-		SignatureAlgorithm:    s("digestSignatureAlgorithm"),
-		Raw:                   raw,
-	}
-	for _, f := range v.GetArray("logFiles") {
-		lf := event.DigestLogFile{
-			S3Bucket:      jsonval.String(f.Get("s3Bucket")),
-			S3Object:      jsonval.String(f.Get("s3Object")),
-			HashValue:     jsonval.String(f.Get("hashValue")),
-			HashAlgorithm: jsonval.String(f.Get("hashAlgorithm")),
+	d := event.Digest{Raw: raw}
+	jsonscan.Members(raw, func(k, v string) bool {
+		switch k {
+		case "awsAccountId":
+			d.AccountID = jsonscan.Text(v)
+		case "digestStartTime":
+			d.DigestStart = t(v)
+		case "digestEndTime":
+			d.DigestEnd = t(v)
+		case "digestS3Bucket":
+			d.DigestS3Bucket = jsonscan.Text(v)
+		case "digestS3Object":
+			d.DigestS3Object = jsonscan.Text(v)
+		case "newestEventTime":
+			d.NewestEventTime = t(v)
+		case "oldestEventTime":
+			d.OldestEventTime = t(v)
+		case "previousDigestS3Bucket":
+			d.PreviousDigestBucket = jsonscan.Text(v)
+		case "previousDigestS3Object":
+			d.PreviousDigestObject = jsonscan.Text(v)
+		case "previousDigestHashValue":
+			d.PreviousDigestHash = jsonscan.Text(v)
+		case "previousDigestHashAlgorithm":
+			d.PreviousDigestHashAlg = jsonscan.Text(v)
+		case "digestPublicKeyFingerprint":
+			d.PublicKeyFingerprint = jsonscan.Text(v)
+		case "digestSignatureAlgorithm":
+			d.SignatureAlgorithm = jsonscan.Text(v)
+		case "logFiles":
+			jsonscan.Elements(v, func(el string) bool {
+				var lf event.DigestLogFile
+				jsonscan.Members(el, func(k, v string) bool {
+					switch k {
+					case "s3Bucket":
+						lf.S3Bucket = jsonscan.Text(v)
+					case "s3Object":
+						lf.S3Object = jsonscan.Text(v)
+					case "hashValue":
+						lf.HashValue = jsonscan.Text(v)
+					case "hashAlgorithm":
+						lf.HashAlgorithm = jsonscan.Text(v)
+					case "newestEventTime":
+						lf.NewestEventTime = t(v)
+					case "oldestEventTime":
+						lf.OldestEventTime = t(v)
+					}
+					return true
+				})
+				d.LogFiles = append(d.LogFiles, lf)
+				return true
+			})
 		}
-		lf.NewestEventTime, _ = jsonval.Time(f.Get("newestEventTime"))
-		lf.OldestEventTime, _ = jsonval.Time(f.Get("oldestEventTime"))
-		d.LogFiles = append(d.LogFiles, lf)
-	}
+		return true
+	})
 	return d, nil
 }
