@@ -179,4 +179,3 @@ func (p pipelineStore) Begin(ctx context.Context) (pipeline.Tx, error) {
 	}
 	return tx, nil
 }
-

@@ -855,9 +855,9 @@ func (e *processorError) Unwrap() error { return e.err }
 type prefixMatch int
 
 const (
-	prefixDiffers prefixMatch = iota
-	prefixWhole               // the object is exactly what was hashed
-	prefixAppended            // the object starts with what was hashed
+	prefixDiffers  prefixMatch = iota
+	prefixWhole                // the object is exactly what was hashed
+	prefixAppended             // the object starts with what was hashed
 )
 
 // samePrefix compares the first bytes of an object with the hash the

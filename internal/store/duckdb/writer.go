@@ -138,7 +138,6 @@ func (b *buffer[T]) reset() {
 	b.recs, b.srcs, b.bytes = b.recs[:0], b.srcs[:0], 0
 }
 
-
 func (t *Tx) flushCloudTrail() error {
 	if len(t.ct.recs) == 0 {
 		return nil
@@ -242,14 +241,12 @@ func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error
 	return seen, nil
 }
 
-
 func (t *Tx) flushVPCFlow() error {
 	defer t.vp.reset()
 	return insertRows(t.ctx, t.st, t.conn, "vpcflow", t.vp.recs, t.vp.srcs, vpcCols, "", constant{"ingested_at", t.now})
 }
 
 var findingColumns = fromSchema(schema.Finding)
-
 
 func (t *Tx) flushFindings() error {
 	if len(t.gd.recs) == 0 {
@@ -332,7 +329,6 @@ var digestColumns = fromSchema(schema.Digest)
 
 var digestFileColumns = fromSchema(schema.DigestFiles)
 
-
 func (t *Tx) flushDigests() error {
 	if len(t.dg.recs) == 0 {
 		return nil
@@ -387,7 +383,6 @@ func (t *Tx) flushDigests() error {
 var quarantineColumns = fromSchema(schema.Quarantine)
 
 var warningColumns = fromSchema(schema.Warning)
-
 
 func (t *Tx) flushQuarantine() error {
 	err := insertRows(t.ctx, t.st, t.conn, "quarantine", t.q, nil, quarantineColumns, "", constant{"quarantined_at", t.now})
