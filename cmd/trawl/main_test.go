@@ -23,6 +23,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
+	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
 
 // trawlBin is the trawl binary built once for the tests that need a real
@@ -107,11 +108,7 @@ func tableCounts(t *testing.T, db string) map[string]int64 {
 		"ledger done":         `SELECT count(*) FROM ingest_ledger WHERE status = 'done'`,
 		"ledger rows":         `SELECT coalesce(sum(records), 0) FROM ingest_ledger`,
 	} {
-		var n int64
-		if err := st.DB().QueryRow(q).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		out[name] = n
+		out[name] = duckdbtest.Scalar(t, st, q)
 	}
 	return out
 }
@@ -398,23 +395,15 @@ func TestSchemaDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rows, err := st.DB().Query(`SELECT c.table_name, t.table_type = 'VIEW', c.column_name, c.data_type
+	rows := duckdbtest.Rows(t, st, `SELECT c.table_name, t.table_type = 'VIEW', c.column_name, c.data_type
 		FROM information_schema.columns c JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
 		WHERE c.table_name <> 'trawl_meta' ORDER BY 1, c.ordinal_position`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	type key struct{ table, col string }
 	actual := map[key]string{}
 	isView := map[string]bool{}
 	var problems []string
-	for rows.Next() {
-		var table, col, typ string
-		var view bool
-		if err := rows.Scan(&table, &view, &col, &typ); err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range rows {
+		table, view, col, typ := r[0], r[1] == "true", r[2], r[3]
 		typ = strings.ReplaceAll(typ, "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
 		actual[key{table, col}] = typ
 		isView[table] = view
@@ -432,9 +421,6 @@ func TestSchemaDocumented(t *testing.T) {
 		case d.computed && !view:
 			problems = append(problems, fmt.Sprintf("%s.%s is stored in table %s but documented as computed (line %d)", table, col, table, d.line))
 		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	// Every documented column exists in its section's tables: a computed
 	// one in a view, any other one in every table of the section.

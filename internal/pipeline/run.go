@@ -229,6 +229,11 @@ func Run(ctx context.Context, st Store, src Source, cfg Config) (Result, error) 
 	}
 	perr := <-planErr
 	lerr := <-listErr
+	for o := range listed { // listed, never planned
+		if o.Ack != nil {
+			o.Ack(context.WithoutCancel(ctx), ErrNotFinished)
+		}
+	}
 	// Objects the run did not finish learn so.
 	ackErr := ErrNotFinished
 	if werr != nil {
@@ -780,6 +785,7 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 			if c.b != nil {
 				event.PutBatch(c.b)
 			}
+			j.ack(context.WithoutCancel(ctx), ErrNotFinished)
 			return errCanceled
 		}
 	}
@@ -796,6 +802,7 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 	if j.check {
 		switch same, err := r.samePrefix(ctx, j); {
 		case err != nil && ctx.Err() != nil:
+			j.ack(context.WithoutCancel(ctx), ErrNotFinished)
 			return
 		case err != nil:
 			finish(fmt.Errorf("opening: %w", err))
@@ -816,6 +823,7 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 	rc, err := j.obj.Open(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
+			j.ack(context.WithoutCancel(ctx), ErrNotFinished)
 			return
 		}
 		finish(fmt.Errorf("opening: %w", err))
@@ -837,7 +845,9 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 	var perr *processorError
 	switch {
 	case errors.Is(derr, errCanceled) || ctx.Err() != nil:
-		return // the writer is gone or stopping; the ledger keeps the last commit
+		// The writer is gone or stopping; the ledger keeps the last commit.
+		j.ack(context.WithoutCancel(ctx), ErrNotFinished)
+		return
 	case errors.As(derr, &perr):
 		_ = send(&chunk{job: j, final: true, err: perr})
 	case derr != nil:

@@ -29,7 +29,7 @@ func TestStoreOutlivesOpenContext(t *testing.T) {
 		}
 	}()
 	for i := range n {
-		c, err := st.DB().Conn(context.Background())
+		c, err := st.db.Conn(context.Background())
 		if err != nil {
 			t.Fatalf("connection %d after the Open context was cancelled: %v", i, err)
 		}
@@ -42,7 +42,7 @@ func TestStoreOutlivesOpenContext(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var tz string
-			if err := st.DB().QueryRowContext(context.Background(), `SELECT current_setting('TimeZone')`).Scan(&tz); err != nil {
+			if err := st.db.QueryRowContext(context.Background(), `SELECT current_setting('TimeZone')`).Scan(&tz); err != nil {
 				errs <- err
 				return
 			}

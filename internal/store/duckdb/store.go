@@ -115,9 +115,6 @@ func openError(path string, err error) error {
 	return fmt.Errorf("opening %s: %w", path, err)
 }
 
-// DB returns the underlying database handle for queries.
-func (s *Store) DB() *sql.DB { return s.db }
-
 // Close checkpoints and closes the database.
 func (s *Store) Close() error {
 	err := s.db.Close()

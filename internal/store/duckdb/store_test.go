@@ -300,7 +300,7 @@ func TestReadOnlyAndVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	if _, err := ro.DB().Exec(`CREATE TABLE x (a INT)`); err == nil {
+	if _, err := ro.db.Exec(`CREATE TABLE x (a INT)`); err == nil {
 		t.Error("a read-only store accepted a write")
 	}
 	if n := count(t, ro, `SELECT count(*) FROM cloudtrail`); n != 0 {
@@ -374,5 +374,39 @@ func TestBloom(t *testing.T) {
 	}
 	if !b.full() {
 		t.Error("a filter at capacity should say so")
+	}
+}
+
+// TestMigrateFromVersion1 opens a database at schema version 1 (before
+// ingest_warning): it is brought to the current version and keeps its rows.
+func TestMigrateFromVersion1(t *testing.T) {
+	st, path := openTemp(t)
+	tx := mustTx(t, st)
+	if err := tx.Write(ctx, &event.Batch{Object: "a.json", CloudTrail: []event.CloudTrail{ctEvent("e1", time.Now().UTC(), "X")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Make it a version-1 file.
+	for _, q := range []string{`DROP TABLE ingest_warning`, `UPDATE trawl_meta SET value = '1' WHERE key = 'schema_version'`} {
+		if _, err := st.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	st, err := Open(ctx, path, Options{MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v := count(t, st, `SELECT value::INT FROM trawl_meta WHERE key = 'schema_version'`); v != SchemaVersion {
+		t.Errorf("schema version %d after opening, want %d", v, SchemaVersion)
+	}
+	if n := count(t, st, `SELECT count(*) FROM ingest_warning`); n != 0 {
+		t.Errorf("%d warnings in a migrated database", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail`); n != 1 {
+		t.Errorf("%d events after the migration, want 1", n)
 	}
 }
