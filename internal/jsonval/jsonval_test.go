@@ -3,8 +3,6 @@ package jsonval
 import (
 	"testing"
 	"time"
-
-	"github.com/valyala/fastjson"
 )
 
 func TestParseTime(t *testing.T) {
@@ -25,50 +23,6 @@ func TestParseTime(t *testing.T) {
 		if _, ok := ParseTime(s); ok {
 			t.Errorf("ParseTime(%q) accepted", s)
 		}
-	}
-}
-
-func TestValues(t *testing.T) {
-	var p fastjson.Parser
-	v, err := p.Parse(`{"n":111122223333,"s":"x","b":"TRUE","t":true,"f":1700000000.25,"ms":1700000000250,"o":{"a":[1]},"z":null,"Pascal":"P"}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := String(v.Get("n")); got != "111122223333" {
-		t.Errorf("number as string: %q", got)
-	}
-	if got := String(v.Get("o")); got != `{"a":[1]}` {
-		t.Errorf("object as string: %q", got)
-	}
-	if String(v.Get("z")) != "" || String(v.Get("missing")) != "" || JSON(v.Get("z")) != "" {
-		t.Error("null and missing should be empty")
-	}
-	if b, ok := Bool(v.Get("b")); !ok || !b {
-		t.Error("string TRUE")
-	}
-	if b, ok := Bool(v.Get("t")); !ok || !b {
-		t.Error("true")
-	}
-	if _, ok := Bool(v.Get("s")); ok {
-		t.Error("x is not a boolean")
-	}
-	if tm, ok := Time(v.Get("f")); !ok || tm.Unix() != 1700000000 || tm.Nanosecond() != 250e6 {
-		t.Errorf("epoch seconds: %v", tm)
-	}
-	if tm, ok := Time(v.Get("ms")); !ok || tm.UnixMilli() != 1700000000250 {
-		t.Errorf("epoch milliseconds: %v", tm)
-	}
-	if got := String(Get(v, "pascal")); got != "P" {
-		t.Errorf("Get with the other case: %q", got)
-	}
-	if n, ok := Int64(v.Get("n")); !ok || n != 111122223333 {
-		t.Errorf("Int64: %d", n)
-	}
-	if f, ok := Float64(v.Get("f")); !ok || f != 1700000000.25 {
-		t.Errorf("Float64: %v", f)
-	}
-	if Path(v, "o", "a") == nil || Path(v, "o", "nope") != nil {
-		t.Error("Path")
 	}
 }
 
