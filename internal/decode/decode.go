@@ -188,6 +188,7 @@ type decoder struct {
 
 	vpc *vpcflow.Parser
 	src *sourceReader
+	gz  *bufio.Reader // the compressed stream under a gzip reader
 	sub *jsonscan.Scanner // validates values that do not come from the main scanner
 
 	// Until the first record, quarantine entries are held back: when the
@@ -467,6 +468,7 @@ func (d *decoder) run(r io.Reader) error {
 		return d.quarantine(d.hint(), 0, 0, "empty object (0 bytes)", nil)
 	case bytes.HasPrefix(head, gzipMagic):
 		zr, err := gzip.NewReader(br)
+		d.gz = br
 		if err != nil {
 			return d.quarantine(d.hint(), 0, 0, fmt.Sprintf("corrupt gzip header: %v", err), head)
 		}
@@ -475,7 +477,8 @@ func (d *decoder) run(r io.Reader) error {
 		compressed = true
 	case bytes.HasPrefix(head, []byte("H4sI")):
 		// base64 of a gzip stream, as in a CloudWatch Logs payload's data field.
-		zr, err := gzip.NewReader(base64.NewDecoder(base64.StdEncoding, br))
+		d.gz = bufio.NewReader(base64.NewDecoder(base64.StdEncoding, br))
+		zr, err := gzip.NewReader(d.gz)
 		if err != nil {
 			return d.quarantine(d.hint(), 0, 0, fmt.Sprintf("corrupt base64 gzip data: %v", err), head)
 		}
@@ -536,6 +539,19 @@ func (d *decoder) readFailure(err error, at int64, compressed bool, line int64) 
 	}
 	if d.src.err != nil {
 		return &SourceError{Err: d.src.err}
+	}
+	if errors.Is(err, gzip.ErrChecksum) {
+		// gzip checks its CRC only at the end of a member, after the
+		// member's records were decoded (and emitted): say so, instead of
+		// claiming that data was lost.
+		where, rest := "at the end of the object", ""
+		if d.gz != nil {
+			if more, _ := d.gz.Peek(1); len(more) > 0 {
+				where = fmt.Sprintf("at the end of a gzip member (after %d bytes of data)", at)
+				rest = "; the gzip members after it are not read"
+			}
+		}
+		return d.quarantine(d.hint(), line, at, fmt.Sprintf("gzip checksum mismatch %s: %d units were decoded before the check; the data may be damaged%s", where, d.unit+int64(len(d.held)), rest), nil)
 	}
 	what := "reading failed"
 	if compressed {

@@ -20,10 +20,12 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 	}
 	var (
 		lineNo  int64
-		off     int64
+		off     int64 // bytes read so far
+		start   int64 // where the current line starts
 		long    []byte
 		tooLong bool
 	)
+	limit := d.opt.MaxRecordSize
 	for {
 		if lineNo&1023 == 0 {
 			if err := d.ctx.Err(); err != nil {
@@ -36,28 +38,30 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 			return d.readFailure(err, cr.n, compressed, lineNo)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: gather it, up to the limit.
-			if !tooLong {
-				if len(long)+len(chunk) > d.opt.MaxRecordSize {
-					tooLong = true
-					long = long[:min(len(long), 256)]
-				} else {
-					long = append(long, chunk...)
-				}
+			// A line longer than the buffer: gather it, up to the limit;
+			// past it keep only the start, for the snippet.
+			switch {
+			case tooLong:
+			case len(long)+len(chunk) > limit:
+				tooLong = true
+				long = append(long, chunk[:max(0, min(len(chunk), 256-len(long)))]...)
+			default:
+				long = append(long, chunk...)
 			}
 			off += int64(len(chunk))
 			continue
 		}
-		start := off - int64(len(long))
 		off += int64(len(chunk))
 		line := chunk
-		if len(long) > 0 {
+		if len(long) > 0 && !tooLong {
 			line = append(long, chunk...)
+		} else if tooLong {
+			line = long
 		}
 		lineNo++
 		switch {
-		case tooLong:
-			if err := d.quarantine(event.KindVPCFlow, lineNo, start, fmt.Sprintf("line longer than the %d-byte limit (--max-record-size)", d.opt.MaxRecordSize), line); err != nil {
+		case tooLong || len(bytes.TrimRight(line, "\r\n")) > limit:
+			if err := d.quarantine(event.KindVPCFlow, lineNo, start, fmt.Sprintf("line %d (%d bytes) is longer than the %d-byte limit (--max-record-size)", lineNo, off-start, limit), line); err != nil {
 				return err
 			}
 		default:
@@ -85,6 +89,7 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 			}
 		}
 		long, tooLong = long[:0], false
+		start = off
 		if err != nil {
 			if err == io.EOF {
 				return nil
