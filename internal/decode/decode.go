@@ -188,7 +188,7 @@ type decoder struct {
 
 	vpc *vpcflow.Parser
 	src *sourceReader
-	gz  *bufio.Reader // the compressed stream under a gzip reader
+	gz  *bufio.Reader     // the compressed stream under a gzip reader
 	sub *jsonscan.Scanner // validates values that do not come from the main scanner
 
 	// Until the first record, quarantine entries are held back: when the
