@@ -79,7 +79,7 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 			switch {
 			case errors.Is(perr, vpcflow.ErrHeader):
 			case perr == nil:
-				if err := d.emitFlow(&rec, lineNo, start); err != nil {
+				if err := d.emitFlow(&rec, d.vpc.Warnings(), lineNo, start); err != nil {
 					return err
 				}
 			default:
@@ -106,12 +106,16 @@ func (d *decoder) parseFlow(raw string) (event.VPCFlow, error) {
 	return d.vpc.Line(raw)
 }
 
-func (d *decoder) emitFlow(rec *event.VPCFlow, line, off int64) error {
+// emitFlow adds a flow-log record with the warnings of its values.
+func (d *decoder) emitFlow(rec *event.VPCFlow, warns []vpcflow.Warning, line, off int64) error {
 	if ok, err := d.accept(event.KindVPCFlow, line, off, rec.Raw); !ok {
 		return err
 	}
 	if err := d.release(); err != nil {
 		return err
+	}
+	for _, w := range warns {
+		d.warn(event.KindVPCFlow, w.Field, w.Reason)
 	}
 	return d.addFlow(rec)
 }
@@ -126,5 +130,5 @@ func (d *decoder) flowLine(raw string, line, off int64) error {
 	if err != nil {
 		return d.quarantine(event.KindVPCFlow, line, off, "flow-log line: "+err.Error(), []byte(raw))
 	}
-	return d.emitFlow(&rec, line, off)
+	return d.emitFlow(&rec, d.vpc.Warnings(), line, off)
 }

@@ -30,16 +30,21 @@ func (d *decoder) parquet(br *bufio.Reader, compressed bool, cr *countingReader)
 		}
 		return nil
 	}
-	row := int64(0)
 	var sinkErr error
-	err = vpcflow.ParquetRows(d.ctx, tmp, size, func(rec *event.VPCFlow, rowErr error) error {
-		row++
-		if rowErr != nil {
-			sinkErr = d.quarantine(event.KindVPCFlow, 0, -1, fmt.Sprintf("Parquet row %d: %v", row, rowErr), []byte(rec.Raw))
-		} else {
-			sinkErr = d.emitFlow(rec, 0, -1)
-		}
-		return sinkErr
+	sink := func(err error) error {
+		sinkErr = err
+		return err
+	}
+	err = vpcflow.ParquetRows(d.ctx, tmp, size, d.opt.MaxRecordSize, vpcflow.ParquetSink{
+		Row: func(_ int64, rec *event.VPCFlow, warns []vpcflow.Warning) error {
+			return sink(d.emitFlow(rec, warns, 0, -1))
+		},
+		Bad: func(_ int64, reason, snippet string) error {
+			return sink(d.quarantine(event.KindVPCFlow, 0, -1, reason, []byte(snippet)))
+		},
+		Lost: func(from, to int64, reason string) error {
+			return sink(d.quarantine(event.KindVPCFlow, 0, -1, fmt.Sprintf("Parquet rows %d to %d are lost: %s", from, to, reason), nil))
+		},
 	})
 	switch {
 	case sinkErr != nil:
@@ -47,7 +52,7 @@ func (d *decoder) parquet(br *bufio.Reader, compressed bool, cr *countingReader)
 	case err != nil && d.ctx.Err() != nil:
 		return d.ctx.Err()
 	case err != nil:
-		return d.quarantine(event.KindVPCFlow, 0, 0, fmt.Sprintf("%v (after %d rows)", err, row), nil)
+		return d.quarantine(event.KindVPCFlow, 0, 0, fmt.Sprintf("%v (nothing of the object was read)", err), nil)
 	}
 	return nil
 }

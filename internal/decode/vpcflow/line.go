@@ -3,6 +3,7 @@ package vpcflow
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/trawl-project/trawl/internal/event"
@@ -24,6 +25,45 @@ type Parser struct {
 	header     *Format
 	tokens     [maxTokens]string
 	offs       [maxTokens]int
+	warns      []Warning
+}
+
+// Warning is a value of a parsed line that could not be kept: the field is
+// left unset (NULL) and the line is kept in Raw as it was.
+type Warning struct {
+	Field  string // the AWS field name
+	Reason string
+}
+
+// Warnings returns the warnings of the line parsed last; the slice is
+// reused by the next call of Line.
+func (p *Parser) Warnings() []Warning { return p.warns }
+
+func (p *Parser) warn(field, reason string) {
+	p.warns = append(p.warns, Warning{Field: field, Reason: reason})
+}
+
+// The Unix seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the
+// times a timestamp column holds.
+const (
+	minUnix = -62135596800
+	maxUnix = 253402300799
+)
+
+// intRange is the range of values an integer field can take: ports and
+// protocol numbers by their definition, counts are not negative, and the
+// rest fit the column (32 bits unless the field is a 64-bit count).
+func intRange(fd *event.FlowField) (lo, hi int64) {
+	switch fd.Index {
+	case event.FlowSrcPort, event.FlowDstPort:
+		return 0, 65535
+	case event.FlowProtocol:
+		return 0, 255
+	}
+	if fd.Wide {
+		return 0, math.MaxInt64
+	}
+	return 0, math.MaxInt32
 }
 
 // NewParser returns a parser; configured may be nil.
@@ -34,6 +74,7 @@ func NewParser(configured *Format) *Parser { return &Parser{configured: configur
 // a descriptive error for lines it cannot parse.
 func (p *Parser) Line(raw string) (event.VPCFlow, error) {
 	var rec event.VPCFlow
+	p.warns = p.warns[:0]
 	n, ok := split(raw, &p.tokens, &p.offs)
 	if !ok {
 		return rec, fmt.Errorf("line has more than %d fields", maxTokens)
@@ -66,15 +107,24 @@ func (p *Parser) Line(raw string) (event.VPCFlow, error) {
 		case event.FlowStr:
 			rec.SetStr(fd.Index, p.offs[i], len(tok))
 		case event.FlowInt:
-			v, ok := atoi(tok)
-			if !ok {
+			v, ok, over := atoi(tok)
+			if !ok && !over {
 				return rec, fmt.Errorf("field %s: %q is not an integer", fd.Name, tok)
+			}
+			lo, hi := intRange(fd)
+			if over || v < lo || v > hi {
+				p.warn(fd.Name, fmt.Sprintf("%s is outside the range of %s (%d to %d); stored as NULL", tok, fd.Name, lo, hi))
+				continue
 			}
 			rec.SetInt(fd.Index, v)
 		case event.FlowStart, event.FlowEnd:
-			v, ok := atoi(tok)
-			if !ok {
+			v, ok, over := atoi(tok)
+			if !ok && !over {
 				return rec, fmt.Errorf("field %s: %q is not a Unix time", fd.Name, tok)
+			}
+			if over || v < minUnix || v > maxUnix {
+				p.warn(fd.Name, fmt.Sprintf("Unix time %s is outside the years 1 to 9999; stored as NULL", tok))
+				continue
 			}
 			if fd.Kind == event.FlowStart {
 				rec.SetStart(v)
@@ -115,28 +165,38 @@ func split(s string, out *[maxTokens]string, offs *[maxTokens]int) (int, bool) {
 }
 
 // atoi parses a decimal integer with an optional sign, without allocating.
-func atoi(s string) (int64, bool) {
-	if s == "" || len(s) > 19 {
-		return 0, false
+// over reports a number (only digits after the sign) too large for int64.
+func atoi(s string) (v int64, ok, over bool) {
+	if s == "" {
+		return 0, false, false
 	}
 	neg := false
 	if s[0] == '-' || s[0] == '+' {
 		neg = s[0] == '-'
 		s = s[1:]
 		if s == "" {
-			return 0, false
+			return 0, false, false
 		}
 	}
-	var v int64
+	var u uint64
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return 0, false
+			return 0, false, false
 		}
-		v = v*10 + int64(c-'0')
+		if u > (math.MaxUint64-9)/10 {
+			over = true
+			continue
+		}
+		u = u*10 + uint64(c-'0')
 	}
-	if neg {
-		v = -v
+	switch {
+	case over:
+		return 0, false, true
+	case neg && u <= 1<<63:
+		return -int64(u), true, false
+	case !neg && u <= math.MaxInt64:
+		return int64(u), true, false
 	}
-	return v, true
+	return 0, false, true
 }

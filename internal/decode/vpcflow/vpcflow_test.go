@@ -106,14 +106,53 @@ func start(r event.VPCFlow) time.Time {
 }
 
 func TestAtoi(t *testing.T) {
-	for s, want := range map[string]int64{"0": 0, "443": 443, "-5": -5, "+7": 7, "9223372036854775807": 9223372036854775807} {
-		if v, ok := atoi(s); !ok || v != want {
+	for s, want := range map[string]int64{"0": 0, "443": 443, "-5": -5, "+7": 7, "9223372036854775807": 9223372036854775807, "-9223372036854775808": -9223372036854775808} {
+		if v, ok, _ := atoi(s); !ok || v != want {
 			t.Errorf("atoi(%q) = %d, %v", s, v, ok)
 		}
 	}
-	for _, s := range []string{"", "-", "1.5", "12a", "99999999999999999999", "0x10"} {
-		if _, ok := atoi(s); ok {
+	for _, s := range []string{"", "-", "1.5", "12a", "0x10"} {
+		if _, ok, over := atoi(s); ok || over {
 			t.Errorf("atoi(%q) accepted", s)
 		}
+	}
+	for _, s := range []string{"9223372036854775808", "9999999999999999999", "99999999999999999999", "-9223372036854775809", "184467440737095516150"} {
+		if v, ok, over := atoi(s); ok || !over {
+			t.Errorf("atoi(%q) = %d, %v: want an overflow", s, v, ok)
+		}
+	}
+}
+
+// Values a column cannot hold become NULL with a warning; the line is kept.
+func TestPoisonValues(t *testing.T) {
+	p := NewParser(nil)
+	r, err := p.Line("2 111122223333 eni-1 10.0.0.1 10.0.0.2 70000 -1 256 -5 99999999999999999999 -62135596801 99999999999999 ACCEPT OK")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{event.FlowSrcPort, event.FlowDstPort, event.FlowProtocol, event.FlowPackets, event.FlowBytes} {
+		if v, ok := r.Int(i); ok {
+			t.Errorf("int field %d kept as %d", i, v)
+		}
+	}
+	if _, ok := r.Start(); ok {
+		t.Error("start before year 1 kept")
+	}
+	if _, ok := r.End(); ok {
+		t.Error("end 99999999999999 kept")
+	}
+	var fields []string
+	for _, w := range p.Warnings() {
+		fields = append(fields, w.Field)
+	}
+	if got := strings.Join(fields, " "); got != "srcport dstport protocol packets bytes start end" {
+		t.Errorf("warnings for %q", got)
+	}
+	r, err = p.Line("2 111122223333 eni-1 10.0.0.1 10.0.0.2 65535 0 255 0 9223372036854775807 -62135596800 253402300799 ACCEPT OK")
+	if v, _ := r.Int(event.FlowBytes); err != nil || len(p.Warnings()) != 0 || v != 9223372036854775807 {
+		t.Errorf("edge values: %v %v %+v", err, p.Warnings(), r)
+	}
+	if e, ok := r.End(); !ok || e.Year() != 9999 {
+		t.Errorf("end %v", e)
 	}
 }
