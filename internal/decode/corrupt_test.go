@@ -3,8 +3,10 @@ package decode
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 	"github.com/trawl-project/trawl/internal/event"
 )
 
@@ -236,7 +240,14 @@ func TestParquetCorruption(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
-	inputs := [][]byte{validParquet(t, 300), validParquet(t, 300, parquet.Compression(&parquet.Gzip)), validParquet(t, 300, parquet.Compression(&parquet.Snappy))}
+	plain := validParquet(t, 300)
+	inputs := [][]byte{withoutCRC(t, plain), withoutCRC(t, validParquet(t, 300, parquet.Compression(&parquet.Gzip))),
+		withoutCRC(t, validParquet(t, 300, parquet.Compression(&parquet.Snappy))), plain}
+	for i, in := range inputs {
+		if c, err := decodeChecked("valid.parquet", in, Options{}, 0); err != nil || len(c.vpc) != 300 || len(c.q) != 0 {
+			t.Fatalf("valid input %d: %v, %d records, %d quarantined %v", i, err, len(c.vpc), len(c.q), c.q)
+		}
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	var records, quarantined, whole int
 	start := time.Now()
@@ -254,4 +265,163 @@ func TestParquetCorruption(t *testing.T) {
 		}
 	}
 	t.Logf("%d corruptions in %v: %d records, %d quarantine entries, %d objects without a record", n, time.Since(start).Round(time.Millisecond), records, quarantined, whole)
+}
+
+// withoutCRC rewrites a Parquet file without page checksums, as writers
+// other than parquet-go (and AWS's) may deliver it: corruptions inside
+// pages then reach the decoders instead of failing the checksum.
+func withoutCRC(t testing.TB, b []byte) []byte { return rewrite(t, b, nil, nil) }
+
+// rewrite rebuilds a Parquet file page by page, letting page edit each page
+// header and its data (page counts from 0 per column chunk) and meta edit
+// the metadata.
+func rewrite(t testing.TB, b []byte, page func(g, c, p int, h *format.PageHeader, data []byte) []byte, meta func(*format.FileMetaData)) []byte {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)), parquet.SkipPageIndex(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := *f.Metadata()
+	md.RowGroups = slices.Clone(md.RowGroups)
+	proto := &thrift.CompactProtocol{}
+	out := []byte("PAR1")
+	for g := range md.RowGroups {
+		rg := &md.RowGroups[g]
+		rg.Columns = slices.Clone(rg.Columns)
+		rg.FileOffset = int64(len(out))
+		for c := range rg.Columns {
+			cm := &rg.Columns[c].MetaData
+			rg.Columns[c].ColumnIndexOffset, rg.Columns[c].ColumnIndexLength = 0, 0
+			rg.Columns[c].OffsetIndexOffset, rg.Columns[c].OffsetIndexLength = 0, 0
+			pos := cm.DataPageOffset
+			if cm.DictionaryPageOffset > 0 {
+				pos = min(pos, cm.DictionaryPageOffset)
+			}
+			end, first := pos+cm.TotalCompressedSize, int64(len(out))
+			cm.DictionaryPageOffset = 0
+			data := int64(-1)
+			for p := 0; pos < end; p++ {
+				br := bytes.NewReader(b[pos:end])
+				var h format.PageHeader
+				if err := thrift.NewDecoder(proto.NewReader(br)).Decode(&h); err != nil {
+					t.Fatal(err)
+				}
+				hl := int64(len(b[pos:end]) - br.Len())
+				body := slices.Clone(b[pos+hl : pos+hl+int64(h.CompressedPageSize)])
+				pos += hl + int64(h.CompressedPageSize)
+				h.CRC = 0
+				if page != nil {
+					n := len(body)
+					if body = page(g, c, p, &h, body); len(body) != n {
+						h.CompressedPageSize = int32(len(body))
+					}
+				}
+				hb, err := thrift.Marshal(proto, &h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if h.Type == format.DictionaryPage {
+					cm.DictionaryPageOffset = int64(len(out))
+				} else if data < 0 {
+					data = int64(len(out))
+				}
+				out = append(append(out, hb...), body...)
+			}
+			cm.DataPageOffset = data
+			cm.TotalCompressedSize = int64(len(out)) - first
+		}
+	}
+	if meta != nil {
+		meta(&md)
+	}
+	footer, err := thrift.Marshal(proto, &md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return withFooter(out, footer)
+}
+
+func withFooter(data, footer []byte) []byte {
+	out := append(slices.Clone(data), footer...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
+	return append(out, "PAR1"...)
+}
+
+type dictFlow struct {
+	Version int32  `parquet:"version"`
+	SrcAddr string `parquet:"srcaddr,dict"`
+	Start   int64  `parquet:"start"`
+}
+
+// Files that claim huge sizes are refused before anything is allocated for
+// them: parquet-go would allocate what they claim.
+func TestParquetClaimedSizes(t *testing.T) {
+	valid := validParquet(t, 200)
+	snappy := validParquet(t, 200, parquet.Compression(&parquet.Snappy))
+	var db bytes.Buffer
+	dw := parquet.NewGenericWriter[dictFlow](&db)
+	if _, err := dw.Write([]dictFlow{{5, "10.0.0.1", 1793613000}, {5, "10.0.0.2", 1793613000}}); err != nil || dw.Close() != nil {
+		t.Fatal(err)
+	}
+	dict := db.Bytes()
+	first := func(edit func(h *format.PageHeader, data []byte) []byte) func(g, c, p int, h *format.PageHeader, data []byte) []byte {
+		return func(g, c, p int, h *format.PageHeader, data []byte) []byte {
+			if g == 0 && c == 3 && p == 0 { // srcaddr
+				return edit(h, data)
+			}
+			return data
+		}
+	}
+	// A metadata struct whose second field, a list of structs, claims 2^30
+	// elements, and one whose key_value_metadata has a key of 2 GiB.
+	hugeList := []byte{0x15, 0x02, 0x19, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x04, 0x00, 0x00}
+	hugeString := []byte{0x59, 0x1c, 0x18, 0xf0, 0xff, 0xff, 0xff, 0x07, 'k', 0x00, 0x00}
+	cases := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"metadata-length", append(slices.Clone(valid[:len(valid)-8]), 0xf0, 0xff, 0xff, 0xff, 'P', 'A', 'R', '1'), "metadata claims 4294967280 bytes"},
+		{"metadata-list", withFooter(valid[:4], hugeList), "a list claims 1073741824 elements in 2 bytes"},
+		{"metadata-string", withFooter(valid[:4], hugeString), "2147483632 bytes claimed, 3 left"},
+		{"chunk-size", rewrite(t, valid, nil, func(md *format.FileMetaData) { md.RowGroups[1].Columns[2].MetaData.TotalCompressedSize = 1 << 40 }), "row group 2, column 3: the column chunk claims bytes"},
+		{"page-size", rewrite(t, valid, first(func(h *format.PageHeader, d []byte) []byte { h.UncompressedPageSize = 1<<31 - 1; return d }), nil), "claims 2147483647 bytes decompressed"},
+		{"compressed-page-size", rewrite(t, valid, first(func(h *format.PageHeader, d []byte) []byte { h.CompressedPageSize = 1<<31 - 1; return d }), nil), "the page claims 2147483647 bytes"},
+		{"dictionary-values", rewrite(t, dict, func(g, c, p int, h *format.PageHeader, d []byte) []byte {
+			if h.DictionaryPageHeader.Valid {
+				h.DictionaryPageHeader.V.NumValues = 1 << 30
+			}
+			return d
+		}, nil), "dictionary claims 1073741824 values"},
+		{"page-values", rewrite(t, valid, first(func(h *format.PageHeader, d []byte) []byte {
+			h.DataPageHeaderV2.V.NumValues = 1<<31 - 1
+			h.DataPageHeader.V.NumValues = 1<<31 - 1
+			return d
+		}), nil), "the page claims 2147483647 values"},
+		{"snappy-length", rewrite(t, snappy, first(func(h *format.PageHeader, d []byte) []byte {
+			lv := int(h.DataPageHeaderV2.V.RepetitionLevelsByteLength + h.DataPageHeaderV2.V.DefinitionLevelsByteLength)
+			_, l := binary.Uvarint(d[lv:])
+			return append(binary.AppendUvarint(slices.Clone(d[:lv]), 1<<32-1), d[lv+l:]...)
+		}), nil), "SNAPPY page claims 4294967295 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			c, err := decodeChecked(tc.name+".parquet", tc.in, Options{}, 0)
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%d bytes allocated, %d bytes in use at most after", alloc, after.HeapInuse)
+			if len(c.q) != 1 || !strings.Contains(c.q[0].Reason, tc.want) || len(c.vpc) != 0 {
+				t.Errorf("%d records, quarantined %+v; want one entry saying %q", len(c.vpc), c.q, tc.want)
+			}
+			if alloc > 16<<20 {
+				t.Errorf("decoding allocated %d MiB", alloc>>20)
+			}
+		})
+	}
 }

@@ -64,7 +64,7 @@ func (w *thriftWalk) uvarint() (uint64, error) {
 
 func (w *thriftWalk) skip(n uint64) error {
 	if n > uint64(len(w.b)-w.i) {
-		return errShort
+		return fmt.Errorf("%d bytes claimed, %d left: %w", n, len(w.b)-w.i, errShort)
 	}
 	w.i += int(n)
 	return nil
@@ -154,10 +154,7 @@ func (w *thriftWalk) value(t byte, depth int) error {
 func (w *thriftWalk) elements(n uint64, t byte, depth int) error {
 	// Every element takes at least one byte.
 	if n > uint64(len(w.b)-w.i) {
-		if w.i == len(w.b) || n > 1<<31 {
-			return fmt.Errorf("a list claims %d elements in %d bytes", n, len(w.b)-w.i)
-		}
-		return errShort
+		return fmt.Errorf("a list claims %d elements in %d bytes: %w", n, len(w.b)-w.i, errShort)
 	}
 	if t == 12 {
 		w.structs += int(n)
