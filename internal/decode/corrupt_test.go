@@ -425,3 +425,22 @@ func TestParquetClaimedSizes(t *testing.T) {
 		})
 	}
 }
+
+// Values a column cannot hold are stored as NULL, each with a warning on
+// its record (the golden case shows the records).
+func TestPoisonValueWarnings(t *testing.T) {
+	c := decodeFile(t, "testdata/bad-poison-values/flows.log", Options{})
+	var got []string
+	for _, w := range c.w {
+		got = append(got, fmt.Sprintf("%d:%s", w.Record, w.Field))
+		if w.Kind != event.KindVPCFlow || !strings.Contains(w.Reason, "stored as NULL") {
+			t.Errorf("warning %+v", w)
+		}
+	}
+	if want := "0:end 1:srcport 1:protocol 1:packets 1:bytes 1:start"; strings.Join(got, " ") != want {
+		t.Errorf("warnings %q, want %q", strings.Join(got, " "), want)
+	}
+	if len(c.vpc) != 3 || len(c.q) != 0 {
+		t.Errorf("%d records, %d quarantined", len(c.vpc), len(c.q))
+	}
+}
