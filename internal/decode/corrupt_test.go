@@ -55,7 +55,7 @@ func TestLongLineOffset(t *testing.T) {
 	}
 }
 
-func gzipMember(t *testing.T, s string) []byte {
+func gzipMember(t testing.TB, s string) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&b, gzip.NoCompression)
