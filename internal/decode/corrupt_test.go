@@ -203,9 +203,16 @@ func checkUnits(name string, skip int64, c *collect) error {
 			return fmt.Errorf("quarantine entry %d: object %q, reason %q", q.Record, q.Object, q.Reason)
 		}
 	}
+	records := map[int64]bool{}
+	for _, u := range units {
+		records[u] = true
+	}
+	for _, q := range c.q {
+		records[q.Record] = false
+	}
 	for _, w := range c.w {
-		if w.Object != name || w.Record < skip {
-			return fmt.Errorf("warning %+v", w)
+		if w.Object != name || !records[w.Record] {
+			return fmt.Errorf("warning %+v is not about a record of the object", w)
 		}
 	}
 	slices.Sort(units)
