@@ -43,10 +43,11 @@ func (p *Parser) warn(field, reason string) {
 	p.warns = append(p.warns, Warning{Field: field, Reason: reason})
 }
 
-// The Unix seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the
-// times a timestamp column holds.
+// The Unix seconds of 0001-01-01T00:00:01Z and 9999-12-31T23:59:59Z: the
+// times a timestamp column holds (0001-01-01T00:00:00Z is Go's zero time,
+// which the store takes for unset).
 const (
-	minUnix = -62135596800
+	minUnix = -62135596799
 	maxUnix = 253402300799
 )
 

@@ -126,7 +126,7 @@ func TestAtoi(t *testing.T) {
 // Values a column cannot hold become NULL with a warning; the line is kept.
 func TestPoisonValues(t *testing.T) {
 	p := NewParser(nil)
-	r, err := p.Line("2 111122223333 eni-1 10.0.0.1 10.0.0.2 70000 -1 256 -5 99999999999999999999 -62135596801 99999999999999 ACCEPT OK")
+	r, err := p.Line("2 111122223333 eni-1 10.0.0.1 10.0.0.2 70000 -1 256 -5 99999999999999999999 -62135596800 99999999999999 ACCEPT OK")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestPoisonValues(t *testing.T) {
 	if got := strings.Join(fields, " "); got != "srcport dstport protocol packets bytes start end" {
 		t.Errorf("warnings for %q", got)
 	}
-	r, err = p.Line("2 111122223333 eni-1 10.0.0.1 10.0.0.2 65535 0 255 0 9223372036854775807 -62135596800 253402300799 ACCEPT OK")
+	r, err = p.Line("2 111122223333 eni-1 10.0.0.1 10.0.0.2 65535 0 255 0 9223372036854775807 -62135596799 253402300799 ACCEPT OK")
 	if v, _ := r.Int(event.FlowBytes); err != nil || len(p.Warnings()) != 0 || v != 9223372036854775807 {
 		t.Errorf("edge values: %v %v %+v", err, p.Warnings(), r)
 	}
