@@ -10,6 +10,10 @@ import (
 	"github.com/trawl-project/trawl/internal/event"
 )
 
+// maxParquetObject bounds the spooled Parquet data, so that a compressed
+// object cannot fill the disk.
+const maxParquetObject = 1 << 30
+
 // parquet decodes a Parquet flow-log object. Parquet needs random access,
 // so the object is first copied to a temporary file (AWS caps flow-log
 // files at 75 MB).
@@ -23,12 +27,15 @@ func (d *decoder) parquet(br *bufio.Reader, compressed bool, cr *countingReader)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	size, err := io.Copy(tmp, br)
+	size, err := io.Copy(tmp, io.LimitReader(br, maxParquetObject+1))
 	if err != nil {
 		if rerr := d.readFailure(err, cr.n, compressed, 0); rerr != nil {
 			return rerr
 		}
 		return nil
+	}
+	if size > maxParquetObject {
+		return d.quarantine(event.KindVPCFlow, 0, 0, fmt.Sprintf("a Parquet object of more than %d bytes (decompressed) is not read; AWS writes at most 75 MB", maxParquetObject), nil)
 	}
 	var sinkErr error
 	sink := func(err error) error {
