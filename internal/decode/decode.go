@@ -279,8 +279,10 @@ func (d *decoder) addFinding(f *event.Finding) error {
 func (d *decoder) addFlow(f *event.VPCFlow) error {
 	u, ok := d.take()
 	if !ok {
+		d.notes = d.notes[:0]
 		return nil
 	}
+	d.attachNotes(u, event.KindVPCFlow)
 	f.Unit = u
 	b := d.next()
 	b.VPCFlow = append(b.VPCFlow, *f)

@@ -108,14 +108,14 @@ func (d *decoder) parseFlow(raw string) (event.VPCFlow, error) {
 
 // emitFlow adds a flow-log record with the warnings of its values.
 func (d *decoder) emitFlow(rec *event.VPCFlow, warns []vpcflow.Warning, line, off int64) error {
+	for _, w := range warns {
+		d.note(event.KindVPCFlow, w.Field, w.Reason)
+	}
 	if ok, err := d.accept(event.KindVPCFlow, line, off, rec.Raw); !ok {
 		return err
 	}
 	if err := d.release(); err != nil {
 		return err
-	}
-	for _, w := range warns {
-		d.warn(event.KindVPCFlow, w.Field, w.Reason)
 	}
 	return d.addFlow(rec)
 }
