@@ -247,7 +247,7 @@ func TestParquetCorruption(t *testing.T) {
 		}
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	var records, quarantined, whole int
+	var records, quarantined, whole, panics, lost, rows, goneOn int
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		in := corrupt(r, inputs[i%len(inputs)])
@@ -261,8 +261,26 @@ func TestParquetCorruption(t *testing.T) {
 		if len(c.vpc) == 0 {
 			whole++
 		}
+		for _, q := range c.q {
+			switch {
+			case strings.Contains(q.Reason, "are lost"):
+				lost++
+				if strings.Contains(q.Reason, "parquet-go failed") {
+					panics++
+				}
+			case strings.HasPrefix(q.Reason, "Parquet row "):
+				rows++
+			}
+			if strings.Contains(q.Reason, "are lost") && len(c.vpc) > 0 && c.vpc[len(c.vpc)-1].Unit > q.Record {
+				goneOn++
+			}
+		}
 	}
-	t.Logf("%d corruptions in %v: %d records, %d quarantine entries, %d objects without a record", n, time.Since(start).Round(time.Millisecond), records, quarantined, whole)
+	t.Logf("%d corruptions in %v: %d records, %d quarantine entries (%d bad rows, %d row groups lost, %d of them after a panic, %d followed by records), %d objects without a record",
+		n, time.Since(start).Round(time.Millisecond), records, quarantined, rows, lost, panics, goneOn, whole)
+	if !testing.Short() && (panics == 0 || goneOn == 0 || rows == 0) {
+		t.Error("the corruptions should include recovered panics, row groups lost with records after them, and bad rows")
+	}
 }
 
 // withoutCRC rewrites a Parquet file without page checksums, as writers

@@ -53,10 +53,11 @@ func (d *decoder) lines(br *bufio.Reader, compressed bool, cr *countingReader) e
 		}
 		off += int64(len(chunk))
 		line := chunk
-		if len(long) > 0 && !tooLong {
+		switch {
+		case tooLong:
+			line = long // its start, for the snippet
+		case len(long) > 0:
 			line = append(long, chunk...)
-		} else if tooLong {
-			line = long
 		}
 		lineNo++
 		switch {

@@ -43,14 +43,14 @@ func (d *decoder) parquet(br *bufio.Reader, compressed bool, cr *countingReader)
 		return err
 	}
 	err = vpcflow.ParquetRows(d.ctx, tmp, size, d.opt.MaxRecordSize, vpcflow.ParquetSink{
-		Row: func(_ int64, rec *event.VPCFlow, warns []vpcflow.Warning) error {
+		Row: func(rec *event.VPCFlow, warns []vpcflow.Warning) error {
 			return sink(d.emitFlow(rec, warns, 0, -1))
 		},
-		Bad: func(_ int64, reason, snippet string) error {
+		Bad: func(reason, snippet string) error {
 			return sink(d.quarantine(event.KindVPCFlow, 0, -1, reason, []byte(snippet)))
 		},
-		Lost: func(from, to int64, reason string) error {
-			return sink(d.quarantine(event.KindVPCFlow, 0, -1, fmt.Sprintf("Parquet rows %d to %d are lost: %s", from, to, reason), nil))
+		Lost: func(reason string) error {
+			return sink(d.quarantine(event.KindVPCFlow, 0, -1, reason, nil))
 		},
 	})
 	switch {

@@ -170,31 +170,32 @@ func (w *thriftWalk) elements(n uint64, t byte, depth int) error {
 	return nil
 }
 
-// checkFooter checks the file's metadata before parquet-go reads it.
-func checkFooter(r io.ReaderAt, size int64) error {
+// checkFooter checks the file's metadata before parquet-go reads it and
+// returns its length.
+func checkFooter(r io.ReaderAt, size int64) (int64, error) {
 	if size < 12 {
-		return fmt.Errorf("%d bytes are too short for a Parquet file", size)
+		return 0, fmt.Errorf("%d bytes are too short for a Parquet file", size)
 	}
 	var tail [8]byte
 	if _, err := r.ReadAt(tail[:], size-8); err != nil {
-		return err
+		return 0, err
 	}
 	if string(tail[4:]) != "PAR1" {
-		return fmt.Errorf("no PAR1 at the end of the file (found %q): truncated or not Parquet", tail[4:])
+		return 0, fmt.Errorf("no PAR1 at the end of the file (found %q): truncated or not Parquet", tail[4:])
 	}
 	n := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if n > size-12 || n > maxFooterSize {
-		return fmt.Errorf("the metadata claims %d bytes in a file of %d bytes (at most %d)", n, size, min(size-12, maxFooterSize))
+		return 0, fmt.Errorf("the metadata claims %d bytes in a file of %d bytes (at most %d)", n, size, min(size-12, maxFooterSize))
 	}
 	b := make([]byte, n)
 	if _, err := r.ReadAt(b, size-8-n); err != nil {
-		return err
+		return 0, err
 	}
 	w := thriftWalk{b: b}
 	if err := w.structure(0); err != nil {
-		return fmt.Errorf("corrupt metadata (at byte %d of %d): %w", w.i, n, err)
+		return 0, fmt.Errorf("corrupt metadata (at byte %d of %d): %w", w.i, n, err)
 	}
-	return nil
+	return n, nil
 }
 
 // checkChunk reads the page headers of a column chunk and checks every size

@@ -3,7 +3,6 @@ package vpcflow
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,16 +14,16 @@ import (
 	"github.com/trawl-project/trawl/internal/event"
 )
 
-// ParquetSink receives what ParquetRows reads. Rows are numbered from 1
-// in file order.
+// ParquetSink receives what ParquetRows reads, in file order. Reasons
+// name rows by their number in the file, from 1.
 type ParquetSink struct {
 	// Row gets a record and the warnings about its values.
-	Row func(row int64, rec *event.VPCFlow, warns []Warning) error
+	Row func(rec *event.VPCFlow, warns []Warning) error
 	// Bad gets a row that is not a flow record, with a snippet of it.
-	Bad func(row int64, reason, snippet string) error
-	// Lost gets the rows from and to (inclusive) of a row group that could
-	// not be read; reading goes on with the next row group.
-	Lost func(from, to int64, reason string) error
+	Bad func(reason, snippet string) error
+	// Lost gets the rows of a row group that could not be read; reading
+	// goes on with the next row group.
+	Lost func(reason string) error
 }
 
 // ParquetRows reads the rows of a flow-log Parquet file as AWS delivers it
@@ -40,7 +39,8 @@ type ParquetSink struct {
 // of its row group, not the object. An error returned by ParquetRows
 // itself means the file is not readable Parquet, or comes from the sink.
 func ParquetRows(ctx context.Context, r io.ReaderAt, size int64, maxRow int, sink ParquetSink) error {
-	if err := checkFooter(r, size); err != nil {
+	meta, err := checkFooter(r, size)
+	if err != nil {
 		return fmt.Errorf("invalid Parquet file: %w", err)
 	}
 	var f *parquet.File
@@ -63,7 +63,7 @@ func ParquetRows(ctx context.Context, r io.ReaderAt, size int64, maxRow int, sin
 		return fmt.Errorf("the Parquet file has no flow-log columns (columns: %s)", strings.Join(names, ", "))
 	}
 	md := f.Metadata()
-	end := size - 8 - int64(binary.LittleEndian.Uint32(tail(r, size)))
+	end := size - 8 - meta // where the column data ends
 	var buf []byte
 	for g := range md.RowGroups {
 		rg := &md.RowGroups[g]
@@ -92,20 +92,13 @@ func ParquetRows(ctx context.Context, r io.ReaderAt, size int64, maxRow int, sin
 		case err != nil:
 			from := rd.row + 1
 			to := max(first+rg.NumRows(), from)
-			if serr := sink.Lost(from, to, fmt.Sprintf("row group %d of %d: %v", g+1, len(groups), err)); serr != nil {
+			if serr := sink.Lost(fmt.Sprintf("Parquet rows %d to %d (row group %d of %d) are lost: %v", from, to, g+1, len(groups), err)); serr != nil {
 				return serr
 			}
 			rd.row = to
 		}
 	}
 	return nil
-}
-
-// tail returns the last 8 bytes of a file (checked by checkFooter).
-func tail(r io.ReaderAt, size int64) []byte {
-	b := make([]byte, 8)
-	_, _ = r.ReadAt(b, size-8)
-	return b
 }
 
 // sinkError carries an error of the sink through the row reader.
@@ -168,11 +161,11 @@ func (rd *rowReader) group(rg parquet.RowGroup, inSink *bool) error {
 // one renders, checks and parses one row, and hands it to the sink.
 func (rd *rowReader) one(row parquet.Row) error {
 	if bad := rowLine(row, rd.vals, &rd.line); bad >= 0 {
-		return rd.sink.Bad(rd.row, fmt.Sprintf("Parquet row %d: the value of column %s is not valid UTF-8", rd.row, rd.names[bad]), rd.line.String())
+		return rd.sink.Bad(fmt.Sprintf("Parquet row %d: the value of column %s is not valid UTF-8", rd.row, rd.names[bad]), rd.line.String())
 	}
 	line := rd.line.String()
 	if len(line) > rd.maxRow {
-		return rd.sink.Bad(rd.row, fmt.Sprintf("Parquet row %d renders to a %d-byte line, over the %d-byte limit (--max-record-size)", rd.row, len(line), rd.maxRow), line)
+		return rd.sink.Bad(fmt.Sprintf("Parquet row %d renders to a %d-byte line, over the %d-byte limit (--max-record-size)", rd.row, len(line), rd.maxRow), line)
 	}
 	rec, err := rd.p.Line(line)
 	if errors.Is(err, ErrHeader) {
@@ -182,9 +175,9 @@ func (rd *rowReader) one(row parquet.Row) error {
 		err = fmt.Errorf("every value is null")
 	}
 	if err != nil {
-		return rd.sink.Bad(rd.row, fmt.Sprintf("Parquet row %d: %v", rd.row, err), line)
+		return rd.sink.Bad(fmt.Sprintf("Parquet row %d: %v", rd.row, err), line)
 	}
-	return rd.sink.Row(rd.row, &rec, rd.p.Warnings())
+	return rd.sink.Row(&rec, rd.p.Warnings())
 }
 
 // rowLine renders a row as a flow-log line: values in column order,
