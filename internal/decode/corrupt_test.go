@@ -460,3 +460,27 @@ func TestPoisonValueWarnings(t *testing.T) {
 		t.Errorf("%d records, %d quarantined", len(c.vpc), len(c.q))
 	}
 }
+
+// Parquet rows honour --max-record-size like lines do.
+func TestParquetRowLimit(t *testing.T) {
+	in := validParquet(t, 200)
+	all := decodeBytes(t, "f.parquet", in, Options{})
+	var sizes []int
+	for _, r := range all.vpc {
+		sizes = append(sizes, len(r.Raw))
+	}
+	slices.Sort(sizes)
+	limit, over := sizes[len(sizes)/2], 0
+	for _, n := range sizes {
+		if n > limit {
+			over++
+		}
+	}
+	c := decodeBytes(t, "f.parquet", in, Options{MaxRecordSize: limit})
+	if len(c.q) != over || len(c.vpc) != 200-over || over == 0 {
+		t.Fatalf("limit %d: %d records, %d quarantined; want %d over the limit", limit, len(c.vpc), len(c.q), over)
+	}
+	if r := c.q[0].Reason; !strings.HasPrefix(r, "Parquet row ") || !strings.Contains(r, "--max-record-size") {
+		t.Errorf("reason %q", r)
+	}
+}
