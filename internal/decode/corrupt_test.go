@@ -431,7 +431,7 @@ func TestParquetClaimedSizes(t *testing.T) {
 				t.Fatal(err)
 			}
 			alloc := after.TotalAlloc - before.TotalAlloc
-			t.Logf("%d bytes allocated, %d bytes in use at most after", alloc, after.HeapInuse)
+			t.Logf("%d bytes allocated in all (an upper bound of the peak), heap in use after: %d bytes", alloc, after.HeapInuse)
 			if len(c.q) != 1 || !strings.Contains(c.q[0].Reason, tc.want) || len(c.vpc) != 0 {
 				t.Errorf("%d records, quarantined %+v; want one entry saying %q", len(c.vpc), c.q, tc.want)
 			}
