@@ -410,3 +410,39 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("%d events after the migration, want 1", n)
 	}
 }
+
+// TestFindingConflictWarns checks that a finding version with the id and
+// updatedAt of a stored one but other content is not dropped silently,
+// while an exact repeat is only counted as a duplicate.
+func TestFindingConflictWarns(t *testing.T) {
+	st, _ := openTemp(t)
+	t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	tx := mustTx(t, st)
+	if err := tx.Write(ctx, &event.Batch{Object: "a", Findings: []event.Finding{mkFinding("f1", t0, 5, 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	tx = mustTx(t, st)
+	repeat, conflict := mkFinding("f1", t0, 5, 1), mkFinding("f1", t0, 8, 3)
+	conflict.Unit = 7
+	if err := tx.Write(ctx, &event.Batch{Object: "b", Findings: []event.Finding{repeat, conflict}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := dupsOf(t, tx, "b", event.KindGuardDuty); n != 2 {
+		t.Errorf("%d duplicates, want 2", n)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM ingest_warning WHERE object = 'b' AND record = 7 AND reason LIKE '%same updatedAt%severity 8%'`); n != 1 {
+		t.Errorf("%d conflict warnings, want 1", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM ingest_warning`); n != 1 {
+		t.Errorf("%d warnings in all, want 1 (the exact repeat is no conflict)", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM guardduty_finding WHERE severity = 5`); n != 1 {
+		t.Error("the stored version was replaced")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -262,16 +263,25 @@ func (t *Tx) flushFindings() error {
 	for i := range recs {
 		ids = append(ids, recs[i].ID)
 	}
-	seen := map[key]bool{}
+	// seen holds what a version says (findingGist) by its key, to tell a
+	// repeated version from a conflicting one.
+	seen := map[key]string{}
 	err := eachRow(t.ctx, t.conn, "reading finding history",
-		`SELECT id, updated_at FROM guardduty_finding_history WHERE id IN (SELECT unnest(?::VARCHAR[]))`,
+		`SELECT id, updated_at, severity, "count", archived, type, title FROM guardduty_finding_history WHERE id IN (SELECT unnest(?::VARCHAR[]))`,
 		func(rows *sql.Rows) error {
-			var id string
-			var ts time.Time
-			if err := rows.Scan(&id, &ts); err != nil {
+			var f event.Finding
+			var count sql.NullInt64
+			var archived sql.NullBool
+			var typ, title sql.NullString
+			if err := rows.Scan(&f.ID, &f.UpdatedAt, &f.Severity, &count, &archived, &typ, &title); err != nil {
 				return err
 			}
-			seen[key{id, ts.UnixMicro()}] = true
+			f.Count = event.Int{V: count.Int64, Valid: count.Valid}
+			if archived.Valid {
+				f.Archived = event.BoolOf(archived.Bool)
+			}
+			f.Type, f.Title = typ.String, title.String
+			seen[key{f.ID, f.UpdatedAt.UnixMicro()}] = findingGist(&f)
 			return nil
 		}, ids)
 	if err != nil {
@@ -283,11 +293,16 @@ func (t *Tx) flushFindings() error {
 	for i := range recs {
 		f := &recs[i]
 		k := key{f.ID, f.UpdatedAt.UnixMicro()}
-		if seen[k] {
+		if gist, ok := seen[k]; ok {
 			t.dups[ledger.DupKey{Source: srcs[i], Kind: event.KindGuardDuty}]++
+			if gist != findingGist(f) {
+				t.w = append(t.w, event.Warning{Object: srcs[i], Kind: event.KindGuardDuty, Record: f.Unit, Field: "updatedAt",
+					Reason: fmt.Sprintf("finding %s has a stored version with the same updatedAt (%s) but other content (%s, not %s); the stored version is kept",
+						f.ID, f.UpdatedAt.Format(time.RFC3339Nano), findingGist(f), gist)})
+			}
 			continue
 		}
-		seen[k] = true
+		seen[k] = findingGist(f)
 		hist = append(hist, *f)
 		histSrc = append(histSrc, srcs[i])
 		if j, ok := newest[f.ID]; !ok || f.UpdatedAt.After(hist[j].UpdatedAt) {
@@ -480,3 +495,13 @@ func (t *Tx) Rollback() error {
 }
 
 func (t *Tx) release() { t.conn.Close() }
+
+// findingGist is what tells two versions of a finding apart: a version
+// with the same updatedAt but another gist is a conflict, not a repeat.
+func findingGist(f *event.Finding) string {
+	count := "-"
+	if f.Count.Valid {
+		count = strconv.FormatInt(f.Count.V, 10)
+	}
+	return fmt.Sprintf("severity %g, count %s, archived %v, type %s, title %q", f.Severity, count, f.Archived.Value(), f.Type, f.Title)
+}
