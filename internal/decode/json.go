@@ -369,6 +369,9 @@ func (d *decoder) handleText(raw string, line, off int64, depth int) error {
 	mem, err := d.sub.Validate(raw)
 	if err != nil {
 		var se *jsonscan.SyntaxError
+		if errors.Is(err, jsonscan.ErrTooLarge) {
+			return d.quarantine(d.hint(), line, off, fmt.Sprintf("record of %d bytes exceeds the %d-byte limit (--max-record-size)", len(raw), d.opt.MaxRecordSize), []byte(raw))
+		}
 		if errors.As(err, &se) {
 			return d.quarantine(d.hint(), line, off, "invalid JSON: "+se.Msg+fmt.Sprintf(" (at byte %d of the record)", se.Offset), []byte(raw))
 		}

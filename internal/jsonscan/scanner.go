@@ -273,6 +273,13 @@ func (s *Scanner) ReadValue() (Value, error) {
 		s.skipping = false
 		return v, &ValueError{Offset: v.Offset, Line: v.Line, Size: s.Offset() - v.Offset, Snippet: s.snippet, Err: ErrTooLarge}
 	}
+	if n := s.pos - s.keep; n > s.maxValue {
+		// checkSize runs only when more input is needed: a value that was
+		// already buffered whole is measured here.
+		snip := append(s.snippet[:0], s.buf[s.keep:s.keep+min(n, SnippetSize)]...)
+		s.snippet = snip
+		return v, &ValueError{Offset: v.Offset, Line: v.Line, Size: int64(n), Snippet: snip, Err: ErrTooLarge}
+	}
 	v.Bytes = s.buf[s.keep:s.pos]
 	if v.Bytes[0] == '{' {
 		v.Members = s.members

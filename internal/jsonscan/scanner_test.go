@@ -119,6 +119,21 @@ func TestTooLargeIsSkipped(t *testing.T) {
 	}
 }
 
+// TestTooLargeBuffered: a value that arrives whole in the buffer is
+// measured too, not only one that needs more input.
+func TestTooLargeBuffered(t *testing.T) {
+	s := NewScanner(strings.NewReader(`{"a":"0123456789"} [1]`), 10)
+	s.PeekAhead(512) // as the decoder does: the buffer grows and holds it all
+	_, err := s.ReadValue()
+	var ve *ValueError
+	if !errors.As(err, &ve) || ve.Size != 18 || string(ve.Snippet) != `{"a":"0123456789"}` {
+		t.Fatalf("got %v, want an 18-byte ErrTooLarge", err)
+	}
+	if v, err := s.ReadValue(); err != nil || string(v.Bytes) != "[1]" {
+		t.Fatalf("next value: %q %v", v.Bytes, err)
+	}
+}
+
 func TestReadKeyAndArrays(t *testing.T) {
 	in := `{"Other":{"x":[1]},"Re\u0063ords":[{"n":1},{"n":2}]}`
 	s := NewScanner(iotest.OneByteReader(strings.NewReader(in)), 1<<20)
