@@ -432,9 +432,7 @@ func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 				}
 				continue
 			case prior.Status == StatusDone && same && r.cfg.Force:
-				if strings.Contains(prior.Kinds, event.KindVPCFlow.String()) {
-					notice(fmt.Sprintf("%s: --force: reading it again; flow-log records have no natural key, so the ones it holds are stored a second time (%d records were stored from it)", o.Name, prior.Records))
-				}
+				forceNotice(notice, o.Name, prior)
 			case (prior.Status == StatusPartial || prior.Status == StatusFailed) && same:
 				j.skip, j.fresh = prior.Units, false
 				notice(fmt.Sprintf("%s: resuming after %d records committed by an earlier run", o.Name, prior.Units))
@@ -446,6 +444,9 @@ func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 				j.check = true
 			case prior.Status == StatusDone && !same:
 				r.res.Changed = append(r.res.Changed, o.Name)
+				if r.cfg.Force && forceNotice(notice, o.Name, prior) {
+					break // a touched file is no different with --force
+				}
 				notice(fmt.Sprintf("%s: changed since it was ingested on %s; reading it again (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", o.Name, prior.First.Format("2006-01-02 15:04")))
 			}
 			if j.fresh && !j.check {
@@ -459,6 +460,16 @@ func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 		todo = append(todo, j)
 	}
 	return todo, nil
+}
+
+// forceNotice says, for --force on a flow log, that its records are stored
+// again: they have no natural key to de-duplicate them by.
+func forceNotice(notice func(string), name string, prior LedgerEntry) bool {
+	if !strings.Contains(prior.Kinds, event.KindVPCFlow.String()) {
+		return false
+	}
+	notice(fmt.Sprintf("%s: --force: reading it again; flow-log records have no natural key, so the ones it holds are stored a second time (%d records were stored from it)", name, prior.Records))
+	return true
 }
 
 // finished releases an object's name once its final ledger entry is
@@ -808,6 +819,8 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 			finish(fmt.Errorf("opening: %w", err))
 			return
 		case same == prefixWhole:
+			// The ledger entry written for it keeps the committed units.
+			j.skip, j.fresh = j.prior.Units, false
 			r.cfg.Notice(fmt.Sprintf("%s: modified time changed but the content is what was ingested; not read again", j.obj.Name))
 			_ = send(&chunk{job: j, final: true, unchanged: true})
 			return
