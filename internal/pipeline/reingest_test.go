@@ -183,3 +183,33 @@ func TestForceSaysWhatItDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// TestChangedAfterInterruptSaysSo: an object that changed (here: grew)
+// after an interrupted run committed part of it is read again from the
+// start; the ledger has no hash of a partial object to tell an append from
+// a change, so the run says that flow records may be stored twice.
+func TestChangedAfterInterruptSaysSo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flows.log")
+	writeString(t, path, flowHeader+flowLines(0, 2000))
+	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer st.Close()
+	objs, err := file.Objects([]string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pipeline.Run(ctx, app.PipelineStore(st), pipeline.Objects(objs...), pipeline.Config{ChunkUnits: 100, TxRows: 500, Progress: func(p pipeline.Progress) {
+		if p.Stored() >= 500 {
+			cancel()
+		}
+	}})
+	if n := scalar(t, st, `SELECT count(*) FROM ingest_ledger WHERE status = 'partial'`); n != 1 {
+		t.Fatalf("%d partial ledger entries; the test needs an interrupted object", n)
+	}
+	appendString(t, path, flowLines(2000, 2100))
+	res, notices := reingest(t, st, path, false)
+	if len(res.Changed) != 1 || !strings.Contains(notices, "changed since an interrupted run") || !strings.Contains(notices, "may be stored twice") {
+		t.Errorf("after appending to a partly ingested file: changed %v\n%s", res.Changed, notices)
+	}
+}

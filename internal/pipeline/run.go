@@ -436,6 +436,10 @@ func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 			case (prior.Status == StatusPartial || prior.Status == StatusFailed) && same:
 				j.skip, j.fresh = prior.Units, false
 				notice(fmt.Sprintf("%s: resuming after %d records committed by an earlier run", o.Name, prior.Units))
+			case (prior.Status == StatusPartial || prior.Status == StatusFailed) && prior.Units > 0:
+				// Its ledger entry has no hash to tell an append from a change.
+				r.res.Changed = append(r.res.Changed, o.Name)
+				notice(fmt.Sprintf("%s: changed since an interrupted run committed %d of its records; reading it again from the start (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", o.Name, prior.Units))
 			case prior.Status == StatusDone && !r.cfg.Force && prior.SHA256 != "" && o.ETag == "" &&
 				(o.Size < 0 || o.Size >= prior.Size):
 				// Same name, other size or time: compare the bytes the ledger
