@@ -213,3 +213,26 @@ func TestChangedAfterInterruptSaysSo(t *testing.T) {
 		t.Errorf("after appending to a partly ingested file: changed %v\n%s", res.Changed, notices)
 	}
 }
+
+// TestAppendCompletesLastLine: a log read while a line was being written
+// (its last line cut short, and quarantined) grows by the rest of that line
+// and more: the completed line is read again and stored.
+func TestAppendCompletesLastLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flows.log")
+	all := flowHeader + flowLines(0, 10)
+	cut := len(all) - 30 // inside the last line (srcport 1033)
+	writeString(t, path, all[:cut])
+	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer st.Close()
+	if res, _ := reingest(t, st, path, false); res.Records[event.KindVPCFlow] != 9 || res.Quarantined != 1 {
+		t.Fatalf("first run: %+v", res.Progress)
+	}
+	appendString(t, path, all[cut:]+flowLines(10, 12))
+	res, notices := reingest(t, st, path, false)
+	if res.Records[event.KindVPCFlow] != 3 || !strings.Contains(notices, "ended inside a line") {
+		t.Errorf("after the append: %+v\n%s", res.Progress, notices)
+	}
+	if n, d := scalar(t, st, `SELECT count(*) FROM vpcflow WHERE srcport = 1033`), scalar(t, st, `SELECT count(DISTINCT raw) FROM vpcflow`); n != 1 || d != 12 {
+		t.Errorf("the completed line is stored %d times (want 1), %d distinct records (want 12)", n, d)
+	}
+}

@@ -815,7 +815,7 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 		_ = send(c)
 	}
 	if j.check {
-		switch same, err := r.samePrefix(ctx, j); {
+		switch same, midLine, err := r.samePrefix(ctx, j); {
 		case err != nil && ctx.Err() != nil:
 			j.ack(context.WithoutCancel(ctx), ErrNotFinished)
 			return
@@ -828,6 +828,11 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 			r.cfg.Notice(fmt.Sprintf("%s: modified time changed but the content is what was ingested; not read again", j.obj.Name))
 			_ = send(&chunk{job: j, final: true, unchanged: true})
 			return
+		case same == prefixAppended && j.prior.Units > 0 && midLine:
+			// The earlier read ended inside a line, which the append may
+			// complete: read its last record again.
+			j.skip, j.fresh = j.prior.Units-1, false
+			r.cfg.Notice(fmt.Sprintf("%s: grew since it was ingested, and the earlier read ended inside a line; reading its last record again and what was appended (after %d records)", j.obj.Name, j.skip))
 		case same == prefixAppended:
 			j.skip, j.fresh = j.prior.Units, false
 			r.cfg.Notice(fmt.Sprintf("%s: grew since it was ingested; reading only what was appended (after %d records)", j.obj.Name, j.prior.Units))
@@ -888,24 +893,43 @@ const (
 )
 
 // samePrefix compares the first bytes of an object with the hash the
-// ledger recorded for it.
-func (r *run) samePrefix(ctx context.Context, j *job) (prefixMatch, error) {
+// ledger recorded for it. midLine reports that those bytes end inside a
+// line of text (not after a newline; gzip members end anywhere).
+func (r *run) samePrefix(ctx context.Context, j *job) (same prefixMatch, midLine bool, err error) {
 	rc, err := j.obj.Open(ctx)
 	if err != nil {
-		return prefixDiffers, err
+		return prefixDiffers, false, err
 	}
 	defer rc.Close()
-	h := sha256.New()
+	h := &edgeHash{Hash: sha256.New()}
 	n, err := io.CopyN(h, rc, j.prior.Size)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return prefixDiffers, err
+		return prefixDiffers, false, err
 	}
 	if n != j.prior.Size || hex.EncodeToString(h.Sum(nil)) != j.prior.SHA256 {
-		return prefixDiffers, nil
+		return prefixDiffers, false, nil
 	}
 	var one [1]byte
 	if m, _ := io.ReadFull(rc, one[:]); m == 0 {
-		return prefixWhole, nil
+		return prefixWhole, false, nil
 	}
-	return prefixAppended, nil
+	gz := len(h.first) == 2 && h.first[0] == 0x1f && h.first[1] == 0x8b
+	return prefixAppended, n > 0 && h.last != '\n' && !gz, nil
+}
+
+// edgeHash is a hash that keeps the first two and the last byte written.
+type edgeHash struct {
+	hash.Hash
+	first []byte
+	last  byte
+}
+
+func (e *edgeHash) Write(p []byte) (int, error) {
+	if len(e.first) < 2 {
+		e.first = append(e.first, p[:min(len(p), 2-len(e.first))]...)
+	}
+	if len(p) > 0 {
+		e.last = p[len(p)-1]
+	}
+	return e.Hash.Write(p)
 }
