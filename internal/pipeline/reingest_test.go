@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,5 +236,64 @@ func TestAppendCompletesLastLine(t *testing.T) {
 	}
 	if n, d := scalar(t, st, `SELECT count(*) FROM vpcflow WHERE srcport = 1033`), scalar(t, st, `SELECT count(DISTINCT raw) FROM vpcflow`); n != 1 || d != 12 {
 		t.Errorf("the completed line is stored %d times (want 1), %d distinct records (want 12)", n, d)
+	}
+}
+
+// slowLedger is a store whose second ledger look-up returns only after the
+// first object was committed and acked: the entries it returns are stale.
+type slowLedger struct {
+	pipeline.Store
+	calls atomic.Int32
+	acked chan struct{}
+}
+
+func (s *slowLedger) LedgerEntries(ctx context.Context, names []string) (map[string]pipeline.LedgerEntry, error) {
+	e, err := s.Store.LedgerEntries(ctx, names)
+	if s.calls.Add(1) == 2 {
+		<-s.acked
+		time.Sleep(50 * time.Millisecond) // the writer releases the name after the ack
+	}
+	return e, err
+}
+
+// TestCopyFinishedDuringLookUp: a second copy of an object (listed again,
+// or delivered twice) whose first copy is committed while the copy's
+// ledger entry is being read is not read again.
+func TestCopyFinishedDuringLookUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flows.log")
+	writeString(t, path, flowHeader+flowLines(0, 100))
+	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer st.Close()
+	objs, err := file.Objects([]string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, acked := make(chan struct{}), make(chan struct{})
+	first, copy := objs[0], objs[0]
+	open := first.Open
+	var once sync.Once
+	first.Open = func(ctx context.Context) (io.ReadCloser, error) {
+		once.Do(func() { close(opened) })
+		return open(ctx)
+	}
+	first.Ack = func(context.Context, error) { close(acked) }
+	n := 0
+	src := pipeline.SourceFunc(func(ctx context.Context) (pipeline.Object, error) {
+		n++
+		switch n {
+		case 1:
+			return first, nil
+		case 2:
+			<-opened // the first copy is being read: the copy is looked up on its own
+			return copy, nil
+		}
+		return pipeline.Object{}, io.EOF
+	})
+	sl := &slowLedger{Store: app.PipelineStore(st), acked: acked}
+	if _, err := pipeline.Run(context.Background(), sl, src, pipeline.Config{TxRows: 10, ChunkUnits: 10, TxAge: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != 100 {
+		t.Errorf("%d records stored, want 100", n)
 	}
 }

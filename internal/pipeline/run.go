@@ -393,11 +393,17 @@ func (r *run) plan(ctx context.Context, listed <-chan Object, jobs chan<- *job, 
 // lookUp decides, per object, whether to skip, resume or read it.
 func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 	var names []string
+	busy := map[string]bool{} // in flight while the ledger is read
+	r.mu.Lock()
 	for _, o := range group {
 		if !o.NoLedger {
 			names = append(names, o.Name)
+			if _, ok := r.inflight[o.Name]; ok {
+				busy[o.Name] = true
+			}
 		}
 	}
+	r.mu.Unlock()
 	ledger := map[string]LedgerEntry{}
 	if len(names) > 0 {
 		var err error
@@ -409,6 +415,26 @@ func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 	var todo []*job
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// An object committed while the ledger was read has a stale entry: read
+	// it again (rarely; holding the lock, so that no other one finishes).
+	var stale []string
+	for name := range busy {
+		if _, ok := r.inflight[name]; !ok {
+			stale = append(stale, name)
+		}
+	}
+	if len(stale) > 0 {
+		fresh, err := r.st.LedgerEntries(ctx, stale)
+		if err != nil {
+			return nil, fmt.Errorf("reading the ledger: %w", err)
+		}
+		for _, name := range stale {
+			delete(ledger, name)
+			if e, ok := fresh[name]; ok {
+				ledger[name] = e
+			}
+		}
+	}
 	for _, o := range group {
 		if !o.NoLedger {
 			if copies, busy := r.inflight[o.Name]; busy {
