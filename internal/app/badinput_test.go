@@ -87,9 +87,10 @@ func corrupt(data []byte, n int, rng *rand.Rand) []byte {
 	return out
 }
 
-// variants writes an input (v0) and 8 corruptions of it (v1–v8) under dir, each in its
-// own directory with the input's name (which decoders look at). Of a gzip
-// input, half the corruptions are of its content, compressed again.
+// variants writes an input (v0) and 8 corruptions of it (v1–v8) under dir,
+// each in its own directory with the input's name (which decoders look
+// at). Of a gzip input, half the corruptions are of its content,
+// compressed again.
 func variants(t *testing.T, dir, name string, data []byte, seed int64) []string {
 	t.Helper()
 	rng := rand.New(rand.NewSource(seed))
