@@ -35,6 +35,8 @@ type ingestOptions struct {
 	memoryLimit string
 	quiet       bool
 	txRows      int
+	txBytes     string
+	txBytesN    int64
 	txAge       time.Duration
 }
 
@@ -94,7 +96,9 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
+	f.StringVar(&o.txBytes, "tx-bytes", "", "commit once a transaction holds this much record text (default 2GiB)")
 	_ = f.MarkHidden("tx-rows")
+	_ = f.MarkHidden("tx-bytes")
 	_ = f.MarkHidden("tx-age")
 	return cmd
 }
@@ -125,6 +129,11 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	memLimit, err := parseSizeFlag("memory-limit", o.memoryLimit, minMemoryLimit)
 	if err != nil {
 		return err
+	}
+	if o.txBytes != "" {
+		if o.txBytesN, err = parseSizeFlag("tx-bytes", o.txBytes, 1); err != nil {
+			return err
+		}
 	}
 	// Standard input and FIFOs end at the interrupt (ctx), as at the end of
 	// their input.
@@ -228,6 +237,7 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, objs []pipeline.O
 		Workers:  o.workers,
 		Force:    o.force,
 		TxRows:   o.txRows,
+		TxBytes:  o.txBytesN,
 		TxAge:    o.txAge,
 		Progress: bar.update,
 		Notice: func(msg string) {

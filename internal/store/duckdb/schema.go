@@ -12,8 +12,8 @@ import (
 
 // SchemaVersion is the version of the schema this code writes. Stores
 // created by older versions are migrated on open; newer ones are refused.
-// Version 2 added ingest_warning.
-const SchemaVersion = 2
+// Version 2 added ingest_warning, version 3 trawl_spill.
+const SchemaVersion = 3
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -157,7 +157,15 @@ func cloudtrailDDL() []string {
 		}
 		fmt.Fprintf(&b, "  %s,\n", quoteIdent(c.name))
 	}
-	b.WriteString("  source,\n  ingested_at\nFROM cloudtrail_base")
+	// raw is read in full: a spilled record's text is put together again
+	// from trawl_spill (spill.go). The spill id is computed first so that
+	// the subquery correlates on it, not on raw.
+	b.WriteString(`  source,
+  ingested_at
+FROM (SELECT * EXCLUDE (raw, spill_id),
+    CASE WHEN spill_id IS NULL THEN raw
+    ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = spill_id) END AS raw
+  FROM (SELECT *, ` + spillIDExpr("raw") + ` AS spill_id FROM cloudtrail_base))`)
 	return []string{table, b.String()}
 }
 
@@ -209,7 +217,21 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3}
+
+// schemaV3 adds trawl_spill, which holds the text of large records in
+// parts (spill.go), and makes the cloudtrail view read it.
+func schemaV3() []string {
+	return []string{
+		`CREATE SEQUENCE IF NOT EXISTS trawl_spill_id`,
+		`CREATE TABLE IF NOT EXISTS trawl_spill (
+  id BIGINT NOT NULL,
+  part INTEGER NOT NULL,
+  text VARCHAR NOT NULL` + zstd + `
+)`,
+		cloudtrailDDL()[1],
+	}
+}
 
 // schemaV2 adds ingest_warning: values that could not be stored as they
 // were (replaced by NULL or a readable form) while the record was kept.
@@ -220,7 +242,7 @@ func schemaV2() []string {
 // schemaV1 creates every table of schema version 1.
 func schemaV1() []string {
 	stmts := []string{`CREATE TABLE IF NOT EXISTS trawl_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`}
-	stmts = append(stmts, cloudtrailDDL()...)
+	stmts = append(stmts, cloudtrailDDL()[0]) // the view is created by schemaV3
 	return append(stmts,
 		vpcflowDDL(),
 		tableDDL("guardduty_finding", findingColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "PRIMARY KEY (id)"),

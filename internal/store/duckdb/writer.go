@@ -182,6 +182,13 @@ func (t *Tx) flushCloudTrail() error {
 		keepSrc = append(keepSrc, srcs[i])
 		keepHash = append(keepHash, hashes[i])
 	}
+	raws := make([]*string, len(keep))
+	for i := range keep {
+		raws[i] = &keep[i].Raw
+	}
+	if err := t.spill(raws); err != nil {
+		return err
+	}
 	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, ctColumns, "", constant{"ingested_at", t.now}); err != nil {
 		return err
 	}

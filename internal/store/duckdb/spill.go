@@ -1,0 +1,82 @@
+package duckdb
+
+import (
+	"database/sql"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Large records are stored in parts. DuckDB reads and writes a column 2048
+// rows (a vector) at a time and keeps every string of the vector in memory
+// while it does, also when it checkpoints; a vector of 2048 records of
+// 256 KB is 512 MB, more than the ingest's memory limit, and the commit or
+// the checkpoint fails ("failed to pin block") whatever the transaction
+// size. So a record text over spillOver is stored in trawl_spill in parts
+// of at most spillPart bytes, and the row keeps a placeholder,
+// {"trawlSpill":<id>}; the cloudtrail view puts the text together again.
+const (
+	spillOver = 64 << 10
+	spillPart = 32 << 10
+)
+
+const spillPrefix = `{"trawlSpill":`
+
+// spillIDExpr is the SQL expression of the spill id of the placeholder
+// in col, NULL for a text stored whole.
+func spillIDExpr(col string) string {
+	return fmt.Sprintf(`CASE WHEN starts_with(%s, '%s') THEN TRY_CAST(rtrim(%s[%d:], '}') AS BIGINT) END`,
+		col, spillPrefix, col, len(spillPrefix)+1)
+}
+
+type spillRow struct {
+	id   int64
+	part int
+	text string
+}
+
+var spillColumns = []column[spillRow]{
+	int64Col("id", func(r *spillRow) int64 { return r.id }),
+	intCol("part", duckdb.TYPE_INTEGER, func(r *spillRow) (int64, bool) { return int64(r.part), true }),
+	strCol("text", func(r *spillRow) string { return r.text }),
+}
+
+// spill stores the texts over spillOver in trawl_spill and replaces them
+// with their placeholders.
+func (t *Tx) spill(texts []*string) error {
+	var big []*string
+	for _, s := range texts {
+		if len(*s) > spillOver {
+			big = append(big, s)
+		}
+	}
+	if len(big) == 0 {
+		return nil
+	}
+	var ids []int64
+	err := eachRow(t.ctx, t.conn, "numbering large records", `SELECT nextval('trawl_spill_id') FROM range(?)`,
+		func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			ids = append(ids, id)
+			return err
+		}, len(big))
+	if err != nil {
+		return err
+	}
+	var rows []spillRow
+	for i, s := range big {
+		for part, rest := 0, *s; rest != ""; part++ {
+			n := min(len(rest), spillPart)
+			for n < len(rest) && !utf8.RuneStart(rest[n]) {
+				n-- // parts are valid UTF-8
+			}
+			rows = append(rows, spillRow{ids[i], part, rest[:n]})
+			rest = rest[n:]
+		}
+		*s = spillPrefix + strconv.FormatInt(ids[i], 10) + "}"
+	}
+	return insertRows(t.ctx, t.st, t.conn, "trawl_spill", rows, nil, spillColumns, "")
+}
