@@ -8,6 +8,9 @@
 //   - DuckDB's own load of the same files (read_json / read_csv into a
 //     table) in a fresh process, with its peak RSS, and the ratio.
 //
+// Then it ingests 2,000 CloudTrail records of 256 KB from one 500 MB file
+// (-big) and prints the peak RSS, which must stay under 1 GiB.
+//
 // The data set is generated once under -dir and reused while its
 // configuration is unchanged.
 package main
@@ -44,6 +47,7 @@ func main() {
 	ctEvents := flag.Int("ct", 1_000_000, "CloudTrail events")
 	flows := flag.Int("flows", 5_000_000, "VPC flow-log records")
 	skipBaseline := flag.Bool("skip-duckdb", false, "skip DuckDB's own load")
+	big := flag.Int("big", 2000, "CloudTrail records of 256 KB in one file, ingested for peak memory (0 skips)")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -116,6 +120,38 @@ func main() {
 		fmt.Printf("   DuckDB's own load:          %10.0f records/s            peak RSS %4d MiB  (%s); trawl is %.2f× its speed\n",
 			brate, brss>>20, bel.Round(time.Millisecond), rate/brate)
 	}
+	if *big > 0 {
+		bigRecords(bin, *dir, *big)
+	}
+}
+
+// bigRecords ingests n CloudTrail records of 256 KB from one file (a 500 MB
+// {"Records":[…]} document for 2,000) and prints the speed and peak RSS.
+func bigRecords(bin, dir string, n int) {
+	in := filepath.Join(dir, fmt.Sprintf("big-%d.json", n))
+	if _, err := os.Stat(in); err != nil {
+		f, err := os.Create(in + ".tmp")
+		must(err)
+		must(gen.BigCloudTrail(f, n, 256<<10))
+		must(f.Close())
+		must(os.Rename(in+".tmp", in))
+	}
+	fmt.Printf("\n== %d CloudTrail records of 256 KB in one file (%s)\n", n, in)
+	db := filepath.Join(os.TempDir(), fmt.Sprintf("trawl-bench-%d.duckdb", os.Getpid()))
+	os.Remove(db)
+	el, rss, err := runChild(bin, "ingest", "--db", db, "--progress", "never", in)
+	var stored int64
+	if err == nil {
+		stored, err = countRows(db, "cloudtrail")
+	}
+	os.Remove(db)
+	os.Remove(db + ".wal")
+	if err != nil {
+		fmt.Printf("   trawl ingest failed: %v\n", err)
+		return
+	}
+	fmt.Printf("   trawl ingest (end to end): %10.0f records/s  peak RSS %4d MiB  (%d records in %s)\n",
+		float64(stored)/el.Seconds(), rss>>20, stored, el.Round(time.Millisecond))
 }
 
 func must(err error) {
