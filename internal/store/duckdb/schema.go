@@ -157,15 +157,14 @@ func cloudtrailDDL() []string {
 		}
 		fmt.Fprintf(&b, "  %s,\n", quoteIdent(c.name))
 	}
-	// raw is read in full: a spilled record's text is put together again
-	// from trawl_spill (spill.go). The spill id is computed first so that
-	// the subquery correlates on it, not on raw.
-	b.WriteString(`  source,
+	// raw is read in full: the text of a record stored in parts is put
+	// together again from trawl_spill (spill.go).
+	b.WriteString(`  spill_id,
+  source,
   ingested_at
-FROM (SELECT * EXCLUDE (raw, spill_id),
-    CASE WHEN spill_id IS NULL THEN raw
-    ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = spill_id) END AS raw
-  FROM (SELECT *, ` + spillIDExpr("raw") + ` AS spill_id FROM cloudtrail_base))`)
+FROM (SELECT * REPLACE (CASE WHEN b.spill_id IS NULL THEN b.raw
+    ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = b.spill_id) END AS raw)
+  FROM cloudtrail_base b)`)
 	return []string{table, b.String()}
 }
 
@@ -229,6 +228,7 @@ func schemaV3() []string {
   part INTEGER NOT NULL,
   text VARCHAR NOT NULL` + zstd + `
 )`,
+		`ALTER TABLE cloudtrail_base ADD COLUMN IF NOT EXISTS spill_id BIGINT`,
 		cloudtrailDDL()[1],
 	}
 }

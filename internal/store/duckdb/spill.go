@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"database/sql"
-	"fmt"
 	"strconv"
 	"unicode/utf8"
 
@@ -15,21 +14,15 @@ import (
 // 256 KB is 512 MB, more than the ingest's memory limit, and the commit or
 // the checkpoint fails ("failed to pin block") whatever the transaction
 // size. So a record text over spillOver is stored in trawl_spill in parts
-// of at most spillPart bytes, and the row keeps a placeholder,
-// {"trawlSpill":<id>}; the cloudtrail view puts the text together again.
+// of at most spillPart bytes; the row keeps a placeholder,
+// {"trawlSpill":<id>}, as its text and the id in spill_id, and the
+// cloudtrail view puts the text together again.
 const (
 	spillOver = 64 << 10
 	spillPart = 32 << 10
 )
 
 const spillPrefix = `{"trawlSpill":`
-
-// spillIDExpr is the SQL expression of the spill id of the placeholder
-// in col, NULL for a text stored whole.
-func spillIDExpr(col string) string {
-	return fmt.Sprintf(`CASE WHEN starts_with(%s, '%s') THEN TRY_CAST(rtrim(%s[%d:], '}') AS BIGINT) END`,
-		col, spillPrefix, col, len(spillPrefix)+1)
-}
 
 type spillRow struct {
 	id   int64
@@ -44,16 +37,17 @@ var spillColumns = []column[spillRow]{
 }
 
 // spill stores the texts over spillOver in trawl_spill and replaces them
-// with their placeholders.
-func (t *Tx) spill(texts []*string) error {
-	var big []*string
-	for _, s := range texts {
+// with their placeholders. It returns the spill id of each text, 0 for
+// those stored whole, or nil when none is large.
+func (t *Tx) spill(texts []*string) ([]int64, error) {
+	var big []int // indexes in texts
+	for i, s := range texts {
 		if len(*s) > spillOver {
-			big = append(big, s)
+			big = append(big, i)
 		}
 	}
 	if len(big) == 0 {
-		return nil
+		return nil, nil
 	}
 	var ids []int64
 	err := eachRow(t.ctx, t.conn, "numbering large records", `SELECT nextval('trawl_spill_id') FROM range(?)`,
@@ -64,10 +58,13 @@ func (t *Tx) spill(texts []*string) error {
 			return err
 		}, len(big))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	out := make([]int64, len(texts))
 	var rows []spillRow
-	for i, s := range big {
+	for i, j := range big {
+		s := texts[j]
+		out[j] = ids[i]
 		for part, rest := 0, *s; rest != ""; part++ {
 			n := min(len(rest), spillPart)
 			for n < len(rest) && !utf8.RuneStart(rest[n]) {
@@ -78,5 +75,5 @@ func (t *Tx) spill(texts []*string) error {
 		}
 		*s = spillPrefix + strconv.FormatInt(ids[i], 10) + "}"
 	}
-	return insertRows(t.ctx, t.st, t.conn, "trawl_spill", rows, nil, spillColumns, "")
+	return out, insertRows(t.ctx, t.st, t.conn, "trawl_spill", rows, nil, spillColumns, "")
 }

@@ -34,7 +34,9 @@ func TestSpill(t *testing.T) {
 		strings.Repeat("é€😀x", 20000) + `"}}`
 	tx := mustTx(t, st)
 	if err := tx.Write(ctx, &event.Batch{Object: "a.json", CloudTrail: []event.CloudTrail{
-		cloudtrail.FromRaw(big, nil), ctEvent("small", time.Now(), "X")}}); err != nil {
+		cloudtrail.FromRaw(big, nil), ctEvent("small", time.Now(), "X"),
+		cloudtrail.FromRaw(`{"trawlSpill":1}`, nil), // looks like a placeholder, is not one
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx, nil); err != nil {
@@ -50,7 +52,7 @@ func TestSpill(t *testing.T) {
 	if n := count(t, st, `SELECT count(*) FROM trawl_spill`); n != int64(len(big)/spillPart+1) {
 		t.Errorf("%d parts, want %d", n, len(big)/spillPart+1)
 	}
-	if n := count(t, st, `SELECT count(*) FROM cloudtrail WHERE raw LIKE '%trawlSpill%'`); n != 0 {
-		t.Errorf("%d placeholders in the view", n)
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail WHERE raw LIKE '%trawlSpill%'`); n != 1 {
+		t.Errorf("%d placeholders in the view, want only the record that looks like one", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/schema"
@@ -186,10 +187,24 @@ func (t *Tx) flushCloudTrail() error {
 	for i := range keep {
 		raws[i] = &keep[i].Raw
 	}
-	if err := t.spill(raws); err != nil {
+	ids, err := t.spill(raws)
+	if err != nil {
 		return err
 	}
-	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, ctColumns, "", constant{"ingested_at", t.now}); err != nil {
+	cols := ctColumns
+	if ids != nil {
+		spilled := map[*event.CloudTrail]int64{}
+		for i, id := range ids {
+			if id != 0 {
+				spilled[&keep[i]] = id
+			}
+		}
+		cols = append(cols[:len(cols):len(cols)], intCol("spill_id", duckdb.TYPE_BIGINT, func(e *event.CloudTrail) (int64, bool) {
+			id, ok := spilled[e]
+			return id, ok
+		}))
+	}
+	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, cols, "", constant{"ingested_at", t.now}); err != nil {
 		return err
 	}
 	for _, h := range keepHash {
