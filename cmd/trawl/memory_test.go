@@ -34,6 +34,7 @@ func TestPeakMemory(t *testing.T) {
 		{"400 CloudTrail records of 1 MiB", ct(400, 1<<20), "SELECT count(*) FROM cloudtrail", "400"},
 		{"40 CloudTrail records of 8 MiB", ct(40, 8<<20), "SELECT count(*) FROM cloudtrail", "40"},
 		{"5000 CloudTrail records of 100 KB", ct(5000, 100_000), "SELECT count(*) FROM cloudtrail", "5000"},
+		{"8000 CloudTrail records of 60 KB (stored whole)", ct(8000, 60_000), "SELECT count(*) FROM cloudtrail", "8000"},
 		{"a 30 MB finding", bigFinding, "SELECT count(*) FROM guardduty_finding", "1"},
 		{"a 30 MB digest", bigDigest, "SELECT count(*) FROM cloudtrail_digest", "1"},
 	} {
