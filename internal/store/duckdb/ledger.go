@@ -30,13 +30,13 @@ var ledgerColumns = []column[lentry]{
 // ledger writes the entries of objects (insert or replace, keeping the time
 // an object was first ingested). Entries with a zero First get the
 // transaction's time.
-func (t *Tx) ledger(entries []ledger.Entry) error {
+func (t *Tx) ledger(ctx context.Context, entries []ledger.Entry) error {
 	for i := range entries {
 		if entries[i].First.IsZero() {
 			entries[i].First = t.now
 		}
 	}
-	return insertRows(t.ctx, t.st, t.conn, "ingest_ledger", entries, nil, ledgerColumns,
+	return insertRows(ctx, t.st, t.conn, "ingest_ledger", entries, nil, ledgerColumns,
 		`ON CONFLICT (object) DO UPDATE SET size = excluded.size, modified_at = excluded.modified_at,
 		etag = excluded.etag, sha256 = excluded.sha256, status = excluded.status, units = excluded.units,
 		records = excluded.records, duplicates = excluded.duplicates, quarantined = excluded.quarantined,

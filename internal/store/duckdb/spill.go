@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"context"
 	"database/sql"
 	"strconv"
 	"unicode/utf8"
@@ -43,7 +44,7 @@ var spillColumns = []column[spillRow]{
 // spill stores the texts over spillOver in trawl_spill and replaces them
 // with their placeholders. It returns the spill id of each text, 0 for
 // those stored whole, or nil when none is large.
-func (t *Tx) spill(texts []*string) ([]int64, error) {
+func (t *Tx) spill(ctx context.Context, texts []*string) ([]int64, error) {
 	var big []int // indexes in texts
 	for i, s := range texts {
 		if len(*s) > spillOver {
@@ -54,7 +55,7 @@ func (t *Tx) spill(texts []*string) ([]int64, error) {
 		return nil, nil
 	}
 	var ids []int64
-	err := eachRow(t.ctx, t.conn, "numbering large records", `SELECT nextval('trawl_spill_id') FROM range(?)`,
+	err := eachRow(ctx, t.conn, "numbering large records", `SELECT nextval('trawl_spill_id') FROM range(?)`,
 		func(rows *sql.Rows) error {
 			var id int64
 			err := rows.Scan(&id)
@@ -79,5 +80,5 @@ func (t *Tx) spill(texts []*string) ([]int64, error) {
 		}
 		*s = spillPrefix + strconv.FormatInt(ids[i], 10) + "}"
 	}
-	return out, insertRows(t.ctx, t.st, t.conn, "trawl_spill", rows, nil, spillColumns, "")
+	return out, insertRows(ctx, t.st, t.conn, "trawl_spill", rows, nil, spillColumns, "")
 }

@@ -133,7 +133,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	if _, err := tx.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.ledger([]ledger.Entry{{Object: "a", Status: ledger.StatusDone}}); err != nil {
+	if err := tx.ledger(ctx, []ledger.Entry{{Object: "a", Status: ledger.StatusDone}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {

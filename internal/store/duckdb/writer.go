@@ -29,7 +29,6 @@ const (
 // Records are buffered and written in batches; Flush writes what is
 // buffered. A Tx is used from one goroutine.
 type Tx struct {
-	ctx  context.Context // of the call in progress
 	st   *Store
 	conn *sql.Conn
 	now  time.Time
@@ -52,7 +51,7 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening a connection: %w", err)
 	}
-	t := &Tx{ctx: ctx, st: s, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond),
+	t := &Tx{st: s, conn: conn, now: time.Now().UTC().Truncate(time.Microsecond),
 		dups: map[ledger.DupKey]int64{}}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		conn.Close()
@@ -68,21 +67,20 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 // did so: one value DuckDB cannot hold would fail the whole transaction,
 // on every re-run. That costs about 0.2 µs per record, 3% of a write.
 func (t *Tx) Write(ctx context.Context, b *event.Batch) error {
-	t.ctx = ctx
 	schema.Validate(b)
 	src := b.Object
 	if len(b.CloudTrail) > 0 && t.ct.add(src, b.CloudTrail, func(e *event.CloudTrail) string { return e.Raw }) {
-		if err := t.flushCloudTrail(); err != nil {
+		if err := t.flushCloudTrail(ctx); err != nil {
 			return err
 		}
 	}
 	if len(b.VPCFlow) > 0 && t.vp.add(src, b.VPCFlow, func(f *event.VPCFlow) string { return f.Raw }) {
-		if err := t.flushVPCFlow(); err != nil {
+		if err := t.flushVPCFlow(ctx); err != nil {
 			return err
 		}
 	}
 	if len(b.Findings) > 0 && t.gd.add(src, b.Findings, func(f *event.Finding) string { return f.Raw }) {
-		if err := t.flushFindings(); err != nil {
+		if err := t.flushFindings(ctx); err != nil {
 			return err
 		}
 	}
@@ -95,7 +93,7 @@ func (t *Tx) Write(ctx context.Context, b *event.Batch) error {
 			named[i] = d
 		}
 		if t.dg.add(src, named, func(d *event.Digest) string { return d.Raw }) {
-			if err := t.flushDigests(); err != nil {
+			if err := t.flushDigests(ctx); err != nil {
 				return err
 			}
 		}
@@ -103,7 +101,7 @@ func (t *Tx) Write(ctx context.Context, b *event.Batch) error {
 	if len(b.Quarantined) > 0 {
 		t.q = append(t.q, b.Quarantined...)
 		if len(t.q) >= flushRows {
-			if err := t.flushQuarantine(); err != nil {
+			if err := t.flushQuarantine(ctx); err != nil {
 				return err
 			}
 		}
@@ -111,7 +109,7 @@ func (t *Tx) Write(ctx context.Context, b *event.Batch) error {
 	if len(b.Warnings) > 0 {
 		t.w = append(t.w, b.Warnings...)
 		if len(t.w) >= flushRows {
-			if err := t.flushWarnings(); err != nil {
+			if err := t.flushWarnings(ctx); err != nil {
 				return err
 			}
 		}
@@ -144,7 +142,7 @@ func (b *buffer[T]) reset() {
 	b.recs, b.srcs, b.bytes = b.recs[:0], b.srcs[:0], 0
 }
 
-func (t *Tx) flushCloudTrail() error {
+func (t *Tx) flushCloudTrail(ctx context.Context) error {
 	if len(t.ct.recs) == 0 {
 		return nil
 	}
@@ -152,7 +150,7 @@ func (t *Tx) flushCloudTrail() error {
 	d := t.st.dedup
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.load(t.ctx, t.conn); err != nil {
+	if err := d.load(ctx, t.conn); err != nil {
 		return err
 	}
 	recs, srcs := t.ct.recs, t.ct.srcs
@@ -166,7 +164,7 @@ func (t *Tx) flushCloudTrail() error {
 			check = append(check, e)
 		}
 	}
-	seen, err := t.existingEvents(check)
+	seen, err := t.existingEvents(ctx, check)
 	if err != nil {
 		return err
 	}
@@ -187,7 +185,7 @@ func (t *Tx) flushCloudTrail() error {
 	for i := range keep {
 		raws[i] = &keep[i].Raw
 	}
-	ids, err := t.spill(raws)
+	ids, err := t.spill(ctx, raws)
 	if err != nil {
 		return err
 	}
@@ -204,7 +202,7 @@ func (t *Tx) flushCloudTrail() error {
 			return id, ok
 		}))
 	}
-	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, cols, "", constant{"ingested_at", t.now}); err != nil {
+	if err := insertRows(ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, cols, "", constant{"ingested_at", t.now}); err != nil {
 		return err
 	}
 	for _, h := range keepHash {
@@ -221,7 +219,7 @@ type ctKey struct {
 // existingEvents returns the keys of recs that are already stored. Events
 // delivered twice have the same id and time, so the search is limited to the
 // time range of recs, which lets DuckDB skip row groups by their min/max.
-func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error) {
+func (t *Tx) existingEvents(ctx context.Context, recs []*event.CloudTrail) (map[ctKey]struct{}, error) {
 	seen := make(map[ctKey]struct{}, len(recs))
 	var lo, hi time.Time
 	var ids, untimed []string
@@ -239,7 +237,7 @@ func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error
 		ids = append(ids, e.EventID)
 	}
 	query := func(q string, args ...any) error {
-		return eachRow(t.ctx, t.conn, "checking for duplicate events", q, func(rows *sql.Rows) error {
+		return eachRow(ctx, t.conn, "checking for duplicate events", q, func(rows *sql.Rows) error {
 			var id string
 			var ts sql.NullTime
 			if err := rows.Scan(&id, &ts); err != nil {
@@ -268,14 +266,14 @@ func (t *Tx) existingEvents(recs []*event.CloudTrail) (map[ctKey]struct{}, error
 	return seen, nil
 }
 
-func (t *Tx) flushVPCFlow() error {
+func (t *Tx) flushVPCFlow(ctx context.Context) error {
 	defer t.vp.reset()
-	return insertRows(t.ctx, t.st, t.conn, "vpcflow", t.vp.recs, t.vp.srcs, vpcCols, "", constant{"ingested_at", t.now})
+	return insertRows(ctx, t.st, t.conn, "vpcflow", t.vp.recs, t.vp.srcs, vpcCols, "", constant{"ingested_at", t.now})
 }
 
 var findingColumns = fromSchema(schema.Finding)
 
-func (t *Tx) flushFindings() error {
+func (t *Tx) flushFindings(ctx context.Context) error {
 	if len(t.gd.recs) == 0 {
 		return nil
 	}
@@ -292,7 +290,7 @@ func (t *Tx) flushFindings() error {
 	// seen holds what a version says (findingGist) by its key, to tell a
 	// repeated version from a conflicting one.
 	seen := map[key]string{}
-	err := eachRow(t.ctx, t.conn, "reading finding history",
+	err := eachRow(ctx, t.conn, "reading finding history",
 		`SELECT id, updated_at, severity, "count", archived, type, title FROM guardduty_finding_history WHERE id IN (SELECT unnest(?::VARCHAR[]))`,
 		func(rows *sql.Rows) error {
 			var f event.Finding
@@ -338,7 +336,7 @@ func (t *Tx) flushFindings() error {
 	if len(hist) == 0 {
 		return nil
 	}
-	if err := insertRows(t.ctx, t.st, t.conn, "guardduty_finding_history", hist, histSrc, findingColumns, "", constant{"ingested_at", t.now}); err != nil {
+	if err := insertRows(ctx, t.st, t.conn, "guardduty_finding_history", hist, histSrc, findingColumns, "", constant{"ingested_at", t.now}); err != nil {
 		return err
 	}
 	// The current state takes the newest version of each id, if it is newer
@@ -349,7 +347,7 @@ func (t *Tx) flushFindings() error {
 		cur = append(cur, hist[j])
 		curSrc = append(curSrc, histSrc[j])
 	}
-	return insertRows(t.ctx, t.st, t.conn, "guardduty_finding", cur, curSrc, findingColumns, findingUpsert,
+	return insertRows(ctx, t.st, t.conn, "guardduty_finding", cur, curSrc, findingColumns, findingUpsert,
 		constant{"ingested_at", t.now})
 }
 
@@ -370,7 +368,7 @@ var digestColumns = fromSchema(schema.Digest)
 
 var digestFileColumns = fromSchema(schema.DigestFiles)
 
-func (t *Tx) flushDigests() error {
+func (t *Tx) flushDigests(ctx context.Context) error {
 	if len(t.dg.recs) == 0 {
 		return nil
 	}
@@ -381,7 +379,7 @@ func (t *Tx) flushDigests() error {
 		keys[i] = recs[i].DigestS3Object
 	}
 	seen := map[string]bool{}
-	err := eachRow(t.ctx, t.conn, "reading stored digests",
+	err := eachRow(ctx, t.conn, "reading stored digests",
 		`SELECT digest_object FROM cloudtrail_digest WHERE digest_object IN (SELECT unnest(?::VARCHAR[]))`,
 		func(rows *sql.Rows) error {
 			var k string
@@ -415,25 +413,25 @@ func (t *Tx) flushDigests() error {
 			}
 		}
 	}
-	if err := insertRows(t.ctx, t.st, t.conn, "cloudtrail_digest", keep, keepSrc, digestColumns, "", constant{"ingested_at", t.now}); err != nil {
+	if err := insertRows(ctx, t.st, t.conn, "cloudtrail_digest", keep, keepSrc, digestColumns, "", constant{"ingested_at", t.now}); err != nil {
 		return err
 	}
-	return insertRows(t.ctx, t.st, t.conn, "cloudtrail_digest_file", files, nil, digestFileColumns, "")
+	return insertRows(ctx, t.st, t.conn, "cloudtrail_digest_file", files, nil, digestFileColumns, "")
 }
 
 var quarantineColumns = fromSchema(schema.Quarantine)
 
 var warningColumns = fromSchema(schema.Warning)
 
-func (t *Tx) flushQuarantine() error {
-	err := insertRows(t.ctx, t.st, t.conn, "quarantine", t.q, nil, quarantineColumns, "", constant{"quarantined_at", t.now})
+func (t *Tx) flushQuarantine(ctx context.Context) error {
+	err := insertRows(ctx, t.st, t.conn, "quarantine", t.q, nil, quarantineColumns, "", constant{"quarantined_at", t.now})
 	clear(t.q)
 	t.q = t.q[:0]
 	return err
 }
 
-func (t *Tx) flushWarnings() error {
-	err := insertRows(t.ctx, t.st, t.conn, "ingest_warning", t.w, nil, warningColumns, "", constant{"warned_at", t.now})
+func (t *Tx) flushWarnings(ctx context.Context) error {
+	err := insertRows(ctx, t.st, t.conn, "ingest_warning", t.w, nil, warningColumns, "", constant{"warned_at", t.now})
 	clear(t.w)
 	t.w = t.w[:0]
 	return err
@@ -442,11 +440,10 @@ func (t *Tx) flushWarnings() error {
 // ForgetObject removes the quarantine entries and warnings of an object
 // that is about to be read again from its start.
 func (t *Tx) ForgetObject(ctx context.Context, object string) error {
-	t.ctx = ctx
-	if err := t.flushQuarantine(); err != nil {
+	if err := t.flushQuarantine(ctx); err != nil {
 		return err
 	}
-	if err := t.flushWarnings(); err != nil {
+	if err := t.flushWarnings(ctx); err != nil {
 		return err
 	}
 	for _, table := range []string{"quarantine", "ingest_warning"} {
@@ -460,23 +457,22 @@ func (t *Tx) ForgetObject(ctx context.Context, object string) error {
 // Flush writes every buffered row and returns, per source, how many records
 // were dropped as duplicates since the last Flush.
 func (t *Tx) Flush(ctx context.Context) (map[ledger.DupKey]int64, error) {
-	t.ctx = ctx
-	if err := t.flushCloudTrail(); err != nil {
+	if err := t.flushCloudTrail(ctx); err != nil {
 		return nil, err
 	}
-	if err := t.flushVPCFlow(); err != nil {
+	if err := t.flushVPCFlow(ctx); err != nil {
 		return nil, err
 	}
-	if err := t.flushFindings(); err != nil {
+	if err := t.flushFindings(ctx); err != nil {
 		return nil, err
 	}
-	if err := t.flushDigests(); err != nil {
+	if err := t.flushDigests(ctx); err != nil {
 		return nil, err
 	}
-	if err := t.flushQuarantine(); err != nil {
+	if err := t.flushQuarantine(ctx); err != nil {
 		return nil, err
 	}
-	if err := t.flushWarnings(); err != nil {
+	if err := t.flushWarnings(ctx); err != nil {
 		return nil, err
 	}
 	dups := t.dups
@@ -495,7 +491,7 @@ func (t *Tx) Commit(ctx context.Context, entries []ledger.Entry) error {
 		return err
 	}
 	if len(entries) > 0 {
-		if err := t.ledger(entries); err != nil {
+		if err := t.ledger(ctx, entries); err != nil {
 			_ = t.Rollback()
 			return err
 		}
