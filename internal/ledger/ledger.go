@@ -15,6 +15,10 @@ const (
 	StatusDone    = "done"    // read to its end; re-runs skip it while unchanged
 	StatusPartial = "partial" // Units are committed; a re-run resumes after them
 	StatusFailed  = "failed"  // could not be read; a re-run tries again
+	// StatusCursor marks the position of a stream source (a CloudWatch Logs
+	// stream, an API's time window): Cursor holds it, committed with the
+	// rows read up to it.
+	StatusCursor = "cursor"
 )
 
 // Entry records what is known of one input object.
@@ -33,6 +37,7 @@ type Entry struct {
 	First       time.Time
 	Last        time.Time
 	Error       string
+	Cursor      string // a stream source's position (StatusCursor)
 }
 
 // DupKey counts duplicates of one log type from one source.

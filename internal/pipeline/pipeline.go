@@ -41,7 +41,24 @@ type Object struct {
 	// ErrNotFinished when the run ended before the object did. A source of
 	// queue messages deletes a message on nil and leaves it otherwise.
 	Ack func(ctx context.Context, err error)
+	// Cursor, if set, is the position a stream source (a CloudWatch Logs
+	// stream, an API's time window) reaches with this object, usually one
+	// page of events (NoLedger). It is written to the ledger in the same
+	// transaction as the rows, once this object and every earlier one of
+	// the same Key (by Seq) are finished, so a restart resumes exactly
+	// after the rows committed.
+	Cursor *Cursor
 }
+
+// Cursor is a stream source's position after an object.
+type Cursor struct {
+	Key   string // the ledger key of the stream, e.g. cwl://group/stream
+	Seq   int64  // 0, 1, 2… per Key within a run: the order of the objects
+	Value string // the position, as the source reads it back
+}
+
+// StatusCursor marks ledger entries that hold a stream's position.
+const StatusCursor = ledger.StatusCursor
 
 // ErrNotFinished is given to Ack for objects a run did not finish: it was
 // interrupted or failed before their last unit was committed. What was

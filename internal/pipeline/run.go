@@ -534,6 +534,37 @@ func sameObject(o Object, e LedgerEntry) bool {
 	return o.Size >= 0 && o.Size == e.Size
 }
 
+// cursorState orders the positions of one stream: a position is written
+// only when every earlier object of the stream is finished too.
+type cursorState struct {
+	next    int64            // the Seq expected next
+	done    map[int64]string // finished objects' positions, by Seq
+	value   string           // the position to write
+	changed bool
+}
+
+// cursorDone records a finished object's position.
+func (w *writer) cursorDone(c *Cursor) {
+	if w.cursors == nil {
+		w.cursors = map[string]*cursorState{}
+	}
+	s := w.cursors[c.Key]
+	if s == nil {
+		s = &cursorState{done: map[int64]string{}}
+		w.cursors[c.Key] = s
+	}
+	s.done[c.Seq] = c.Value
+	for {
+		v, ok := s.done[s.next]
+		if !ok {
+			return
+		}
+		delete(s.done, s.next)
+		s.next++
+		s.value, s.changed = v, true
+	}
+}
+
 // objState is the writer's view of an object: what is committed and what
 // the open transaction adds.
 type objState struct {
@@ -547,6 +578,7 @@ type writer struct {
 	*run
 	objects map[*job]*objState
 	byName  map[string]*objState
+	cursors map[string]*cursorState
 
 	tx      Tx
 	txRows  int
@@ -682,6 +714,9 @@ func (w *writer) write(ctx context.Context, c *chunk) error {
 		}
 		s.finished = true
 		w.pending.ObjectsDone++
+		if j.obj.Cursor != nil && c.err == nil {
+			w.cursorDone(j.obj.Cursor)
+		}
 		if c.unchanged {
 			w.progress(func(res *Result) { res.ObjectsSkipped++ })
 		}
@@ -742,10 +777,18 @@ func (w *writer) commit(ctx context.Context) error {
 			entries = append(entries, s.entry)
 		}
 	}
+	for key, cs := range w.cursors {
+		if cs.changed {
+			entries = append(entries, LedgerEntry{Object: key, Size: -1, Status: StatusCursor, Cursor: cs.value})
+		}
+	}
 	tx := w.tx
 	w.tx = nil
 	if err := tx.Commit(wctx, entries); err != nil {
 		return err
+	}
+	for _, cs := range w.cursors {
+		cs.changed = false
 	}
 	for j, s := range w.objects {
 		s.touched = false

@@ -25,6 +25,7 @@ var ledgerColumns = []column[lentry]{
 	strCol("kinds", func(e *lentry) string { return e.Kinds }),
 	timeCol("first_ingested_at", func(e *lentry) time.Time { return e.First }),
 	strCol("error", func(e *lentry) string { return e.Error }),
+	strCol("cursor", func(e *lentry) string { return e.Cursor }),
 }
 
 // ledger writes the entries of objects (insert or replace, keeping the time
@@ -40,7 +41,8 @@ func (t *Tx) ledger(ctx context.Context, entries []ledger.Entry) error {
 		`ON CONFLICT (object) DO UPDATE SET size = excluded.size, modified_at = excluded.modified_at,
 		etag = excluded.etag, sha256 = excluded.sha256, status = excluded.status, units = excluded.units,
 		records = excluded.records, duplicates = excluded.duplicates, quarantined = excluded.quarantined,
-		kinds = excluded.kinds, last_ingested_at = excluded.last_ingested_at, error = excluded.error`,
+		kinds = excluded.kinds, last_ingested_at = excluded.last_ingested_at, error = excluded.error,
+		cursor = excluded.cursor`,
 		constant{"last_ingested_at", t.now})
 }
 
@@ -51,15 +53,15 @@ func (s *Store) LedgerEntries(ctx context.Context, objects []string) (map[string
 	for i := 0; i < len(objects); i += batch {
 		part := objects[i:min(i+batch, len(objects))]
 		err := eachRow(ctx, s.db, "reading the ingest ledger", `SELECT object, size, modified_at, etag, sha256, status, units, records,
-			duplicates, quarantined, kinds, first_ingested_at, last_ingested_at, error
+			duplicates, quarantined, kinds, first_ingested_at, last_ingested_at, error, cursor
 			FROM ingest_ledger WHERE object IN (SELECT unnest(?::VARCHAR[]))`,
 			func(rows *sql.Rows) error {
 				var e ledger.Entry
 				var size sql.NullInt64
 				var mod sql.NullTime
-				var etag, sum, kinds, errText sql.NullString
+				var etag, sum, kinds, errText, cursor sql.NullString
 				if err := rows.Scan(&e.Object, &size, &mod, &etag, &sum, &e.Status, &e.Units, &e.Records,
-					&e.Duplicates, &e.Quarantined, &kinds, &e.First, &e.Last, &errText); err != nil {
+					&e.Duplicates, &e.Quarantined, &kinds, &e.First, &e.Last, &errText, &cursor); err != nil {
 					return err
 				}
 				e.Size = -1
@@ -67,7 +69,7 @@ func (s *Store) LedgerEntries(ctx context.Context, objects []string) (map[string
 					e.Size = size.Int64
 				}
 				e.ModifiedAt = mod.Time
-				e.ETag, e.SHA256, e.Kinds, e.Error = etag.String, sum.String, kinds.String, errText.String
+				e.ETag, e.SHA256, e.Kinds, e.Error, e.Cursor = etag.String, sum.String, kinds.String, errText.String, cursor.String
 				out[e.Object] = e
 				return nil
 			}, part)

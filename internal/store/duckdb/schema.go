@@ -13,7 +13,7 @@ import (
 // SchemaVersion is the version of the schema this code writes. Stores
 // created by older versions are migrated on open; newer ones are refused.
 // Version 2 added ingest_warning, version 3 trawl_spill.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -216,7 +216,13 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4}
+
+// schemaV4 adds the ledger's cursor column: the position of a stream
+// source, committed with the rows read up to it.
+func schemaV4() []string {
+	return []string{`ALTER TABLE ingest_ledger ADD COLUMN IF NOT EXISTS cursor VARCHAR`}
+}
 
 // schemaV3 adds trawl_spill, which holds the text of large records in
 // parts (spill.go), and makes the cloudtrail view read it.
