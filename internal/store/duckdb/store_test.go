@@ -446,3 +446,36 @@ func TestFindingConflictWarns(t *testing.T) {
 		t.Error("the stored version was replaced")
 	}
 }
+
+// TestPrune deletes old rows of a table, with the parts of large records,
+// and keeps newer rows and rows without a time.
+func TestPrune(t *testing.T) {
+	st, _ := openTemp(t)
+	old, recent := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	bigOld := ctEvent("big", old, "X")
+	bigOld.Raw = `{"eventID":"big","pad":"` + strings.Repeat("x", 200<<10) + `"}`
+	tx := mustTx(t, st)
+	if err := tx.Write(ctx, &event.Batch{Object: "a", CloudTrail: []event.CloudTrail{
+		ctEvent("e1", old, "X"), ctEvent("e2", recent, "Y"), ctEvent("e3", time.Time{}, "Z"), bigOld}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM trawl_spill`); n == 0 {
+		t.Fatal("the large record was not spilled; the test needs it")
+	}
+	n, err := st.Prune(ctx, "cloudtrail", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d (%v), want 2", n, err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail`); n != 2 {
+		t.Errorf("%d events left, want the recent one and the one without a time", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM trawl_spill`); n != 0 {
+		t.Errorf("%d spill parts left of a pruned record", n)
+	}
+	if _, err := st.Prune(ctx, "ingest_ledger", recent); err == nil {
+		t.Error("the ledger can be pruned")
+	}
+}
