@@ -237,56 +237,36 @@ func (d *decoder) flush() error {
 	return d.emit(b)
 }
 
-func (d *decoder) addCloudTrail(e *event.CloudTrail) error {
+// addRecord numbers a record and adds it to the batch being filled, with
+// the warnings noted while it was decoded, unless an earlier run committed
+// it already.
+func addRecord[T any](d *decoder, kind event.Kind, r *T, unit *int64, raw string, list func(*event.Batch) *[]T) error {
 	u, ok := d.take()
 	if !ok {
 		d.notes = d.notes[:0]
 		return nil
 	}
-	d.attachNotes(u, event.KindCloudTrail)
-	e.Unit = u
-	b := d.next()
-	b.CloudTrail = append(b.CloudTrail, *e)
-	return d.added(len(e.Raw))
+	d.attachNotes(u, kind)
+	*unit = u
+	l := list(d.next())
+	*l = append(*l, *r)
+	return d.added(len(raw))
+}
+
+func (d *decoder) addCloudTrail(e *event.CloudTrail) error {
+	return addRecord(d, event.KindCloudTrail, e, &e.Unit, e.Raw, func(b *event.Batch) *[]event.CloudTrail { return &b.CloudTrail })
 }
 
 func (d *decoder) addDigest(g *event.Digest) error {
-	u, ok := d.take()
-	if !ok {
-		d.notes = d.notes[:0]
-		return nil
-	}
-	d.attachNotes(u, event.KindCloudTrailDigest)
-	g.Unit = u
-	b := d.next()
-	b.Digests = append(b.Digests, *g)
-	return d.added(len(g.Raw))
+	return addRecord(d, event.KindCloudTrailDigest, g, &g.Unit, g.Raw, func(b *event.Batch) *[]event.Digest { return &b.Digests })
 }
 
 func (d *decoder) addFinding(f *event.Finding) error {
-	u, ok := d.take()
-	if !ok {
-		d.notes = d.notes[:0]
-		return nil
-	}
-	d.attachNotes(u, event.KindGuardDuty)
-	f.Unit = u
-	b := d.next()
-	b.Findings = append(b.Findings, *f)
-	return d.added(len(f.Raw))
+	return addRecord(d, event.KindGuardDuty, f, &f.Unit, f.Raw, func(b *event.Batch) *[]event.Finding { return &b.Findings })
 }
 
 func (d *decoder) addFlow(f *event.VPCFlow) error {
-	u, ok := d.take()
-	if !ok {
-		d.notes = d.notes[:0]
-		return nil
-	}
-	d.attachNotes(u, event.KindVPCFlow)
-	f.Unit = u
-	b := d.next()
-	b.VPCFlow = append(b.VPCFlow, *f)
-	return d.added(len(f.Raw))
+	return addRecord(d, event.KindVPCFlow, f, &f.Unit, f.Raw, func(b *event.Batch) *[]event.VPCFlow { return &b.VPCFlow })
 }
 
 // warn records a warning about the next unit (the record being decoded).
