@@ -61,7 +61,7 @@ func (e *Error) Error() string {
 // node of every key path for later checks and collecting problems.
 type decoder struct {
 	file     string
-	dir      string // the config file's directory, for relative paths
+	dir      string                // the config file's directory, for relative paths
 	nodes    map[string]*yaml.Node // value nodes by key path
 	keys     map[string]*yaml.Node // key nodes by key path
 	bad      map[string]bool       // paths whose value did not parse
