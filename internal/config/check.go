@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -32,6 +33,8 @@ func (d *decoder) check(c *Config) {
 	}
 	if c.Store.Path == "" {
 		d.errPath("store.path", "must not be empty")
+	} else if !filepath.IsAbs(c.Store.Path) {
+		c.Store.Path = filepath.Join(d.dir, c.Store.Path) // the default
 	}
 	d.checkAWS(&c.AWS, "aws")
 
