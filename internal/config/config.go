@@ -198,10 +198,13 @@ type Metrics struct {
 	Token string `yaml:"token,omitempty" cfg:"secret"`
 }
 
-// Tables are the tables retention may name.
+// Tables are the tables retention may name: those `trawl prune` can
+// prune (the store's duckdb.Prunable; a test keeps the two equal). The
+// ingest ledger is never pruned, so that pruned objects are not ingested
+// again.
 var Tables = []string{
-	"cloudtrail", "cloudtrail_digest", "vpcflow", "guardduty_finding",
-	"guardduty_finding_history", "quarantine", "ingest_warning", "ingest_ledger",
+	"cloudtrail", "cloudtrail_digest", "guardduty_finding",
+	"guardduty_finding_history", "ingest_warning", "quarantine", "vpcflow",
 }
 
 // Kinds of S3 objects an s3 source may be restricted to.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
 
 // problems parses doc as /etc/trawl/trawl.yaml and returns its problems,
@@ -346,5 +348,12 @@ func TestDocsCoverEveryKey(t *testing.T) {
 		if !regexp.MustCompile("`retention\\." + table + "`|\\| `" + table + "` ").Match(doc) {
 			t.Errorf("docs/config.md does not name the retention table `%s`", table)
 		}
+	}
+}
+
+// TestTablesArePrunable keeps retention's tables those the store prunes.
+func TestTablesArePrunable(t *testing.T) {
+	if got, want := slices.Sorted(slices.Values(Tables)), duckdb.PruneTables(); !slices.Equal(got, want) {
+		t.Errorf("config.Tables = %v, the store prunes %v", got, want)
 	}
 }
