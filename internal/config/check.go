@@ -135,6 +135,9 @@ func merge(global AWS, override *AWS) AWS {
 }
 
 func (d *decoder) checkSource(c *Config, s *Source, path string, names map[string]string) {
+	if d.bad[path] {
+		return // not a mapping: reported
+	}
 	switch {
 	case s.Name == "":
 		d.errPath(path+".name", "required: every source needs a name")
@@ -211,7 +214,7 @@ func (d *decoder) checkS3(s *S3, p string) {
 	}
 	for i, a := range s.Accounts {
 		if !accountRE.MatchString(a) {
-			d.errPath(fmt.Sprintf("%s.accounts[%d]", p, i), "%q is not an AWS account id (12 digits; quote it to keep leading zeros)", a)
+			d.errPath(fmt.Sprintf("%s.accounts[%d]", p, i), "%q is not an AWS account id (12 digits)", a)
 		}
 	}
 	d.regions(p+".regions", s.Regions)

@@ -63,7 +63,8 @@ type AWS struct {
 	// ExternalID is passed when assuming RoleARN. It is redacted when
 	// printed.
 	ExternalID string `yaml:"external_id,omitempty" cfg:"secret"`
-	// SessionName names the assumed-role session (default trawl).
+	// SessionName names the assumed-role session; empty for
+	// DefaultSessionName.
 	SessionName string `yaml:"session_name,omitempty"`
 	// Endpoint is the base URL of an S3-compatible store or of LocalStack
 	// (http://localhost:9000); empty for AWS itself.
@@ -219,6 +220,9 @@ const (
 	DefaultSettle        = 15 * time.Minute
 	DefaultMaxRecordSize = 32 << 20
 	DefaultMetricsListen = "127.0.0.1:9464"
+	// DefaultSessionName is the assumed-role session name when
+	// aws.session_name is empty.
+	DefaultSessionName = "trawl"
 )
 
 func (c *Config) defaults() {

@@ -79,7 +79,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`2:11: log.format: "jsno" is not one of text, json; did you mean "json"?`,
 				`3:10: log.level: "verbose" is not one of debug, info, warn, error`}},
 		{"account ids, regions, kinds", "sources:\n  - name: a\n    s3:\n      bucket: logs\n      accounts: [12345, '111122223333']\n      regions: [us-east-1, europe]\n      kinds: [cloudtrail, flowlogs]\n      verify: true\n",
-			[]string{`5:18: sources[0].s3.accounts[0]: "12345" is not an AWS account id (12 digits; quote it to keep leading zeros)`,
+			[]string{`5:18: sources[0].s3.accounts[0]: "12345" is not an AWS account id (12 digits)`,
 				`6:28: sources[0].s3.regions[1]: "europe" is not an AWS region name (such as us-east-1)`,
 				`7:27: sources[0].s3.kinds[1]: "flowlogs" is not one of cloudtrail, cloudtrail-digest, vpcflow, guardduty`,
 				`8:15: sources[0].s3.verify: needs cloudtrail-digest in kinds`}},
@@ -98,7 +98,11 @@ func TestParseErrors(t *testing.T) {
 			[]string{`5:19: sources[0].cloudwatch_logs.log_format: unknown flow-log field "nope" in format "${version} ${nope}"`}},
 		{"lookup older than 90 days", "sources:\n  - name: l\n    cloudtrail_lookup: {regions: [eu-west-1], start: -100d}\n",
 			[]string{`3:54: sources[0].cloudtrail_lookup.start: LookupEvents keeps only the last 90 days`}},
-		{"duplicate key", "log:\n  level: info\n  level: debug\n",
+		{"a source that is not a mapping", "sources:\n  - org-trail\n",
+			[]string{`2:5: sources[0]: expected a mapping of name, enabled, aws, s3, sqs, cloudwatch_logs, cloudtrail_lookup, got "org-trail"`}},
+		{"a merge of a scalar", "log:\n  <<: text\n",
+			[]string{`2:7: log.<<: a merge key takes a mapping or a list of mappings, got "text"`}},
+				{"duplicate key", "log:\n  level: info\n  level: debug\n",
 			[]string{`3:3: log.level: duplicate key`}},
 		{"syntax error", "store:\n  path: a: b\n",
 			[]string{`2: mapping values are not allowed in this context`}},
@@ -355,5 +359,44 @@ func TestDocsCoverEveryKey(t *testing.T) {
 func TestTablesArePrunable(t *testing.T) {
 	if got, want := slices.Sorted(slices.Values(Tables)), duckdb.PruneTables(); !slices.Equal(got, want) {
 		t.Errorf("config.Tables = %v, the store prunes %v", got, want)
+	}
+}
+
+// TestMergeKeys checks that YAML anchors and merge keys share settings
+// between sources, a source's own keys winning, and that a merged key is
+// checked like any other.
+func TestMergeKeys(t *testing.T) {
+	doc := `
+sources:
+  - &trail
+    name: trail-a
+    s3: &s3
+      bucket: logs
+      kinds: [cloudtrail]
+      interval: 10m
+  - <<: *trail
+    name: trail-b
+    s3:
+      <<: *s3
+      prefix: b
+      interval: 1m
+`
+	c, err := Parse("/etc/trawl/trawl.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Sources[1]
+	if b.Name != "trail-b" || b.S3.Bucket != "logs" || b.S3.Prefix != "b" || b.S3.Interval != time.Minute || !slices.Equal(b.S3.Kinds, []string{"cloudtrail"}) {
+		t.Errorf("merged source = %+v, s3 %+v", b, *b.S3)
+	}
+	// Top-level keys starting with x- are left alone, to hold anchors;
+	// what they hold is checked where it is merged.
+	got := problems(t, "x-s3: &b {bucket: logs, intervl: 1m}\nbase: 1\nsources:\n  - name: a\n    s3: {<<: *b}\n")
+	want := []string{
+		`1:25: sources[0].s3.intervl: unknown key; did you mean "interval"?`,
+		`2:1: base: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

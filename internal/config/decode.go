@@ -220,6 +220,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path, opts string) {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
+			d.bad[path] = true
 			d.errAt(n, path, "expected a list, got %s", kindName(n))
 			return
 		}
@@ -237,12 +238,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path, opts string) {
 			return
 		}
 		if n.Kind != yaml.MappingNode {
+			d.bad[path] = true
 			d.errAt(n, path, "expected a mapping, got %s", kindName(n))
 			return
 		}
 		m := reflect.MakeMap(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
+		for _, kv := range d.pairs(n, path) {
+			k, val := kv[0], kv[1]
 			kp := join(path, k.Value)
 			if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
 				d.errAt(k, kp, "duplicate key")
@@ -381,12 +383,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			return
 		}
+		d.bad[path] = true
 		d.errAt(n, path, "expected a mapping of %s, got %s", keyList(fs), kindName(n))
 		return
 	}
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
+	for _, kv := range d.pairs(n, path) {
+		k, val := kv[0], kv[1]
 		kp := join(path, k.Value)
 		var f *fieldInfo
 		for j := range fs {
@@ -395,6 +398,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			}
 		}
 		switch {
+		case f == nil && path == "" && strings.HasPrefix(k.Value, "x-"):
+			// An extension key at the top level: a place for anchors.
 		case f == nil:
 			names := make([]string, len(fs))
 			for j, f := range fs {
@@ -413,6 +418,43 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.decode(val, v.Field(f.index), kp, f.opts)
 		}
 	}
+}
+
+// pairs returns the key and value nodes of mapping n, with YAML merge
+// keys (<<: *anchor, or a list of anchors) replaced by the pairs of the
+// mappings they name that n does not set itself.
+func (d *decoder) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
+	var own, merged [][2]*yaml.Node
+	set := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag != "!!merge" {
+			own = append(own, [2]*yaml.Node{k, v})
+			set[k.Value] = true
+			continue
+		}
+		srcs := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			srcs = v.Content
+		}
+		for _, src := range srcs {
+			for src.Kind == yaml.AliasNode && src.Alias != nil {
+				src = src.Alias
+			}
+			if src.Kind != yaml.MappingNode {
+				d.errAt(src, join(path, "<<"), "a merge key takes a mapping or a list of mappings, got %s", kindName(src))
+				continue
+			}
+			merged = append(merged, d.pairs(src, path)...)
+		}
+	}
+	for _, kv := range merged {
+		if !set[kv[0].Value] {
+			own = append(own, kv)
+			set[kv[0].Value] = true
+		}
+	}
+	return own
 }
 
 func keyList(fs []fieldInfo) string {

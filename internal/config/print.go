@@ -85,6 +85,9 @@ func node(v reflect.Value, opts string) *yaml.Node {
 }
 
 func isEmpty(v reflect.Value) bool {
+	if v.Kind() == reflect.Pointer {
+		return v.IsNil() || isEmpty(v.Elem())
+	}
 	if v.Type() == momentType {
 		return v.Interface().(Moment).IsZero()
 	}
