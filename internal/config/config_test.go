@@ -102,7 +102,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`2:5: sources[0]: expected a mapping of name, enabled, aws, s3, sqs, cloudwatch_logs, cloudtrail_lookup, got "org-trail"`}},
 		{"a merge of a scalar", "log:\n  <<: text\n",
 			[]string{`2:7: log.<<: a merge key takes a mapping or a list of mappings, got "text"`}},
-				{"duplicate key", "log:\n  level: info\n  level: debug\n",
+		{"duplicate key", "log:\n  level: info\n  level: debug\n",
 			[]string{`3:3: log.level: duplicate key`}},
 		{"syntax error", "store:\n  path: a: b\n",
 			[]string{`2: mapping values are not allowed in this context`}},
