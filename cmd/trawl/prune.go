@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
 
@@ -82,26 +82,11 @@ func pruneCutoff(olderThan, before string, now time.Time) (time.Time, error) {
 	return time.Time{}, usageError("say how old: --older-than 90d or --before 2026-01-01")
 }
 
-// parseAge reads a positive age: a number of days (d) or weeks (w), or a
-// Go duration (36h, 90m).
+// parseAge reads a positive age: 90d, 12w, 36h, 1h30m.
 func parseAge(s string) (time.Duration, error) {
-	var d time.Duration
-	var err error
-	switch {
-	case strings.HasSuffix(s, "d"), strings.HasSuffix(s, "w"):
-		n, perr := strconv.ParseUint(s[:len(s)-1], 10, 32)
-		if perr != nil {
-			return 0, errors.New("not an age such as 90d, 12w or 36h")
-		}
-		unit := 24 * time.Hour
-		if strings.HasSuffix(s, "w") {
-			unit *= 7
-		}
-		d = time.Duration(n) * unit
-	default:
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, errors.New("not an age such as 90d, 12w or 36h")
-		}
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return 0, err
 	}
 	if d <= 0 {
 		return 0, errors.New("the age must be more than zero")
