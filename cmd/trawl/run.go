@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/config"
+	"github.com/trawl-project/trawl/internal/metrics"
+)
+
+func newRunCmd(e *env) *cobra.Command {
+	var file, logFormat string
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "run [--config trawl.yaml]",
+		Short: "Collect continuously from every source in trawl.yaml",
+		Long: `Run collects from every enabled source of the configuration file into one
+database, through one pipeline: sources are listed or polled, each object is
+read, decoded and committed with its ledger entry, so a restart resumes
+where the last run stopped and nothing is stored twice.
+
+It logs structured lines on stderr (text, or JSON with --log-format json or
+log.format), serves Prometheus metrics on metrics.listen (loopback unless a
+token is set), applies the retention: section every hour, and on SIGTERM or
+Ctrl-C commits what is complete and exits 0. --once collects what is there
+now and exits (a backfill).
+
+See docs/config.md and 'trawl config example'.`,
+		Example: `  trawl config example > trawl.yaml   # then edit it
+  trawl config check
+  trawl run
+  trawl run --config /etc/trawl/trawl.yaml --log-format json
+  trawl run --once`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRun(cmd.Context(), e, file, logFormat, once)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "config", "c", config.DefaultFile, "configuration file")
+	f.StringVar(&logFormat, "log-format", "", "log format: text or json (default: log.format of the configuration)")
+	f.BoolVar(&once, "once", false, "collect what is there now and exit, instead of polling")
+	return cmd
+}
+
+func runRun(ctx context.Context, e *env, file, logFormat string, once bool) error {
+	cfg, err := config.Load(file)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return &exitError{code: exitUsage, err: err}
+		}
+		return &exitError{code: exitFailure, err: err}
+	}
+	if logFormat != "" {
+		if logFormat != "text" && logFormat != "json" {
+			return usageError("--log-format %q: use text or json", logFormat)
+		}
+		cfg.Log.Format = logFormat
+	}
+	log := newLogger(e.stderr, cfg.Log)
+	opt := app.Options{DB: cfg.Store.Path, Mode: app.Serve}
+	if cfg.Store.MemoryLimit > 0 {
+		opt.MemoryLimit = fmt.Sprintf("%dB", cfg.Store.MemoryLimit)
+	}
+	st, err := app.Open(ctx, opt)
+	if err != nil {
+		return openFailure(err)
+	}
+	defer st.Close()
+	m := metrics.New()
+	addr, served, err := m.Serve(ctx, cfg.Metrics.Listen, cfg.Metrics.Token)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	log.Info("metrics", "url", fmt.Sprintf("http://%s/metrics", addr))
+	c := &app.Collector{Store: st, Config: cfg, Log: log, Metrics: m, Once: once}
+	res, err := c.Run(ctx)
+	if err != nil {
+		log.Error("collection failed", "error", err)
+		return &exitError{code: exitFailure, err: err}
+	}
+	log.Info("done", "objects", res.ObjectsDone, "skipped", res.ObjectsSkipped, "records", res.Stored(),
+		"quarantined", res.Quarantined, "failed", len(res.Failed), "elapsed", res.Elapsed.String())
+	select {
+	case err := <-served:
+		if err != nil {
+			log.Error("metrics server", "error", err)
+		}
+	default:
+	}
+	return nil
+}
+
+// newLogger returns the process's structured logger.
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opt := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opt))
+	}
+	return slog.New(slog.NewTextHandler(w, opt))
+}
+

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/config"
+	"github.com/trawl-project/trawl/internal/decode"
+	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/metrics"
+	"github.com/trawl-project/trawl/internal/pipeline"
+)
+
+// SourceBuilder makes the pipeline source of a configured source. once
+// asks for a single pass (a backfill) instead of polling for ever.
+type SourceBuilder func(ctx context.Context, src config.Source, st *Store, log *slog.Logger, once bool) (pipeline.Source, error)
+
+// SourceBuilders are the source kinds trawl run can collect from, by the
+// configuration key of the kind (config.Source.Kind).
+var SourceBuilders = map[string]SourceBuilder{}
+
+// Collector runs every configured source into one store, through one
+// pipeline (DuckDB allows one writer per file), with metrics, retention
+// and structured logs.
+type Collector struct {
+	Store   *Store
+	Config  *config.Config
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	// Once collects what is there and returns, instead of polling.
+	Once bool
+	// Progress, if set, also receives the pipeline's progress.
+	Progress func(pipeline.Progress)
+	// RetainEvery is how often retention is applied; 0 means hourly.
+	RetainEvery time.Duration
+}
+
+// ErrNoSources is returned when no source is enabled.
+var ErrNoSources = errors.New("no enabled source in the configuration")
+
+// Run collects until ctx ends (then it commits what is complete and
+// returns nil) or, with Once, until every source is exhausted.
+func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
+	var srcs []pipeline.Source
+	var names []string
+	for _, s := range c.Config.Sources {
+		if !s.Enabled {
+			continue
+		}
+		build, ok := SourceBuilders[s.Kind()]
+		if !ok {
+			return pipeline.Result{}, fmt.Errorf("source %s: %s sources are not supported by this build", s.Name, s.Kind())
+		}
+		src, err := build(ctx, s, c.Store, c.Log.With("source", s.Name), c.Once)
+		if err != nil {
+			return pipeline.Result{}, fmt.Errorf("source %s: %w", s.Name, err)
+		}
+		if c.Metrics != nil {
+			src = c.Metrics.Source(s.Name, src)
+		}
+		srcs = append(srcs, src)
+		names = append(names, s.Name)
+	}
+	if len(srcs) == 0 {
+		return pipeline.Result{}, ErrNoSources
+	}
+	c.Log.Info("collecting", "sources", names, "db", c.Config.Store.Path, "once", c.Once)
+	if len(c.Config.Retention) > 0 && !c.Once {
+		rctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go c.retain(rctx)
+	}
+	cfg := pipeline.Config{
+		Decode:  decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
+		Workers: c.Config.Ingest.Workers,
+		Progress: func(p pipeline.Progress) {
+			if c.Metrics != nil {
+				c.Metrics.Progress(p)
+			}
+			if c.Progress != nil {
+				c.Progress(p)
+			}
+		},
+		Notice: func(msg string) { c.Log.Info(msg) },
+		Quarantined: func(q *event.Quarantined) {
+			c.Log.Warn("quarantined", "object", q.Object, "line", q.Line, "byte", q.Offset, "reason", q.Reason)
+		},
+	}
+	res, err := c.Store.Ingest(ctx, pipeline.Merge(srcs...), cfg)
+	if err == nil && c.Once {
+		c.applyRetention(ctx)
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		c.Log.Info("stopped; what was complete is committed", "records", res.Stored())
+		return res, nil
+	}
+	return res, err
+}
+
+// retain applies the retention section at start and every RetainEvery
+// until ctx ends.
+func (c *Collector) retain(ctx context.Context) {
+	every := c.RetainEvery
+	if every <= 0 {
+		every = time.Hour
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		c.applyRetention(ctx)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// applyRetention deletes, from each table of the retention section, the
+// rows older than its age.
+func (c *Collector) applyRetention(ctx context.Context) {
+	tables := make([]string, 0, len(c.Config.Retention))
+	for t := range c.Config.Retention {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	for _, table := range tables {
+		cutoff := time.Now().Add(-c.Config.Retention[table])
+		n, err := c.Store.Prune(ctx, table, cutoff)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			c.Log.Error("retention", "table", table, "error", err)
+		case n > 0:
+			c.Log.Info("retention", "table", table, "deleted", n, "before", cutoff.UTC().Format(time.RFC3339))
+		}
+	}
+}
