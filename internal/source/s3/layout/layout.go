@@ -23,13 +23,16 @@
 // holds, at least one request per account, service and region. Anything
 // that is not a known layout is listed plainly (KindOther).
 //
-// The window follows delivery dates in keys, not event times: AWS writes a
+// The window follows delivery times in keys, not event times: AWS writes a
 // file under the day (UTC) it delivers it, so an event of 23:58 delivered at
 // 00:03 sits under the next day. The window is widened by Filter.Margin
-// (default one hour) on both sides, and is rounded out to whole days: the
-// day before Since is listed when Since is within the margin of its
-// midnight, the day after Until when Until is. Objects are never dropped by
-// time inside a listed day; the reader filters events by their own time.
+// (default one hour) on both sides: the day before Since is listed when
+// Since is within the margin of its midnight, the day after Until when
+// Until is. Within the listed days a file whose name carries a time
+// (CloudTrail, its digests and Insights, VPC flow logs:
+// …_20261103T0105Z_…) is kept when that time is in [Since-Margin,
+// Until+Margin); a file without one (GuardDuty exports) is kept for its
+// day. The reader still filters events by their own time.
 package layout
 
 import (
@@ -158,6 +161,9 @@ type Entry struct {
 	Hive bool
 	// Day is the delivery day in the key (UTC midnight); zero for KindOther.
 	Day time.Time
+	// Time is the time in the file name (…_20261103T0105Z_…, the last
+	// such part), zero when it has none (GuardDuty exports, KindOther).
+	Time time.Time
 }
 
 // Part is one listing the walk makes for objects: every key under Prefix
@@ -173,6 +179,9 @@ type Part struct {
 	Delimiter            string
 	// First and Last are the delivery days kept (zero: unbounded).
 	First, Last time.Time
+	// From and To bound the time in a file name, To excluded (zero:
+	// unbounded): the window widened by the margin.
+	From, To time.Time
 }
 
 var (
@@ -337,6 +346,8 @@ type walker struct {
 	f      Filter
 	first  time.Time
 	last   time.Time
+	from   time.Time
+	to     time.Time
 	part   func(Part) error
 	loose  func(n node, o Object) error
 }
@@ -391,6 +402,12 @@ func (w *walker) run(ctx context.Context, root string) error {
 		return err
 	}
 	w.first, w.last = w.f.days()
+	if !w.f.Since.IsZero() {
+		w.from = w.f.Since.UTC().Add(-w.f.margin())
+	}
+	if !w.f.Until.IsZero() {
+		w.to = w.f.Until.UTC().Add(w.f.margin())
+	}
 	if root != "" && !strings.HasSuffix(root, "/") {
 		root += "/"
 	}
@@ -511,7 +528,7 @@ func dayKey(t time.Time, hive bool) string {
 
 func (w *walker) regionPart(n node) Part {
 	p := Part{Kind: n.kind, Org: n.org, Account: n.account, Region: n.region, Hive: n.hive,
-		Prefix: n.prefix, First: w.first, Last: w.last}
+		Prefix: n.prefix, First: w.first, Last: w.last, From: w.from, To: w.to}
 	if !w.first.IsZero() {
 		// Before every key of the first day, after every key of the one before.
 		p.StartAfter = n.prefix + dayKey(w.first, n.hive)
@@ -560,6 +577,10 @@ func (p Part) list(ctx context.Context, l Lister, bucket string, yield func(Entr
 				if ok {
 					e.Day = d
 				}
+				e.Time = nameTime(o.Key)
+				if window && !e.Time.IsZero() && ((!p.From.IsZero() && e.Time.Before(p.From)) || (!p.To.IsZero() && !e.Time.Before(p.To))) {
+					continue
+				}
 			}
 			if err := yield(e); err != nil {
 				return err
@@ -571,4 +592,36 @@ func (p Part) list(ctx context.Context, l Lister, bucket string, yield func(Entr
 		return nil
 	}
 	return err
+}
+
+// nameTime reads the last "_YYYYMMDDTHHMMZ" or "_YYYYMMDDTHHMMSSZ" part of
+// a key's file name that a "_" or "." follows.
+func nameTime(key string) time.Time {
+	base := key[strings.LastIndexByte(key, '/')+1:]
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	for i := len(base) - 1; i >= 9; i-- {
+		if base[i] != 'T' || base[i-9] != '_' || !digits(base[i-8:i]) {
+			continue
+		}
+		for _, n := range []int{6, 4} {
+			end := i + 1 + n
+			if end+1 < len(base) && digits(base[i+1:end]) && base[end] == 'Z' && (base[end+1] == '_' || base[end+1] == '.') {
+				layout := "20060102T1504"
+				if n == 6 {
+					layout = "20060102T150405"
+				}
+				if t, err := time.Parse(layout, base[i-8:end]); err == nil {
+					return t
+				}
+			}
+		}
+	}
+	return time.Time{}
 }

@@ -118,8 +118,10 @@ var (
 
 type want struct {
 	kind, account, region string
-	day                   time.Time
+	day, time             time.Time
 }
+
+var reName = regexp.MustCompile(`_([0-9]{8}T[0-9]{4}(?:[0-9]{2})?Z)[_.]`)
 
 func classify(key string) want {
 	custom := func(p string) bool { return strings.Count(p, "/") <= MaxSearchDepth }
@@ -140,6 +142,15 @@ func classify(key string) want {
 	}
 	if m := reDate.FindStringSubmatch(rest); m != nil {
 		w.day, _ = time.Parse("2006-01-02", m[1]+"-"+m[2]+"-"+m[3])
+	}
+	base := key[strings.LastIndex(key, "/")+1:]
+	if m := reName.FindAllStringSubmatch(base, -1); m != nil {
+		ts := strings.TrimSuffix(m[len(m)-1][1], "Z")
+		layout := "20060102T1504"
+		if len(ts) == 15 {
+			layout = "20060102T150405"
+		}
+		w.time, _ = time.Parse(layout, ts)
 	}
 	return w
 }
@@ -171,6 +182,9 @@ func wanted(keys []string, f Filter) map[string]want {
 			if w.day.IsZero() || (!first.IsZero() && w.day.Before(first)) || (!last.IsZero() && w.day.After(last)) {
 				continue
 			}
+			if !w.time.IsZero() && ((!f.Since.IsZero() && w.time.Before(f.Since.Add(-m))) || (!f.Until.IsZero() && !w.time.Before(f.Until.Add(m)))) {
+				continue
+			}
 		}
 		out[k] = w
 	}
@@ -195,7 +209,7 @@ func check(t *testing.T, l Lister, keys []string, root string, f Filter, sizes m
 		switch {
 		case !ok:
 			t.Errorf("%+v: yielded %s, not wanted", f, e.Key)
-		case w.kind != e.Kind || w.account != e.Account || w.region != e.Region || !w.day.Equal(e.Day):
+		case w.kind != e.Kind || w.account != e.Account || w.region != e.Region || !w.day.Equal(e.Day) || !w.time.Equal(e.Time):
 			t.Errorf("%s: got %s/%s/%s/%s, want %+v", e.Key, e.Kind, e.Account, e.Region, e.Day, w)
 		}
 		if sizes != nil && sizes[e.Key] != e.Size {
