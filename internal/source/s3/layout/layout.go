@@ -39,6 +39,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"regexp"
 	"slices"
@@ -381,6 +382,20 @@ func All(ctx context.Context, l Lister, bucket, root string, f Filter) iter.Seq2
 	}
 }
 
+// Pull is All as a pull iterator, for a source whose Next asks for one
+// object at a time: next returns io.EOF after the last object. stop must be
+// called when the caller is done (it ends the listing early when needed).
+func Pull(ctx context.Context, l Lister, bucket, root string, f Filter) (next func() (Entry, error), stop func()) {
+	pull, stop := iter.Pull2(All(ctx, l, bucket, root, f))
+	return func() (Entry, error) {
+		e, err, ok := pull()
+		if !ok {
+			return Entry{}, io.EOF
+		}
+		return e, err
+	}, stop
+}
+
 // Plan discovers the layout under root and calls part for each listing the
 // objects need, in key order, without listing them. Parts are independent:
 // a caller may list them concurrently (Part.List).
@@ -539,18 +554,48 @@ func (w *walker) regionPart(n node) Part {
 	return p
 }
 
-// parseDay reads the delivery day at the start of rest (the key after the
-// region prefix).
-func parseDay(rest string, hive bool) (time.Time, bool) {
-	layout := "2006/01/02/"
-	if hive {
-		layout = "year=2006/month=01/day=02/"
+// num reads the decimal digits of s; ok is false for anything else.
+func num(s string) (n int, ok bool) {
+	if s == "" {
+		return 0, false
 	}
-	if len(rest) < len(layout) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+// date checks a calendar date and returns its midnight (UTC).
+func date(y, m, d int) (time.Time, bool) {
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	return t, m >= 1 && m <= 12 && t.Day() == d
+}
+
+// parseDay reads the delivery day at the start of rest (the key after the
+// region prefix): "YYYY/MM/DD/" or "year=YYYY/month=MM/day=DD/".
+func parseDay(rest string, hive bool) (time.Time, bool) {
+	var ys, ms, ds string
+	if hive {
+		if len(rest) < 26 || rest[:5] != "year=" || rest[9:16] != "/month=" || rest[18:23] != "/day=" || rest[25] != '/' {
+			return time.Time{}, false
+		}
+		ys, ms, ds = rest[5:9], rest[16:18], rest[23:25]
+	} else {
+		if len(rest) < 11 || rest[4] != '/' || rest[7] != '/' || rest[10] != '/' {
+			return time.Time{}, false
+		}
+		ys, ms, ds = rest[:4], rest[5:7], rest[8:10]
+	}
+	y, ok1 := num(ys)
+	m, ok2 := num(ms)
+	d, ok3 := num(ds)
+	if !ok1 || !ok2 || !ok3 {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(layout, rest[:len(layout)])
-	return t, err == nil
+	return date(y, m, d)
 }
 
 // List lists the part and yields its objects in key order. Objects of a
@@ -598,28 +643,27 @@ func (p Part) list(ctx context.Context, l Lister, bucket string, yield func(Entr
 // a key's file name that a "_" or "." follows.
 func nameTime(key string) time.Time {
 	base := key[strings.LastIndexByte(key, '/')+1:]
-	digits := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return false
-			}
-		}
-		return true
-	}
 	for i := len(base) - 1; i >= 9; i-- {
-		if base[i] != 'T' || base[i-9] != '_' || !digits(base[i-8:i]) {
+		if base[i] != 'T' || base[i-9] != '_' {
 			continue
 		}
 		for _, n := range []int{6, 4} {
 			end := i + 1 + n
-			if end+1 < len(base) && digits(base[i+1:end]) && base[end] == 'Z' && (base[end+1] == '_' || base[end+1] == '.') {
-				layout := "20060102T1504"
-				if n == 6 {
-					layout = "20060102T150405"
-				}
-				if t, err := time.Parse(layout, base[i-8:end]); err == nil {
-					return t
-				}
+			if end+1 >= len(base) || base[end] != 'Z' || (base[end+1] != '_' && base[end+1] != '.') {
+				continue
+			}
+			y, ok1 := num(base[i-8 : i-4])
+			mo, ok2 := num(base[i-4 : i-2])
+			d, ok3 := num(base[i-2 : i])
+			hh, ok4 := num(base[i+1 : i+3])
+			mm, ok5 := num(base[i+3 : i+5])
+			ss, ok6 := 0, true
+			if n == 6 {
+				ss, ok6 = num(base[i+5 : i+7])
+			}
+			day, ok := date(y, mo, d)
+			if ok && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && hh < 24 && mm < 60 && ss < 60 {
+				return day.Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute + time.Duration(ss)*time.Second)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -410,5 +411,72 @@ func TestPlanMatchesWalk(t *testing.T) {
 		if fmt.Sprint(walked) != fmt.Sprint(planned) {
 			t.Errorf("%+v: plan gives %d keys, walk %d", f, len(planned), len(walked))
 		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		want string
+	}{
+		{"a/1_CloudTrail_us-east-1_20261103T0105Z_x.json.gz", "2026-11-03T01:05:00Z"},
+		{"a/1_CloudTrail-Digest_us-east-1_t_us-east-1_20261103T010000Z.json.gz", "2026-11-03T01:00:00Z"},
+		{"a/1_vpcflowlogs_eu-west-1_fl-1_20261103T2355Z_h.log.gz", "2026-11-03T23:55:00Z"},
+		{"a/20261103T2355Z_h.log.gz", ""},
+		{"a/x_20261303T2355Z_h.log.gz", ""},
+		{"a/x_20261103T2460Z_h.log.gz", ""},
+		{"a/x_20261103T2355Z", ""},
+		{"a_20261103T2355Z_/0b5f3c1e.jsonl.gz", ""},
+	} {
+		got := ""
+		if tm := nameTime(c.key); !tm.IsZero() {
+			got = tm.Format(time.RFC3339)
+		}
+		if got != c.want {
+			t.Errorf("nameTime(%q) = %q, want %q", c.key, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		rest string
+		hive bool
+		ok   bool
+	}{
+		{"2026/11/03/x", false, true}, {"2026/02/30/x", false, false}, {"2026/11/3/x", false, false},
+		{"2026/11/03", false, false}, {"year=2026/month=11/day=03/hour=00/x", true, true},
+		{"year=2026/month=11/day=3/x", true, false}, {"notadate.txt", false, false},
+	} {
+		if _, ok := parseDay(c.rest, c.hive); ok != c.ok {
+			t.Errorf("parseDay(%q) ok = %v", c.rest, ok)
+		}
+	}
+}
+
+func TestPull(t *testing.T) {
+	gk, _, _ := generated(t)
+	keys := append(slices.Clone(gk), handKeys...)
+	mem := newMem(keys)
+	next, stop := Pull(context.Background(), mem, bucket, "", Filter{})
+	defer stop()
+	n := 0
+	for {
+		_, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != len(keys) {
+		t.Fatalf("pulled %d of %d", n, len(keys))
+	}
+	next, stop = Pull(context.Background(), mem, bucket, "", Filter{})
+	if _, err := next(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if _, err := next(); err != io.EOF {
+		t.Fatalf("after stop: %v", err)
 	}
 }
