@@ -111,8 +111,13 @@ type Filter struct {
 	Kinds []string
 }
 
-// Validate reports an unknown kind or an empty window.
+// Validate reports an unknown kind, a malformed account or an empty window.
 func (f Filter) Validate() error {
+	for _, a := range f.Accounts {
+		if !accountRE.MatchString(a) {
+			return fmt.Errorf("layout: account %q is not a 12-digit account id", a)
+		}
+	}
 	for _, k := range f.Kinds {
 		if !slices.Contains(Kinds(), k) {
 			return fmt.Errorf("layout: unknown kind %q (want one of %s)", k, strings.Join(Kinds(), ", "))
@@ -178,6 +183,9 @@ type Part struct {
 	Prefix, StartAfter   string
 	Stop                 string
 	Delimiter            string
+	// Dates is the prefix the delivery dates of keys follow (the region
+	// prefix): Prefix itself unless the walk's root is inside the dates.
+	Dates string
 	// First and Last are the delivery days kept (zero: unbounded).
 	First, Last time.Time
 	// From and To bound the time in a file name, To excluded (zero:
@@ -224,6 +232,7 @@ type node struct {
 	lv                         level
 	prefix                     string // ends in "/" or is ""
 	depth                      int    // custom levels above AWSLogs/
+	dates                      string // region prefix, when prefix is inside its dates
 	org, account, kind, region string
 	hive                       bool
 }
@@ -297,10 +306,17 @@ func rootNode(root string) node {
 	}
 	for _, seg := range strings.Split(strings.TrimSuffix(root, "/"), "/") {
 		if n.lv == lvRegion {
-			// Inside a region's dates: a plain listing of that prefix.
-			n.lv, n.kind, n.region = lvOther, KindOther, ""
+			// Inside a region's dates: a part of the region's listing.
+			if n.dates == "" {
+				n.dates = n.prefix
+			}
+			n.prefix += seg + "/"
+			continue
 		}
 		n = n.child(seg)
+		// The search for AWSLogs/ goes MaxSearchDepth levels below the
+		// root, whatever the root's own depth.
+		n.depth = 0
 	}
 	n.prefix = root
 	return n
@@ -542,14 +558,18 @@ func dayKey(t time.Time, hive bool) string {
 }
 
 func (w *walker) regionPart(n node) Part {
+	dates := n.dates
+	if dates == "" {
+		dates = n.prefix
+	}
 	p := Part{Kind: n.kind, Org: n.org, Account: n.account, Region: n.region, Hive: n.hive,
-		Prefix: n.prefix, First: w.first, Last: w.last, From: w.from, To: w.to}
+		Prefix: n.prefix, Dates: dates, First: w.first, Last: w.last, From: w.from, To: w.to}
 	if !w.first.IsZero() {
 		// Before every key of the first day, after every key of the one before.
-		p.StartAfter = n.prefix + dayKey(w.first, n.hive)
+		p.StartAfter = dates + dayKey(w.first, n.hive)
 	}
 	if !w.last.IsZero() {
-		p.Stop = n.prefix + dayKey(w.last.AddDate(0, 0, 1), n.hive)
+		p.Stop = dates + dayKey(w.last.AddDate(0, 0, 1), n.hive)
 	}
 	return p
 }
@@ -608,6 +628,14 @@ func (p Part) List(ctx context.Context, l Lister, bucket string, yield func(Entr
 func (p Part) list(ctx context.Context, l Lister, bucket string, yield func(Entry) error) error {
 	dated := p.Kind != KindOther
 	window := !p.First.IsZero() || !p.Last.IsZero()
+	if (p.Stop != "" && p.Prefix >= p.Stop) ||
+		(p.StartAfter > p.Prefix && !strings.HasPrefix(p.StartAfter, p.Prefix)) {
+		return nil // the window holds no key under Prefix
+	}
+	dates := p.Dates
+	if dates == "" {
+		dates = p.Prefix
+	}
 	err := l.List(ctx, bucket, p.Prefix, p.Delimiter, p.StartAfter, func(_ []string, objects []Object) error {
 		for _, o := range objects {
 			if p.Stop != "" && o.Key >= p.Stop {
@@ -615,7 +643,7 @@ func (p Part) list(ctx context.Context, l Lister, bucket string, yield func(Entr
 			}
 			e := Entry{Object: o, Kind: p.Kind, Org: p.Org, Account: p.Account, Region: p.Region, Hive: p.Hive}
 			if dated {
-				d, ok := parseDay(strings.TrimPrefix(o.Key, p.Prefix), p.Hive)
+				d, ok := parseDay(strings.TrimPrefix(o.Key, dates), p.Hive)
 				if window && (!ok || (!p.First.IsZero() && d.Before(p.First)) || (!p.Last.IsZero() && d.After(p.Last))) {
 					continue
 				}

@@ -124,8 +124,12 @@ type want struct {
 
 var reName = regexp.MustCompile(`_([0-9]{8}T[0-9]{4}(?:[0-9]{2})?Z)[_.]`)
 
-func classify(key string) want {
-	custom := func(p string) bool { return strings.Count(p, "/") <= MaxSearchDepth }
+func classify(key string) want { return classifyUnder("", key) }
+
+// classifyUnder is classify for a walk from root: custom levels count from
+// the root.
+func classifyUnder(root, key string) want {
+	custom := func(p string) bool { return len(p) < len(root) || strings.Count(p[len(root):], "/") <= MaxSearchDepth }
 	var w want
 	rest := ""
 	if m := reKnown.FindStringSubmatch(key); m != nil && custom(m[1]) {
@@ -157,7 +161,9 @@ func classify(key string) want {
 }
 
 // wanted is the oracle's answer to a filter.
-func wanted(keys []string, f Filter) map[string]want {
+func wanted(keys []string, f Filter) map[string]want { return wantedUnder("", keys, f) }
+
+func wantedUnder(root string, keys []string, f Filter) map[string]want {
 	in := func(s []string, v string) bool { return len(s) == 0 || slices.Contains(s, v) }
 	first, last := time.Time{}, time.Time{}
 	m := f.Margin
@@ -174,7 +180,10 @@ func wanted(keys []string, f Filter) map[string]want {
 	}
 	out := map[string]want{}
 	for _, k := range keys {
-		w := classify(k)
+		if !strings.HasPrefix(k, root) {
+			continue
+		}
+		w := classifyUnder(root, k)
 		if !in(f.Kinds, w.kind) || (len(f.Accounts) > 0 && !slices.Contains(f.Accounts, w.account)) ||
 			(len(f.Regions) > 0 && !slices.Contains(f.Regions, w.region)) {
 			continue
@@ -197,10 +206,8 @@ func wanted(keys []string, f Filter) map[string]want {
 func check(t *testing.T, l Lister, keys []string, root string, f Filter, sizes map[string]int64) {
 	t.Helper()
 	exp := map[string]want{}
-	for k, w := range wanted(keys, f) {
-		if strings.HasPrefix(k, root) {
-			exp[k] = w
-		}
+	for k, w := range wantedUnder(root, keys, f) {
+		exp[k] = w
 	}
 	seen := map[string]int{}
 	var prev Entry
@@ -254,35 +261,23 @@ func TestEveryLayoutIsFound(t *testing.T) {
 	mem := newMem(keys)
 	mem.size = func(k string) int64 { return sizes[k] }
 	check(t, mem, keys, "", Filter{}, sizes)
-	// Roots inside the layouts.
-	for _, root := range []string{"AWSLogs/", "AWSLogs", "security/", "AWSLogs/111122223333/", "AWSLogs/o-a1b2c3d4e5/",
+	// Roots inside the layouts, with and without a window.
+	for _, root := range []string{"AWSLogs/", "security/", "AWSLogs/111122223333/", "AWSLogs/o-a1b2c3d4e5/",
 		"AWSLogs/111122223333/CloudTrail/eu-central-1/", "AWSLogs/111122223333/CloudTrail/eu-central-1/2026/11/03/",
-		"AWSLogs/aws-account-id=111122223333/", "exports/", "nothing/"} {
-		r := root
-		if !strings.HasSuffix(r, "/") {
-			r += "/"
-		}
-		exp := map[string]bool{}
-		for _, k := range keys {
-			if strings.HasPrefix(k, r) {
-				exp[k] = true
-			}
-		}
-		got := map[string]int{}
-		if err := Walk(context.Background(), mem, bucket, root, Filter{}, func(e Entry) error {
-			got[e.Key]++
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(exp) {
-			t.Errorf("root %s: %d objects, want %d", root, len(got), len(exp))
-		}
-		for k, n := range got {
-			if !exp[k] || n != 1 {
-				t.Errorf("root %s: %s yielded %d times", root, k, n)
-			}
-		}
+		"AWSLogs/111122223333/CloudTrail/eu-central-1/2026/", "AWSLogs/111122223333/vpcflowlogs/eu-central-1/2026/11/04/00/",
+		"AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/aws-region=eu-central-1/year=2026/",
+		"AWSLogs/aws-account-id=111122223333/", "exports/", "nothing/", "a/b/c/d/", "a/b/c/d/AWSLogs/"} {
+		check(t, mem, keys, root, Filter{}, sizes)
+		check(t, mem, keys, root, Filter{Since: time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)}, sizes)
+		check(t, mem, keys, root, Filter{Until: time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)}, sizes)
+	}
+	// A root is a folder.
+	n := 0
+	if err := Walk(context.Background(), mem, bucket, "AWSLogs", Filter{}, func(Entry) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(wantedUnder("AWSLogs/", keys, Filter{})); n != want {
+		t.Errorf("root AWSLogs: %d objects, want %d", n, want)
 	}
 
 	t.Run("gofakes3", func(t *testing.T) {
@@ -352,6 +347,9 @@ func TestFiltersMatchTheOracle(t *testing.T) {
 	}
 	if err := Walk(context.Background(), mem, bucket, "", Filter{Since: d(3, 0, 0), Until: d(3, 0, 0)}, nil); err == nil {
 		t.Error("empty window accepted")
+	}
+	if err := Walk(context.Background(), mem, bucket, "", Filter{Accounts: []string{"1234"}}, nil); err == nil {
+		t.Error("bad account accepted")
 	}
 }
 
