@@ -375,7 +375,7 @@ type walker struct {
 // from yield ends the walk and is returned.
 func Walk(ctx context.Context, l Lister, bucket, root string, f Filter, yield func(Entry) error) error {
 	w := &walker{l: l, bucket: bucket, f: f}
-	w.part = func(p Part) error { return p.list(ctx, l, bucket, yield) }
+	w.part = func(p Part) error { return p.List(ctx, l, bucket, yield) }
 	w.loose = func(n node, o Object) error {
 		return yield(Entry{Object: o, Kind: KindOther, Org: n.org, Account: n.account, Hive: n.hive})
 	}
@@ -622,10 +622,6 @@ func parseDay(rest string, hive bool) (time.Time, bool) {
 // dated part whose key has no date are kept only when the part has no
 // window.
 func (p Part) List(ctx context.Context, l Lister, bucket string, yield func(Entry) error) error {
-	return p.list(ctx, l, bucket, yield)
-}
-
-func (p Part) list(ctx context.Context, l Lister, bucket string, yield func(Entry) error) error {
 	dated := p.Kind != KindOther
 	window := !p.First.IsZero() || !p.Last.IsZero()
 	if (p.Stop != "" && p.Prefix >= p.Stop) ||
