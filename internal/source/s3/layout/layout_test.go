@@ -160,9 +160,7 @@ func classifyUnder(root, key string) want {
 	return w
 }
 
-// wanted is the oracle's answer to a filter.
-func wanted(keys []string, f Filter) map[string]want { return wantedUnder("", keys, f) }
-
+// wantedUnder is the oracle's answer to a filter, for a walk from root.
 func wantedUnder(root string, keys []string, f Filter) map[string]want {
 	in := func(s []string, v string) bool { return len(s) == 0 || slices.Contains(s, v) }
 	first, last := time.Time{}, time.Time{}
