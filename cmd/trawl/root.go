@@ -112,6 +112,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newPruneCmd(e))
 	root.AddCommand(newRunCmd(e))
 	root.AddCommand(newConfigCmd(e))
+	root.AddCommand(newVerifyCmd(e))
 	return root
 }
 

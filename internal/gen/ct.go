@@ -2,6 +2,9 @@ package gen
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -71,6 +74,9 @@ type ctCounts struct {
 	logs    int
 	digests int
 	insight int
+	// sigs holds each digest's signature (hex) by key, when
+	// Config.DigestKey signs them.
+	sigs map[string]string
 }
 
 // ctGen writes the CloudTrail part: log files (by a pool of workers, each
@@ -1156,7 +1162,21 @@ func (g *ctGen) digest(a *account, ri int, d *digestState) error {
 	if prev == "" {
 		prev = "null"
 	}
-	d.prevS = fakeSignature(rfc3339(end) + "\n" + w.trailBkt + "/" + key + "\n" + sum + "\n" + prev)
+	toSign := rfc3339(end) + "\n" + w.trailBkt + "/" + key + "\n" + sum + "\n" + prev
+	if g.cfg.DigestKey != nil {
+		h := sha256.Sum256([]byte(toSign))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, g.cfg.DigestKey, crypto.SHA256, h[:])
+		if err != nil {
+			return fmt.Errorf("signing digest %s: %w", key, err)
+		}
+		d.prevS = hex.EncodeToString(sig)
+		if g.counts.sigs == nil {
+			g.counts.sigs = map[string]string{}
+		}
+		g.counts.sigs[key] = d.prevS
+	} else {
+		d.prevS = fakeSignature(toSign)
+	}
 	d.prevKey, d.prevHash = key, sum
 	d.files = d.files[:0]
 	d.end += 3600
@@ -1164,7 +1184,7 @@ func (g *ctGen) digest(a *account, ri int, d *digestState) error {
 	return nil
 }
 
-// fakeSignature stands in for the RSA signature AWS computes over a
+// fakeSignature stands in (without Config.DigestKey) for the RSA signature AWS computes over a
 // digest's string to sign (which it stores in the object's metadata and
 // in the next digest's previousDigestSignature). We have no AWS key, so it
 // is a deterministic 256-byte value derived from the string to sign: it

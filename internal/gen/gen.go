@@ -33,6 +33,7 @@ package gen
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"os"
 	"regexp"
@@ -82,6 +83,14 @@ type Config struct {
 	LargeParams bool
 	// Gzip is the gzip compression level; 0 means gzip.DefaultCompression.
 	Gzip int
+	// DigestKey, if set, signs the CloudTrail digest files as AWS does
+	// (SHA256withRSA, PKCS#1 v1.5, over the digest's string to sign);
+	// the signatures, which AWS keeps in the objects' metadata
+	// (x-amz-meta-signature), are in Manifest.DigestSignatures and in each
+	// next digest's previousDigestSignature. Without it digests carry a
+	// deterministic stand-in that verifies against no key. The
+	// signatures are deterministic too (PKCS#1 v1.5 has no randomness).
+	DigestKey *rsa.PrivateKey
 }
 
 // Defaults.
@@ -206,6 +215,10 @@ type Manifest struct {
 	CloudTrailEvents int
 	// DigestFiles counts CloudTrail digest files.
 	DigestFiles int
+	// DigestSignatures holds the hex signature of every digest file by
+	// its key, when Config.DigestKey is set (nil otherwise): what AWS
+	// stores in the object's x-amz-meta-signature.
+	DigestSignatures map[string]string
 	// FlowRecords counts flow-log records (header lines excluded).
 	FlowRecords int
 	// FindingVersions counts GuardDuty finding lines, updates included.
@@ -351,6 +364,7 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Manifest, error) {
 		Config:           cfg,
 		CloudTrailEvents: ctStats.events,
 		DigestFiles:      ctStats.digests,
+		DigestSignatures: ctStats.sigs,
 		FlowRecords:      vpcCount,
 		FindingVersions:  gdVersions,
 		FindingIDs:       gdIDs,
