@@ -56,6 +56,8 @@ func newVerifyCmd(e *env) *cobra.Command {
   missing-log-file   a log file a digest names is not in the bucket
   altered-log-file   a log file's SHA-256 (of its decompressed bytes) differs from the digest's
   not-ingested       a log file verifies but the database's ledger has no finished ingest of it
+  unvouched-log-file a log file in the bucket no digest names, delivered an hour or more inside
+                     the span its account's and region's digests cover (added by someone else)
   missing-digest     a digest names a previous digest that does not exist (a gap in the chain)
   changed-digest     a digest's SHA-256 differs from what the next digest records, or it is
                      not a digest, or it is stored under another key than it names

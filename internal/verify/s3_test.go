@@ -79,9 +79,10 @@ func TestS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep = run(t, b, opt)
-	// The deleted digest's log files are no longer vouched for; ds.logs[0]
-	// may be one of them.
-	if rep.Count(MissingDigest) != 1 || rep.Count(AlteredLogFile) != 1 || rep.Count(MissingLogFile) > 1 || len(rep.Problems) != 2+rep.Count(MissingLogFile) {
+	// The deleted digest's log files are no longer vouched for (unvouched
+	// log files); ds.logs[0] may be one of them.
+	if rep.Count(MissingDigest) != 1 || rep.Count(AlteredLogFile) != 1 || rep.Count(MissingLogFile) > 1 || rep.Count(UnvouchedLogFile) == 0 ||
+		len(rep.Problems) != 2+rep.Count(MissingLogFile)+rep.Count(UnvouchedLogFile) {
 		t.Errorf("problems: %+v", rep.Problems)
 	}
 }

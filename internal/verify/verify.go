@@ -70,6 +70,11 @@ const (
 	// BadSignature: a digest's signature does not verify, or its public
 	// key cannot be found.
 	BadSignature Kind = "bad-signature"
+	// UnvouchedLogFile: a CloudTrail log file in the bucket that no digest
+	// names, though it was delivered at least an hour inside the span the
+	// digests of its account and region cover (a file added by someone
+	// else than CloudTrail).
+	UnvouchedLogFile Kind = "unvouched-log-file"
 	// Unreadable: an object exists but could not be read (access denied,
 	// a network error, a broken gzip stream).
 	Unreadable Kind = "unreadable"
@@ -206,6 +211,36 @@ func parseDigestKey(key string) (digestName, bool) {
 	return n, true
 }
 
+// logName is what a CloudTrail log file's key says of it.
+type logName struct {
+	key, dir, account, region string
+	at                        time.Time
+}
+
+const (
+	logDir    = "/CloudTrail/"
+	logMarker = "_CloudTrail_"
+)
+
+// parseLogKey parses …/CloudTrail/<region>/YYYY/MM/DD/<acct>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<random>.json.gz.
+func parseLogKey(key string) (logName, bool) {
+	k := strings.Index(key, logDir)
+	base := path.Base(key)
+	i := strings.Index(base, logMarker)
+	if k < 0 || i <= 0 {
+		return logName{}, false
+	}
+	parts := strings.Split(base[i+len(logMarker):], "_")
+	if len(parts) < 3 {
+		return logName{}, false
+	}
+	t, err := time.Parse("20060102T1504Z", parts[1])
+	if err != nil {
+		return logName{}, false
+	}
+	return logName{key: key, dir: key[:k], account: base[:i], region: parts[0], at: t}, true
+}
+
 // digestFile is a digest's JSON.
 type digestFile struct {
 	AccountID               string  `json:"awsAccountId"`
@@ -262,9 +297,15 @@ func Run(ctx context.Context, bucket Bucket, opt Options) (*Report, error) {
 
 	// 1. The digests, by chain, from the listing.
 	chains := map[string][]digestName{}
+	var listed []logName
 	err := bucket.List(ctx, opt.Prefix, func(key string, _ int64) error {
 		n, ok := parseDigestKey(key)
 		if !ok {
+			if l, ok := parseLogKey(key); ok &&
+				(len(opt.Accounts) == 0 || slices.Contains(opt.Accounts, l.account)) &&
+				(len(opt.Regions) == 0 || slices.Contains(opt.Regions, l.region)) {
+				listed = append(listed, l)
+			}
 			return nil
 		}
 		if len(opt.Accounts) > 0 && !slices.Contains(opt.Accounts, n.account) {
@@ -414,6 +455,31 @@ func Run(ctx context.Context, bucket Bucket, opt Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// Log files no digest names, well inside the span the digests of their
+	// account and region cover.
+	type span struct{ from, to time.Time }
+	spans := map[string]span{}
+	for _, d := range digests {
+		if d.err != nil || d.bad != "" || d.name.backfill {
+			continue
+		}
+		k := d.name.chain[:strings.IndexByte(d.name.chain, '|')] + "|" + d.name.region
+		sp, ok := spans[k]
+		if !ok || d.name.end.Add(-time.Hour).Before(sp.from) {
+			sp.from = d.name.end.Add(-time.Hour)
+		}
+		if d.name.end.After(sp.to) {
+			sp.to = d.name.end
+		}
+		spans[k] = sp
+	}
+	for _, l := range listed {
+		sp, ok := spans[l.dir+"|"+l.region]
+		if ok && !seen[l.key] && l.at.After(sp.from.Add(time.Hour)) && l.at.Before(sp.to.Add(-time.Hour)) {
+			add(Problem{Kind: UnvouchedLogFile, Object: l.key, Detail: fmt.Sprintf("delivered at %s, but no digest of its account and region names it", l.at.Format("2006-01-02T15:04Z"))})
+		}
+	}
+
 	var names []string
 	for _, l := range logs {
 		rep.Bytes += l.bytes

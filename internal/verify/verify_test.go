@@ -2,11 +2,11 @@ package verify
 
 import (
 	"bytes"
-	"fmt"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -226,14 +226,23 @@ func TestDeletedDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := run(t, Dir{Root: ds.dir}, ds.options())
-	only(t, rep, map[Kind]int{MissingDigest: 1})
-	if p := rep.Problems[0]; p.Object != gone || p.Digest != ds.digests[3] {
-		t.Errorf("problem %+v, want %s named by %s", p, gone, ds.digests[3])
+	// The log files it named are no longer vouched for by any digest.
+	n, _ := parseDigestKey(gone)
+	unvouched := 0
+	for _, p := range rep.Problems {
+		l, _ := parseLogKey(p.Object)
+		if p.Kind == UnvouchedLogFile && l.at.After(n.end.Add(-time.Hour-time.Minute)) && l.at.Before(n.end) {
+			unvouched++
+		}
+	}
+	only(t, rep, map[Kind]int{MissingDigest: 1, UnvouchedLogFile: unvouched})
+	if p := rep.Problems[0]; p.Object != gone || p.Digest != ds.digests[3] || unvouched == 0 {
+		t.Errorf("problem %+v, want %s named by %s; %d unvouched log files", p, gone, ds.digests[3], unvouched)
 	}
 	// The window starting after the deleted digest still sees the gap:
 	// the first digest in it names the missing one.
 	opt := ds.options()
-	n, _ := parseDigestKey(ds.digests[3])
+	n, _ = parseDigestKey(ds.digests[3])
 	opt.Since = n.end.Add(-time.Minute)
 	rep = run(t, Dir{Root: ds.dir}, opt)
 	only(t, rep, map[Kind]int{MissingDigest: 1})
@@ -261,7 +270,7 @@ func TestChangedDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep = run(t, Dir{Root: ds.dir}, ds.options())
-	if len(rep.Problems) != 1 || rep.Count(ChangedDigest) != 1 || !strings.Contains(rep.Problems[0].Detail, "names itself") {
+	if rep.Count(ChangedDigest) != 1 || rep.Count(UnvouchedLogFile) == 0 || len(rep.Problems) != 1+rep.Count(UnvouchedLogFile) || !strings.Contains(rep.Problems[0].Detail, "names itself") {
 		t.Errorf("copied digest: %+v", rep.Problems)
 	}
 	// Not gzip, not JSON.
@@ -270,6 +279,39 @@ func TestChangedDigest(t *testing.T) {
 	rep = run(t, Dir{Root: ds.dir}, ds.options())
 	if rep.Count(ChangedDigest) < 1 || rep.Count(Unreadable) != 0 {
 		t.Errorf("garbage digest: %+v", rep.Problems)
+	}
+}
+
+func TestUnvouchedLogFile(t *testing.T) {
+	ds := generate(t, nil, 800)
+	// A log file added under a name CloudTrail would use, in the middle
+	// of the covered span, and one after it (not reported: its digest may
+	// still be to come).
+	var src string
+	var l logName
+	for _, k := range ds.logs {
+		if l, _ = parseLogKey(k); l.at.After(ds.m.Config.Start.Add(3 * time.Hour)) {
+			src = k
+			break
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(ds.dir, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := strings.Replace(src, l.at.Format("20060102T1504Z"), l.at.Add(2*time.Minute).Format("20060102T1504Z"), 1)
+	added = added[:len(added)-len("XXXXXXXXXXXXXXXX.json.gz")] + "FORGEDFORGEDFORG.json.gz"
+	late := strings.Replace(added, l.at.Format("20060102"), "20261103", 2)
+	for _, k := range []string{added, late} {
+		os.MkdirAll(filepath.Dir(filepath.Join(ds.dir, k)), 0o755)
+		if err := os.WriteFile(filepath.Join(ds.dir, k), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := run(t, Dir{Root: ds.dir}, ds.options())
+	only(t, rep, map[Kind]int{UnvouchedLogFile: 1})
+	if len(rep.Problems) > 0 && rep.Problems[0].Object != added {
+		t.Errorf("problem %+v, want %s", rep.Problems[0], added)
 	}
 }
 
