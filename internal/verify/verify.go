@@ -320,11 +320,12 @@ func Run(ctx context.Context, bucket Bucket, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var selected []digestName
+	var selected, after []digestName
 	for _, ds := range chains {
 		slices.SortFunc(ds, func(a, b digestName) int { return a.end.Compare(b.end) })
 		newest := time.Time{}
-		for _, d := range ds {
+		last := -1
+		for i, d := range ds {
 			if !d.backfill && d.end.After(newest) {
 				newest = d.end
 			}
@@ -335,6 +336,19 @@ func Run(ctx context.Context, bucket Bucket, opt Options) (*Report, error) {
 				continue
 			}
 			selected = append(selected, d)
+			if !d.backfill {
+				last = i
+			}
+		}
+		// The digest after the window vouches for the last one in it
+		// (its hash and, in a local copy, its signature).
+		if last >= 0 {
+			for _, d := range ds[last+1:] {
+				if !d.backfill {
+					after = append(after, d)
+					break
+				}
+			}
 		}
 		if newest.After(rep.Newest) {
 			rep.Newest = newest
@@ -356,13 +370,20 @@ func Run(ctx context.Context, bucket Bucket, opt Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	afterDigests := make([]*digest, len(after))
+	parallel(ctx, opt.Workers, len(after), func(i int) {
+		afterDigests[i] = readDigest(ctx, bucket, after[i])
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	byKey := make(map[string]*digest, len(digests))
 	for _, d := range digests {
 		byKey[d.key] = d
 	}
 	// The digests named as previous that are outside the window.
 	var extra []*digest
-	for _, d := range digests {
+	for _, d := range append(digests[:len(digests):len(digests)], afterDigests...) {
 		if p := d.previous(); p != "" && byKey[p] == nil {
 			n, _ := parseDigestKey(p)
 			n.key = p
@@ -381,9 +402,40 @@ func Run(ctx context.Context, bucket Bucket, opt Options) (*Report, error) {
 
 	// 3. Each digest, its place in the chain and its signature.
 	next := map[string]*digest{} // previous digest's key → the digest naming it
-	for _, d := range digests {
+	for _, d := range append(digests[:len(digests):len(digests)], afterDigests...) {
 		if p := d.previous(); p != "" {
 			next[p] = d
+		}
+	}
+	// The link from a digest to its previous one.
+	link := func(d *digest) {
+		p := d.previous()
+		if p == "" {
+			return
+		}
+		prev := byKey[p]
+		switch {
+		case errors.Is(prev.err, fs.ErrNotExist):
+			add(Problem{Kind: MissingDigest, Object: p, Digest: d.key, Detail: "the previous digest this digest names does not exist: a gap in the chain"})
+		case prev.err != nil:
+			if prev.extra {
+				add(Problem{Kind: Unreadable, Object: p, Digest: d.key, Detail: prev.err.Error()})
+			}
+		case prev.bad != "":
+			if prev.extra {
+				add(Problem{Kind: ChangedDigest, Object: p, Digest: d.key, Detail: prev.bad})
+			}
+		case d.f.PreviousDigestHashValue == nil || !strings.EqualFold(prev.hash, *d.f.PreviousDigestHashValue):
+			want := "none"
+			if d.f.PreviousDigestHashValue != nil {
+				want = *d.f.PreviousDigestHashValue
+			}
+			add(Problem{Kind: ChangedDigest, Object: p, Digest: d.key, Detail: fmt.Sprintf("its SHA-256 is %s, the next digest records %s", prev.hash, want)})
+		}
+	}
+	for _, a := range afterDigests {
+		if a.err == nil && a.bad == "" {
+			link(a)
 		}
 	}
 	keys := map[string]*rsa.PublicKey{}
@@ -399,27 +451,7 @@ func Run(ctx context.Context, bucket Bucket, opt Options) (*Report, error) {
 			add(Problem{Kind: ChangedDigest, Object: d.key, Detail: d.bad})
 			continue
 		}
-		if p := d.previous(); p != "" {
-			prev := byKey[p]
-			switch {
-			case errors.Is(prev.err, fs.ErrNotExist):
-				add(Problem{Kind: MissingDigest, Object: p, Digest: d.key, Detail: "the previous digest this digest names does not exist: a gap in the chain"})
-			case prev.err != nil:
-				if prev.extra {
-					add(Problem{Kind: Unreadable, Object: p, Digest: d.key, Detail: prev.err.Error()})
-				}
-			case prev.bad != "":
-				if prev.extra {
-					add(Problem{Kind: ChangedDigest, Object: p, Digest: d.key, Detail: prev.bad})
-				}
-			case d.f.PreviousDigestHashValue == nil || !strings.EqualFold(prev.hash, *d.f.PreviousDigestHashValue):
-				want := "none"
-				if d.f.PreviousDigestHashValue != nil {
-					want = *d.f.PreviousDigestHashValue
-				}
-				add(Problem{Kind: ChangedDigest, Object: p, Digest: d.key, Detail: fmt.Sprintf("its SHA-256 is %s, the next digest records %s", prev.hash, want)})
-			}
-		}
+		link(d)
 		if opt.Signatures {
 			checkSignature(ctx, d, next[d.key], opt, keys, rep)
 		}
