@@ -39,6 +39,9 @@ type Collector struct {
 	RetainEvery time.Duration
 }
 
+// CollectTxAge is how often a collector commits at least.
+const CollectTxAge = 5 * time.Second
+
 // ErrNoSources is returned when no source is enabled.
 var ErrNoSources = errors.New("no enabled source in the configuration")
 
@@ -77,6 +80,9 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 	cfg := pipeline.Config{
 		Decode:  decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
 		Workers: c.Config.Ingest.Workers,
+		// Queue messages are deleted, and cursors advance, at commits:
+		// collection commits every few seconds, not every minute.
+		TxAge: CollectTxAge,
 		Progress: func(p pipeline.Progress) {
 			if c.Metrics != nil {
 				c.Metrics.Progress(p)
