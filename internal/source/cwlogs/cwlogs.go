@@ -1,0 +1,439 @@
+// Package cwlogs reads CloudWatch Logs log groups as a pipeline.Source:
+// CloudTrail events a trail delivers to a log group, VPC flow logs
+// published to CloudWatch Logs, or any group whose events are such
+// records.
+//
+// Each stream of each group is read in order with FilterLogEvents, from
+// its position: the stream's cursor in the ledger (the last event read:
+// its timestamp and the ids of the events read at that timestamp), or,
+// the first time, from Config.Start. Every non-empty page of events is one
+// object (NoLedger; its content is the events' messages, one per line,
+// behind a flow-log header line when the group has a LogFormat) carrying
+// the stream's position after it, which the pipeline commits with the
+// page's rows: a run that fails or is killed resumes after the last page
+// committed, with no gap and no duplicate.
+//
+// A query ends at now − Settle: CloudWatch Logs accepts events with past
+// timestamps, and an event that arrives after its stream was read past its
+// timestamp would be missed. Settle (15 minutes by default) is the delay
+// an event may have and still be read; a longer one delays every event by
+// as much. Following a group (Follow > 0), the streams are listed again
+// and read from where they stopped every Follow.
+package cwlogs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/trawl-project/trawl/internal/ledger"
+	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/source/awscall"
+)
+
+// API is the part of the CloudWatch Logs client the source uses;
+// *cloudwatchlogs.Client implements it.
+type API interface {
+	DescribeLogStreams(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error)
+	FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
+}
+
+// Ledger reads the streams' positions back; app.PipelineStore(st) and
+// *duckdb.Store implement it.
+type Ledger interface {
+	LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error)
+}
+
+// Group is one log group to read.
+type Group struct {
+	Name string
+	// StreamPrefix, if set, limits the group to the streams whose names
+	// start with it.
+	StreamPrefix string
+	// FilterPattern, if set, is passed to FilterLogEvents: only matching
+	// events are read (CloudWatch Logs filter syntax).
+	FilterPattern string
+	// LogFormat is the flow-log format of the group's lines
+	// ("${version} ${account-id} …", as given to create-flow-logs), or ""
+	// for CloudTrail events and flow logs in the default format. Its field
+	// names become a header line in front of every page.
+	LogFormat string
+}
+
+// Config configures a Source.
+type Config struct {
+	Groups []Group
+	// Start is where a stream without a cursor is read from (zero: from its
+	// first event).
+	Start time.Time
+	// Settle is how far behind now a query ends (default 15 minutes; < 0:
+	// none), so that events arriving late are not skipped.
+	Settle time.Duration
+	// Follow, if > 0, makes the source run until its context ends: every
+	// Follow it lists the groups' streams again (picking up new ones) and
+	// reads each from where it stopped. 0: one pass up to now − Settle,
+	// then io.EOF.
+	Follow time.Duration
+	// RequestsPerSecond limits FilterLogEvents calls (default 5, the
+	// account's default quota per region, which every reader of the
+	// account shares); DescribeLogStreams calls get the same rate.
+	RequestsPerSecond float64
+	// PageLimit is the events per page asked for (default and maximum
+	// 10,000).
+	PageLimit int32
+	// Backoff, MaxBackoff and Attempts tune the retries of throttled calls
+	// (awscall.Retry; defaults 500 ms, 20 s, 10).
+	Backoff, MaxBackoff time.Duration
+	Attempts            int
+	// Now replaces time.Now (tests).
+	Now func() time.Time
+}
+
+// DefaultSettle is the default Config.Settle.
+const DefaultSettle = 15 * time.Minute
+
+// Stats counts a source's work.
+type Stats struct {
+	Requests  int64 // API calls made, throttled ones included
+	Throttled int64 // calls refused with ThrottlingException and retried
+	Pages     int64 // objects yielded
+	Events    int64 // events in them
+	Streams   int64 // streams listed (every listing counted)
+}
+
+// Source reads log groups. Next is called from one goroutine; a Source
+// serves one pipeline.Run (its cursors' Seq start at 0).
+type Source struct {
+	api      API
+	led      Ledger
+	cfg      Config
+	filter   awscall.Retry
+	describe awscall.Retry
+
+	ctx  context.Context
+	next func() (pipeline.Object, error, bool)
+	stop func()
+	err  error
+
+	pos map[string]*position
+	seq map[string]int64
+
+	requests, throttled, pages, events, streams atomic.Int64
+}
+
+type position struct {
+	ts      int64    // timestamp (ms) of the last event read
+	ids     []string // ids of the events read at ts
+	scanned int64    // this run read the stream up to here (exclusive)
+}
+
+// New returns a source reading cfg.Groups with api.
+func New(api API, led Ledger, cfg Config) (*Source, error) {
+	if len(cfg.Groups) == 0 {
+		return nil, errors.New("cwlogs: no log group")
+	}
+	for _, g := range cfg.Groups {
+		if g.Name == "" {
+			return nil, errors.New("cwlogs: a log group without a name")
+		}
+	}
+	if cfg.Settle == 0 {
+		cfg.Settle = DefaultSettle
+	} else if cfg.Settle < 0 {
+		cfg.Settle = 0
+	}
+	if cfg.RequestsPerSecond == 0 {
+		cfg.RequestsPerSecond = 5
+	}
+	if cfg.PageLimit <= 0 || cfg.PageLimit > 10000 {
+		cfg.PageLimit = 10000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Source{api: api, led: led, cfg: cfg, pos: map[string]*position{}, seq: map[string]int64{}}
+	onThrottle := func(error) { s.throttled.Add(1) }
+	s.filter = awscall.Retry{Limiter: awscall.NewLimiter(cfg.RequestsPerSecond), Base: cfg.Backoff, Max: cfg.MaxBackoff, Attempts: cfg.Attempts, OnThrottle: onThrottle}
+	s.describe = s.filter
+	s.describe.Limiter = awscall.NewLimiter(cfg.RequestsPerSecond)
+	return s, nil
+}
+
+// StreamKey is the ledger key of a stream's cursor.
+func StreamKey(group, stream string) string { return "cwl://" + group + "/" + stream }
+
+// Stats returns the counts so far.
+func (s *Source) Stats() Stats {
+	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Pages: s.pages.Load(), Events: s.events.Load(), Streams: s.streams.Load()}
+}
+
+// Next returns the next page of events, io.EOF after the pass when not
+// following, or the error that ended the source.
+func (s *Source) Next(ctx context.Context) (pipeline.Object, error) {
+	if s.err != nil {
+		return pipeline.Object{}, s.err
+	}
+	if s.next == nil {
+		s.next, s.stop = iter.Pull2(s.run)
+	}
+	s.ctx = ctx
+	o, err, ok := s.next()
+	if !ok {
+		s.err = io.EOF
+		return pipeline.Object{}, io.EOF
+	}
+	if err != nil {
+		s.err = err
+		s.stop()
+	}
+	return o, err
+}
+
+// Close ends the source early, releasing what Next holds.
+func (s *Source) Close() error {
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.err == nil {
+		s.err = io.EOF
+	}
+	return nil
+}
+
+func (s *Source) run(yield func(pipeline.Object, error) bool) {
+	for {
+		end := s.cfg.Now().Add(-s.cfg.Settle).UnixMilli()
+		for _, g := range s.cfg.Groups {
+			streams, err := s.list(g)
+			if err != nil {
+				yield(pipeline.Object{}, err)
+				return
+			}
+			if err := s.positions(g, streams); err != nil {
+				yield(pipeline.Object{}, err)
+				return
+			}
+			for _, st := range streams {
+				if !s.read(g, st, end, yield) {
+					return
+				}
+			}
+		}
+		if s.cfg.Follow <= 0 {
+			return
+		}
+		t := time.NewTimer(s.cfg.Follow)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			yield(pipeline.Object{}, s.ctx.Err())
+			return
+		}
+	}
+}
+
+// list returns the group's streams, by name.
+func (s *Source) list(g Group) ([]types.LogStream, error) {
+	var all []types.LogStream
+	in := &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(g.Name), Limit: aws.Int32(50), OrderBy: types.OrderByLogStreamName}
+	if g.StreamPrefix != "" {
+		in.LogStreamNamePrefix = aws.String(g.StreamPrefix)
+	}
+	for {
+		var out *cloudwatchlogs.DescribeLogStreamsOutput
+		err := s.describe.Do(s.ctx, func(ctx context.Context) error {
+			s.requests.Add(1)
+			var err error
+			out, err = s.api.DescribeLogStreams(ctx, in)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cwlogs: listing the streams of %s: %w", g.Name, err)
+		}
+		all = append(all, out.LogStreams...)
+		if out.NextToken == nil || *out.NextToken == "" || (in.NextToken != nil && *in.NextToken == *out.NextToken) {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	s.streams.Add(int64(len(all)))
+	slices.SortFunc(all, func(a, b types.LogStream) int { return strings.Compare(aws.ToString(a.LogStreamName), aws.ToString(b.LogStreamName)) })
+	return all, nil
+}
+
+// positions reads the cursors of streams not seen before from the ledger.
+func (s *Source) positions(g Group, streams []types.LogStream) error {
+	var keys []string
+	for _, st := range streams {
+		k := StreamKey(g.Name, aws.ToString(st.LogStreamName))
+		if s.pos[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		var ents map[string]ledger.Entry
+		if s.led != nil {
+			var err error
+			if ents, err = s.led.LedgerEntries(s.ctx, keys[:n]); err != nil {
+				return fmt.Errorf("cwlogs: reading the cursors of %s: %w", g.Name, err)
+			}
+		}
+		for _, k := range keys[:n] {
+			p := &position{}
+			if !s.cfg.Start.IsZero() {
+				p.ts = s.cfg.Start.UnixMilli()
+			}
+			if e, ok := ents[k]; ok && e.Status == ledger.StatusCursor && e.Cursor != "" {
+				ts, ids, err := ParseCursor(e.Cursor)
+				if err != nil {
+					return fmt.Errorf("cwlogs: the cursor of %s: %w", k, err)
+				}
+				p.ts, p.ids = ts, ids
+			}
+			s.pos[k] = p
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// FormatCursor encodes a stream's position: the timestamp (ms) of the
+// last event read and the ids of the events read at that timestamp.
+func FormatCursor(ts int64, ids []string) string {
+	return strconv.FormatInt(ts, 10) + " " + strings.Join(ids, ",")
+}
+
+// ParseCursor decodes FormatCursor's value.
+func ParseCursor(v string) (ts int64, ids []string, err error) {
+	t, rest, _ := strings.Cut(v, " ")
+	ts, err = strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		return 0, nil, fmt.Errorf("bad cursor %q", v)
+	}
+	if rest != "" {
+		ids = strings.Split(rest, ",")
+	}
+	return ts, ids, nil
+}
+
+// maxFuture is how far past its last ingestion a stream may hold events
+// (CloudWatch Logs accepts timestamps up to 2 hours in the future).
+const maxFuture = 2 * time.Hour
+
+// read reads one stream up to end (exclusive), yielding its pages.
+func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipeline.Object, error) bool) bool {
+	name := aws.ToString(st.LogStreamName)
+	key := StreamKey(g.Name, name)
+	p := s.pos[key]
+	start := max(p.ts, p.scanned)
+	if start >= end {
+		return true
+	}
+	if st.LastIngestionTime != nil && *st.LastIngestionTime+maxFuture.Milliseconds() < start {
+		p.scanned = end // nothing arrived since the position
+		return true
+	}
+	in := &cloudwatchlogs.FilterLogEventsInput{
+		LogGroupName:   aws.String(g.Name),
+		LogStreamNames: []string{name},
+		StartTime:      aws.Int64(start),
+		EndTime:        aws.Int64(end - 1), // inclusive
+		Limit:          aws.Int32(s.cfg.PageLimit),
+	}
+	if g.FilterPattern != "" {
+		in.FilterPattern = aws.String(g.FilterPattern)
+	}
+	header := flowHeader(g.LogFormat)
+	for {
+		var out *cloudwatchlogs.FilterLogEventsOutput
+		err := s.filter.Do(s.ctx, func(ctx context.Context) error {
+			s.requests.Add(1)
+			var err error
+			out, err = s.api.FilterLogEvents(ctx, in)
+			return err
+		})
+		if err != nil {
+			return yield(pipeline.Object{}, fmt.Errorf("cwlogs: reading %s: %w", key, err))
+		}
+		var b strings.Builder
+		if header != "" {
+			b.WriteString(header)
+		}
+		first, n := int64(-1), 0
+		for _, ev := range out.Events {
+			ts, id := aws.ToInt64(ev.Timestamp), aws.ToString(ev.EventId)
+			if ts < p.ts || (ts == p.ts && slices.Contains(p.ids, id)) {
+				continue // read before the restart, or an event before the start
+			}
+			if ts != p.ts {
+				p.ts, p.ids = ts, p.ids[:0:0]
+			}
+			p.ids = append(p.ids, id)
+			if first < 0 {
+				first = ts
+			}
+			writeLine(&b, aws.ToString(ev.Message))
+			n++
+		}
+		if n > 0 {
+			s.pages.Add(1)
+			s.events.Add(int64(n))
+			seq := s.seq[key]
+			s.seq[key] = seq + 1
+			text := b.String()
+			o := pipeline.Object{
+				Name:     fmt.Sprintf("%s@%s", key, time.UnixMilli(first).UTC().Format("2006-01-02T15:04:05.000Z")),
+				Size:     int64(len(text)),
+				NoLedger: true,
+				Open: func(context.Context) (io.ReadCloser, error) {
+					return io.NopCloser(strings.NewReader(text)), nil
+				},
+				Cursor: &pipeline.Cursor{Key: key, Seq: seq, Value: FormatCursor(p.ts, p.ids)},
+			}
+			if !yield(o, nil) {
+				return false
+			}
+		}
+		if out.NextToken == nil || *out.NextToken == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	p.scanned = end
+	return true
+}
+
+// writeLine writes one event's message as one line.
+func writeLine(b *strings.Builder, msg string) {
+	msg = strings.TrimRight(msg, "\r\n")
+	if strings.ContainsAny(msg, "\r\n") {
+		msg = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg)
+	}
+	b.WriteString(msg)
+	b.WriteByte('\n')
+}
+
+// flowHeader turns a flow-log format ("${version} ${account-id} …") into
+// the header line of field names the flow-log decoder reads.
+func flowHeader(format string) string {
+	f := strings.Fields(format)
+	if len(f) == 0 {
+		return ""
+	}
+	for i, x := range f {
+		f[i] = strings.TrimSuffix(strings.TrimPrefix(x, "${"), "}")
+	}
+	return strings.Join(f, " ") + "\n"
+}

@@ -1,0 +1,314 @@
+package cwlogs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/ledger"
+	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/source/cwlogs"
+	"github.com/trawl-project/trawl/internal/store/duckdb"
+	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
+)
+
+const flowFormat = "${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${action}"
+
+var base = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+// flowLine is a line of flowFormat; srcport numbers the events.
+func flowLine(stream string, i int) string {
+	return fmt.Sprintf("111122223333 %s 10.0.0.1 10.0.0.2 %d 443 6 ACCEPT", stream, i)
+}
+
+// collect reads src to its end.
+func collect(t *testing.T, src pipeline.Source) []pipeline.Object {
+	t.Helper()
+	var objs []pipeline.Object
+	for {
+		o, err := src.Next(context.Background())
+		if err == io.EOF {
+			return objs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+}
+
+func content(t *testing.T, o pipeline.Object) string {
+	t.Helper()
+	rc, err := o.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return string(b)
+}
+
+func fixedNow() time.Time { return time.UnixMilli(base).Add(2 * time.Hour) }
+
+// TestOrderedPages reads two streams over several pages each, with empty
+// first pages: every event once, in order, one object per non-empty page,
+// cursors numbered per stream.
+func TestOrderedPages(t *testing.T) {
+	f := newFakeLogs()
+	f.EmptyFirst = true
+	for i := 0; i < 25; i++ {
+		f.add("vpc", "eni-b", base+int64(i)*1000, flowLine("eni-b", i))
+		f.add("vpc", "eni-a", base+int64(i)*1000, flowLine("eni-a", i))
+	}
+	f.add("vpc", "eni-a", fixedNow().Add(-time.Minute).UnixMilli(), "too recent: after now - settle")
+	src, err := cwlogs.New(client(t, f), nil, cwlogs.Config{
+		Groups: []cwlogs.Group{{Name: "vpc", LogFormat: flowFormat}}, PageLimit: 10, Now: fixedNow, RequestsPerSecond: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := collect(t, src)
+	if len(objs) != 6 {
+		t.Fatalf("%d objects, want 6 (3 pages of each stream)", len(objs))
+	}
+	var lines []string
+	for i, o := range objs {
+		stream := []string{"eni-a", "eni-b"}[i/3]
+		key := "cwl://vpc/" + stream
+		if o.Cursor == nil || o.Cursor.Key != key || o.Cursor.Seq != int64(i%3) || !o.NoLedger {
+			t.Errorf("object %d: %+v, cursor %+v", i, o, o.Cursor)
+		}
+		want := fmt.Sprintf("%s@%s", key, time.UnixMilli(base+int64(i%3)*10000).UTC().Format("2006-01-02T15:04:05.000Z"))
+		if o.Name != want {
+			t.Errorf("object %d is %s, want %s", i, o.Name, want)
+		}
+		text := content(t, o)
+		header, rest, _ := strings.Cut(text, "\n")
+		if header != "account-id interface-id srcaddr dstaddr srcport dstport protocol action" {
+			t.Errorf("header %q", header)
+		}
+		lines = append(lines, strings.Split(strings.TrimSuffix(rest, "\n"), "\n")...)
+	}
+	var want []string
+	for _, s := range []string{"eni-a", "eni-b"} {
+		for i := 0; i < 25; i++ {
+			want = append(want, flowLine(s, i))
+		}
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	last := objs[2].Cursor.Value
+	if ts, ids, _ := cwlogs.ParseCursor(last); ts != base+24000 || len(ids) != 1 {
+		t.Errorf("last cursor of eni-a %q", last)
+	}
+	if st := src.Stats(); st.Events != 50 || st.Pages != 6 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestFilterPattern passes the group's pattern to AWS.
+func TestFilterPattern(t *testing.T) {
+	f := newFakeLogs()
+	for i := 0; i < 10; i++ {
+		act := "ACCEPT"
+		if i%2 == 1 {
+			act = "REJECT"
+		}
+		f.add("vpc", "eni-a", base+int64(i), strings.Replace(flowLine("eni-a", i), "ACCEPT", act, 1))
+	}
+	src, _ := cwlogs.New(client(t, f), nil, cwlogs.Config{Groups: []cwlogs.Group{{Name: "vpc", FilterPattern: `"REJECT"`}}, Now: fixedNow})
+	objs := collect(t, src)
+	if len(objs) != 1 || strings.Count(content(t, objs[0]), "REJECT") != 5 || strings.Contains(content(t, objs[0]), "ACCEPT") {
+		t.Errorf("objects %d: %q", len(objs), content(t, objs[0]))
+	}
+	if !slices.Equal(f.patterns, []string{`"REJECT"`}) {
+		t.Errorf("patterns sent: %q", f.patterns)
+	}
+}
+
+// TestThrottling gets every third request refused and a quota of 4
+// requests a second: the source retries with backoff and reads everything.
+func TestThrottling(t *testing.T) {
+	f := newFakeLogs()
+	f.ThrottleEvery = 3
+	f.Quota = 4
+	for i := 0; i < 40; i++ {
+		f.add("g", "s", base+int64(i), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	src, _ := cwlogs.New(client(t, f), nil, cwlogs.Config{
+		Groups: []cwlogs.Group{{Name: "g"}}, PageLimit: 5, Now: fixedNow,
+		RequestsPerSecond: 20, Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Attempts: 30,
+	})
+	objs := collect(t, src)
+	n := 0
+	for _, o := range objs {
+		n += strings.Count(content(t, o), "\n")
+	}
+	st := src.Stats()
+	if n != 40 || st.Throttled == 0 || int(st.Throttled) != f.throttled || int(st.Requests) != f.n {
+		t.Errorf("%d events; stats %+v; server: %d requests, %d throttled", n, st, f.n, f.throttled)
+	}
+	t.Logf("%d requests, %d throttled and retried", st.Requests, st.Throttled)
+
+	// Without retries left, the error ends the source.
+	f2 := newFakeLogs()
+	f2.ThrottleEvery = 1
+	f2.add("g", "s", base, "{}")
+	src2, _ := cwlogs.New(client(t, f2), nil, cwlogs.Config{Groups: []cwlogs.Group{{Name: "g"}}, Now: fixedNow, Backoff: time.Millisecond, Attempts: 3})
+	if _, err := src2.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "ThrottlingException") || f2.n != 3 {
+		t.Errorf("err %v after %d requests, want ThrottlingException after 3", err, f2.n)
+	}
+}
+
+// TestRateLimit: 5 requests a second (the default) spaces the calls.
+func TestRateLimit(t *testing.T) {
+	f := newFakeLogs()
+	for i := 0; i < 6; i++ {
+		f.add("g", "s", base+int64(i), "{}")
+	}
+	src, _ := cwlogs.New(client(t, f), nil, cwlogs.Config{Groups: []cwlogs.Group{{Name: "g"}}, PageLimit: 1, Now: fixedNow})
+	t0 := time.Now()
+	collect(t, src)
+	// 1 describe + 6 pages: the 6 FilterLogEvents calls are 200 ms apart.
+	if d := time.Since(t0); d < time.Second {
+		t.Errorf("6 pages in %v at 5 requests/s", d)
+	}
+}
+
+// TestNewStreams follows a group: a stream created after the first pass
+// is read on the next one, and known streams continue where they were.
+func TestNewStreams(t *testing.T) {
+	f := newFakeLogs()
+	now := time.Now()
+	old := now.Add(-time.Hour).UnixMilli()
+	f.add("g", "s1", old, `{"n":1}`)
+	src, _ := cwlogs.New(client(t, f), nil, cwlogs.Config{Groups: []cwlogs.Group{{Name: "g"}}, Follow: 20 * time.Millisecond, Settle: time.Minute, RequestsPerSecond: -1})
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	o, err := src.Next(ctx)
+	if err != nil || o.Cursor.Key != "cwl://g/s1" {
+		t.Fatalf("%v %+v", err, o)
+	}
+	f.add("g", "s2", old+5, `{"n":2}`)
+	f.add("g", "s1", old+10, `{"n":3}`)
+	got := map[string]string{}
+	for len(got) < 2 {
+		o, err := src.Next(ctx)
+		if err != nil {
+			t.Fatalf("%v after %v", err, got)
+		}
+		got[o.Cursor.Key] = fmt.Sprint(o.Cursor.Seq) + " " + content(t, o)
+	}
+	if got["cwl://g/s1"] != "1 {\"n\":3}\n" || got["cwl://g/s2"] != "0 {\"n\":2}\n" {
+		t.Errorf("second pass: %q", got)
+	}
+}
+
+// crashingStore fails the nth commit: the transaction's rows and cursors
+// are lost, as in a crash.
+type crashingStore struct {
+	pipeline.Store
+	n       int32
+	commits *atomic.Int32
+}
+
+func (c crashingStore) Begin(ctx context.Context) (pipeline.Tx, error) {
+	tx, err := c.Store.Begin(ctx)
+	return crashingTx{tx, c}, err
+}
+
+type crashingTx struct {
+	pipeline.Tx
+	c crashingStore
+}
+
+var errCrash = errors.New("crash before commit")
+
+func (t crashingTx) Commit(ctx context.Context, entries []ledger.Entry) error {
+	if t.c.commits.Add(1) == t.c.n {
+		_ = t.Tx.Rollback()
+		return errCrash
+	}
+	return t.Tx.Commit(ctx, entries)
+}
+
+func openStore(t *testing.T) *duckdb.Store {
+	st, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), "db.duckdb"), duckdb.Options{MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestCrashResume fails the third commit of an ingest of three streams of
+// flow logs (which have no key to de-duplicate them), then runs again: the
+// store ends with exactly the rows of a clean run.
+func TestCrashResume(t *testing.T) {
+	f := newFakeLogs()
+	for _, s := range []string{"eni-1", "eni-2", "eni-3"} {
+		for i := 0; i < 300; i++ {
+			f.add("vpc", s, base+int64(i/3)*1000, flowLine(s, i)) // three events per timestamp
+		}
+	}
+	cfgFor := func(led cwlogs.Ledger) *cwlogs.Source {
+		src, err := cwlogs.New(client(t, f), led, cwlogs.Config{Groups: []cwlogs.Group{{Name: "vpc", LogFormat: flowFormat}}, PageLimit: 40, Now: fixedNow, RequestsPerSecond: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	pcfg := pipeline.Config{TxRows: 100, TxAge: time.Hour, Workers: 2}
+	const rows = `SELECT interface_id || ' ' || srcport FROM vpcflow ORDER BY 1`
+
+	clean := openStore(t)
+	if _, err := pipeline.Run(context.Background(), app.PipelineStore(clean), cfgFor(app.PipelineStore(clean)), pcfg); err != nil {
+		t.Fatal(err)
+	}
+	want := duckdbtest.Rows(t, clean, rows)
+	if len(want) != 900 {
+		t.Fatalf("clean run: %d rows", len(want))
+	}
+
+	st := openStore(t)
+	var commits atomic.Int32
+	_, err := pipeline.Run(context.Background(), crashingStore{app.PipelineStore(st), 3, &commits}, cfgFor(app.PipelineStore(st)), pcfg)
+	if !errors.Is(err, errCrash) {
+		t.Fatalf("crashing run: %v", err)
+	}
+	n := duckdbtest.Scalar(t, st, `SELECT count(*) FROM vpcflow`)
+	if n == 0 || n >= 900 {
+		t.Fatalf("%d rows after the crash; the test needs a partial ingest", n)
+	}
+	e, _ := st.LedgerEntries(context.Background(), []string{"cwl://vpc/eni-1"})
+	t.Logf("after the crash: %d rows, cursor of eni-1 %q", n, e["cwl://vpc/eni-1"].Cursor)
+	if _, err := pipeline.Run(context.Background(), app.PipelineStore(st), cfgFor(app.PipelineStore(st)), pcfg); err != nil {
+		t.Fatal(err)
+	}
+	got := duckdbtest.Rows(t, st, rows)
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("%d rows after resuming, want %d equal to a clean run", len(got), len(want))
+	}
+	// A third run finds nothing new.
+	src := cfgFor(app.PipelineStore(st))
+	if _, err := pipeline.Run(context.Background(), app.PipelineStore(st), src, pcfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := duckdbtest.Scalar(t, st, `SELECT count(*) FROM vpcflow`); n != 900 || src.Stats().Pages != 0 {
+		t.Errorf("a run after the end: %d rows, %d pages", n, src.Stats().Pages)
+	}
+	e, _ = st.LedgerEntries(context.Background(), []string{"cwl://vpc/eni-3"})
+	if c := e["cwl://vpc/eni-3"]; c.Status != ledger.StatusCursor || !strings.HasPrefix(c.Cursor, fmt.Sprint(base+99000)+" ") || strings.Count(c.Cursor, ",") != 2 {
+		t.Errorf("cursor of eni-3: %+v", c)
+	}
+}
