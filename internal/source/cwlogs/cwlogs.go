@@ -91,6 +91,8 @@ type Config struct {
 	// PageLimit is the events per page asked for (default and maximum
 	// 10,000).
 	PageLimit int32
+	// ChunkEvents is the events per object (default 10,000).
+	ChunkEvents int
 	// Backoff, MaxBackoff and Attempts tune the retries of throttled calls
 	// (awscall.Retry; defaults 500 ms, 20 s, 10).
 	Backoff, MaxBackoff time.Duration
@@ -107,6 +109,7 @@ type Stats struct {
 	Requests  int64 // API calls made, throttled ones included
 	Throttled int64 // calls refused with ThrottlingException and retried
 	Pages     int64 // objects yielded
+	Skipped   int64 // chunks an earlier run committed whole, not yielded again
 	Events    int64 // events in them
 	Streams   int64 // streams listed (every listing counted)
 }
@@ -128,7 +131,7 @@ type Source struct {
 	pos map[string]*position
 	seq map[string]int64
 
-	requests, throttled, pages, events, streams atomic.Int64
+	requests, throttled, pages, skipped, events, streams atomic.Int64
 }
 
 type position struct {
@@ -158,6 +161,9 @@ func New(api API, led Ledger, cfg Config) (*Source, error) {
 	if cfg.PageLimit <= 0 || cfg.PageLimit > 10000 {
 		cfg.PageLimit = 10000
 	}
+	if cfg.ChunkEvents <= 0 {
+		cfg.ChunkEvents = 10000
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -174,7 +180,7 @@ func StreamKey(group, stream string) string { return "cwl://" + group + "/" + st
 
 // Stats returns the counts so far.
 func (s *Source) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Pages: s.pages.Load(), Events: s.events.Load(), Streams: s.streams.Load()}
+	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Pages: s.pages.Load(), Skipped: s.skipped.Load(), Events: s.events.Load(), Streams: s.streams.Load()}
 }
 
 // Next returns the next page of events, io.EOF after the pass when not
@@ -332,7 +338,7 @@ func ParseCursor(v string) (ts int64, ids []string, err error) {
 // (CloudWatch Logs accepts timestamps up to 2 hours in the future).
 const maxFuture = 2 * time.Hour
 
-// read reads one stream up to end (exclusive), yielding its pages.
+// read reads one stream up to end (exclusive), yielding its chunks.
 func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipeline.Object, error) bool) bool {
 	name := aws.ToString(st.LogStreamName)
 	key := StreamKey(g.Name, name)
@@ -355,7 +361,8 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 	if g.FilterPattern != "" {
 		in.FilterPattern = aws.String(g.FilterPattern)
 	}
-	header := flowHeader(g.LogFormat)
+	c := chunk{header: flowHeader(g.LogFormat)}
+	c.reset()
 	for {
 		var out *cloudwatchlogs.FilterLogEventsOutput
 		err := s.filter.Do(s.ctx, func(ctx context.Context) error {
@@ -367,11 +374,6 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 		if err != nil {
 			return yield(pipeline.Object{}, fmt.Errorf("cwlogs: reading %s: %w", key, err))
 		}
-		var b strings.Builder
-		if header != "" {
-			b.WriteString(header)
-		}
-		first, n := int64(-1), 0
 		for _, ev := range out.Events {
 			ts, id := aws.ToInt64(ev.Timestamp), aws.ToString(ev.EventId)
 			if ts < p.ts || (ts == p.ts && slices.Contains(p.ids, id)) {
@@ -381,29 +383,11 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 				p.ts, p.ids = ts, p.ids[:0:0]
 			}
 			p.ids = append(p.ids, id)
-			if first < 0 {
-				first = ts
-			}
-			writeLine(&b, aws.ToString(ev.Message))
-			n++
-		}
-		if n > 0 {
-			s.pages.Add(1)
-			s.events.Add(int64(n))
-			seq := s.seq[key]
-			s.seq[key] = seq + 1
-			text := b.String()
-			o := pipeline.Object{
-				Name:     fmt.Sprintf("%s@%s", key, time.UnixMilli(first).UTC().Format("2006-01-02T15:04:05.000Z")),
-				Size:     int64(len(text)),
-				NoLedger: true,
-				Open: func(context.Context) (io.ReadCloser, error) {
-					return io.NopCloser(strings.NewReader(text)), nil
-				},
-				Cursor: &pipeline.Cursor{Key: key, Seq: seq, Value: FormatCursor(p.ts, p.ids)},
-			}
-			if !yield(o, nil) {
-				return false
+			c.add(ts, id, aws.ToString(ev.Message))
+			if c.n == s.cfg.ChunkEvents {
+				if !s.emit(key, p, &c, yield) {
+					return false
+				}
 			}
 		}
 		if out.NextToken == nil || *out.NextToken == "" {
@@ -411,8 +395,72 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 		}
 		in.NextToken = out.NextToken
 	}
+	if c.n > 0 && !s.emit(key, p, &c, yield) {
+		return false
+	}
 	p.scanned = end
 	return true
+}
+
+// chunk gathers the events of one object.
+type chunk struct {
+	header  string
+	b       strings.Builder
+	n       int
+	first   int64
+	firstID string
+}
+
+func (c *chunk) reset() {
+	c.b = strings.Builder{}
+	c.b.WriteString(c.header)
+	c.n = 0
+}
+
+func (c *chunk) add(ts int64, id, msg string) {
+	if c.n == 0 {
+		c.first, c.firstID = ts, id
+	}
+	writeLine(&c.b, msg)
+	c.n++
+}
+
+// emit yields the chunk as an object, unless an earlier run committed it
+// whole (its ledger entry is done): then only the position moves on.
+//
+// A chunk is the ChunkEvents events that follow a position, so a run that
+// resumes from a committed cursor cuts the same chunks as the run before
+// it, and the ledger skips, or resumes inside, what that run committed
+// past the cursor (a transaction may hold rows of chunks whose cursor it
+// could not yet write, because an earlier chunk of the stream was still
+// being read).
+func (s *Source) emit(key string, p *position, c *chunk, yield func(pipeline.Object, error) bool) bool {
+	text := c.b.String()
+	name := fmt.Sprintf("%s@%s#%s", key, time.UnixMilli(c.first).UTC().Format("2006-01-02T15:04:05.000Z"), c.firstID)
+	n := c.n
+	c.reset()
+	if s.led != nil {
+		ents, err := s.led.LedgerEntries(s.ctx, []string{name})
+		if err != nil {
+			return yield(pipeline.Object{}, fmt.Errorf("cwlogs: reading the ledger: %w", err))
+		}
+		if e, ok := ents[name]; ok && e.Status == ledger.StatusDone && e.Size == int64(len(text)) {
+			s.skipped.Add(1)
+			return true
+		}
+	}
+	s.pages.Add(1)
+	s.events.Add(int64(n))
+	seq := s.seq[key]
+	s.seq[key] = seq + 1
+	return yield(pipeline.Object{
+		Name: name,
+		Size: int64(len(text)),
+		Open: func(context.Context) (io.ReadCloser, error) {
+			return io.NopCloser(strings.NewReader(text)), nil
+		},
+		Cursor: &pipeline.Cursor{Key: key, Seq: seq, Value: FormatCursor(p.ts, p.ids)},
+	}, nil)
 }
 
 // writeLine writes one event's message as one line.

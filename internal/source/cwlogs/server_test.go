@@ -222,6 +222,7 @@ func client(t testing.TB, f *fakeLogs) *cloudwatchlogs.Client {
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:  srv.Client(),
 	}, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 }
 
