@@ -22,7 +22,10 @@ var errStop = errors.New("stop object")
 
 // isStreamKey reports whether k is a container key whose array is read
 // element by element instead of as one value.
-func isStreamKey(k string) bool { return k == "Records" || k == "findings" || k == "Findings" }
+// "Events" is the array of `aws cloudtrail lookup-events` output.
+func isStreamKey(k string) bool {
+	return k == "Records" || k == "findings" || k == "Findings" || k == "Events"
+}
 
 func (d *decoder) json(br *bufio.Reader, compressed bool, cr *countingReader) error {
 	sc := jsonscan.NewScanner(br, d.opt.MaxRecordSize)
@@ -129,7 +132,7 @@ func resyncElement(sc *jsonscan.Scanner) (found bool, big *jsonscan.ValueError) 
 // container of records trawl reads.
 func recordLike(k objectKeys) bool {
 	return k.ctRecord || k.digest || k.finding() || k.detail != "" || k.logEvents != "" ||
-		k.records != "" || k.findings != "" || k.message != ""
+		k.records != "" || k.findings != "" || k.message != "" || k.events != "" || k.ctEvent != ""
 }
 
 func (d *decoder) jsonStream(sc *jsonscan.Scanner) error {
@@ -433,6 +436,7 @@ type objectKeys struct {
 	detailType, detail            string
 	id, typ, severity, service    bool // GuardDuty finding keys, either case
 	arn                           string
+	events, ctEvent               string // lookup-events output: "Events", an event's "CloudTrailEvent"
 }
 
 // finding reports whether the keys are those of a GuardDuty finding.
@@ -479,6 +483,10 @@ func scanKeys(raw string, mem []jsonscan.Member) objectKeys {
 			k.service = true
 		case "arn", "Arn":
 			k.arn = v
+		case "Events":
+			k.events = v
+		case "CloudTrailEvent":
+			k.ctEvent = v
 		}
 		return true
 	})
@@ -538,6 +546,13 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		}
 	case k.findings != "" && k.findings[0] == '[':
 		return d.handleValue(k.findings, nil, line, off, depth+1)
+	case k.events != "" && k.events[0] == '[':
+		// `aws cloudtrail lookup-events` output: {"Events":[…],"NextToken":…}
+		return d.handleValue(k.events, nil, line, off, depth+1)
+	case k.ctEvent != "" && k.ctEvent[0] == '"':
+		// An event of lookup-events output (or of the LookupEvents API):
+		// CloudTrailEvent is the whole CloudTrail record as a JSON string.
+		return d.handleText(jsonscan.Text(k.ctEvent), line, off, depth+1)
 	case k.message != "" && len(k.keys) <= 3:
 		return d.handleMessage(jsonscan.Text(k.message), line, off, depth+1)
 	case k.finding():

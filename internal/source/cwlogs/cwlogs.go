@@ -274,7 +274,9 @@ func (s *Source) list(g Group) ([]types.LogStream, error) {
 		in.NextToken = out.NextToken
 	}
 	s.streams.Add(int64(len(all)))
-	slices.SortFunc(all, func(a, b types.LogStream) int { return strings.Compare(aws.ToString(a.LogStreamName), aws.ToString(b.LogStreamName)) })
+	slices.SortFunc(all, func(a, b types.LogStream) int {
+		return strings.Compare(aws.ToString(a.LogStreamName), aws.ToString(b.LogStreamName))
+	})
 	return all, nil
 }
 

@@ -198,7 +198,7 @@ func TestNewStreams(t *testing.T) {
 	if err != nil || o.Cursor.Key != "cwl://g/s1" {
 		t.Fatalf("%v %+v", err, o)
 	}
-	time.Sleep(5 * time.Millisecond) // past the first pass's end
+	time.Sleep(5 * time.Millisecond)   // past the first pass's end
 	f.add("g", "s2", old+5, `{"n":2}`) // a new stream is read from the start
 	f.add("g", "s1", time.Now().UnixMilli(), `{"n":3}`)
 	got := map[string]string{}
