@@ -62,7 +62,9 @@ func (f *fakeLogs) add(group, stream string, ts int64, msg string) {
 	evs := f.streams[group][stream]
 	id := fmt.Sprintf("%056d", len(evs)+1000*len(f.streams[group]))
 	evs = append(evs, fakeEvent{ts: ts, ingest: time.Now().UnixMilli(), id: stream + "-" + id, msg: msg})
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].ts < evs[j].ts })
+	if n := len(evs); n > 1 && evs[n-2].ts > ts {
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].ts < evs[j].ts })
+	}
 	f.streams[group][stream] = evs
 }
 
