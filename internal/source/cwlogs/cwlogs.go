@@ -6,12 +6,20 @@
 // Each stream of each group is read in order with FilterLogEvents, from
 // its position: the stream's cursor in the ledger (the last event read:
 // its timestamp and the ids of the events read at that timestamp), or,
-// the first time, from Config.Start. Every non-empty page of events is one
-// object (NoLedger; its content is the events' messages, one per line,
-// behind a flow-log header line when the group has a LogFormat) carrying
-// the stream's position after it, which the pipeline commits with the
-// page's rows: a run that fails or is killed resumes after the last page
-// committed, with no gap and no duplicate.
+// the first time, from Config.Start. The events are cut into chunks of
+// ChunkEvents, each one object (its content: the events' messages, one
+// per line, behind a flow-log header line when the group has a LogFormat)
+// carrying the stream's position after it, which the pipeline commits
+// with the chunk's rows.
+//
+// Chunks are in the ledger too (not NoLedger), named after their first
+// event: a transaction may commit rows of a chunk whose cursor it cannot
+// write yet (an earlier chunk of the stream is still being decoded, or the
+// chunk itself is half done), and a run resuming from the cursor cuts the
+// same chunks again, so the ledger skips (or resumes inside) what was
+// committed past the cursor. A run that fails or is killed thus resumes
+// with no gap and no duplicate, flow logs included (they have no key the
+// store could de-duplicate them by).
 //
 // A query ends at now − Settle: CloudWatch Logs accepts events with past
 // timestamps, and an event that arrives after its stream was read past its
