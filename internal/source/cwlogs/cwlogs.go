@@ -372,7 +372,7 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 		in.FilterPattern = aws.String(g.FilterPattern)
 	}
 	c := chunk{header: flowHeader(g.LogFormat)}
-	c.reset()
+	c.reset(p.ts, p.ids)
 	for {
 		var out *cloudwatchlogs.FilterLogEventsOutput
 		err := s.filter.Do(s.ctx, func(ctx context.Context) error {
@@ -394,7 +394,7 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 			}
 			p.ids = append(p.ids, id)
 			c.add(ts, id, aws.ToString(ev.Message))
-			if c.n == s.cfg.ChunkEvents {
+			if len(c.evs) == s.cfg.ChunkEvents {
 				if !s.emit(key, p, &c, yield) {
 					return false
 				}
@@ -405,8 +405,10 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 		}
 		in.NextToken = out.NextToken
 	}
-	if c.n > 0 && !s.emit(key, p, &c, yield) {
-		return false
+	for len(c.evs) > 0 { // more than once when a chunk is cut
+		if !s.emit(key, p, &c, yield) {
+			return false
+		}
 	}
 	p.scanned = end
 	return true
@@ -414,25 +416,48 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 
 // chunk gathers the events of one object.
 type chunk struct {
-	header  string
-	b       strings.Builder
-	n       int
-	first   int64
-	firstID string
+	header   string
+	b        strings.Builder
+	evs      []eventPos
+	startTS  int64    // the position before the chunk
+	startIDs []string //
 }
 
-func (c *chunk) reset() {
+type eventPos struct {
+	ts  int64
+	id  string
+	end int // offset after the event's line
+}
+
+func (c *chunk) reset(ts int64, ids []string) {
 	c.b = strings.Builder{}
 	c.b.WriteString(c.header)
-	c.n = 0
+	c.evs = c.evs[:0]
+	c.startTS, c.startIDs = ts, slices.Clone(ids)
 }
 
 func (c *chunk) add(ts int64, id, msg string) {
-	if c.n == 0 {
-		c.first, c.firstID = ts, id
-	}
 	writeLine(&c.b, msg)
-	c.n++
+	c.evs = append(c.evs, eventPos{ts, id, c.b.Len()})
+}
+
+// after returns the position after the first k events.
+func (c *chunk) after(k int) (int64, []string) {
+	ts := c.evs[k-1].ts
+	var ids []string
+	if c.startTS == ts {
+		ids = slices.Clone(c.startIDs)
+	}
+	for _, e := range c.evs[:k] {
+		if e.ts == ts {
+			ids = append(ids, e.id)
+		}
+	}
+	return ts, ids
+}
+
+func (c *chunk) name(key string) string {
+	return fmt.Sprintf("%s@%s#%s", key, time.UnixMilli(c.evs[0].ts).UTC().Format("2006-01-02T15:04:05.000Z"), c.evs[0].id)
 }
 
 // emit yields the chunk as an object, unless an earlier run committed it
@@ -441,35 +466,62 @@ func (c *chunk) add(ts int64, id, msg string) {
 // A chunk is the ChunkEvents events that follow a position, so a run that
 // resumes from a committed cursor cuts the same chunks as the run before
 // it, and the ledger skips, or resumes inside, what that run committed
-// past the cursor (a transaction may hold rows of chunks whose cursor it
-// could not yet write, because an earlier chunk of the stream was still
-// being read).
+// past the cursor. A chunk the earlier run committed in part but cut
+// shorter (the last chunk of a pass, or of that run) is cut at the same
+// event again, so that the pipeline resumes it after its committed
+// records instead of reading it again from its start.
 func (s *Source) emit(key string, p *position, c *chunk, yield func(pipeline.Object, error) bool) bool {
 	text := c.b.String()
-	name := fmt.Sprintf("%s@%s#%s", key, time.UnixMilli(c.first).UTC().Format("2006-01-02T15:04:05.000Z"), c.firstID)
-	n := c.n
-	c.reset()
+	name := c.name(key)
+	k := len(c.evs)
 	if s.led != nil {
 		ents, err := s.led.LedgerEntries(s.ctx, []string{name})
 		if err != nil {
 			return yield(pipeline.Object{}, fmt.Errorf("cwlogs: reading the ledger: %w", err))
 		}
-		if e, ok := ents[name]; ok && e.Status == ledger.StatusDone && e.Size == int64(len(text)) {
+		e, ok := ents[name]
+		switch {
+		case ok && e.Status == ledger.StatusDone && e.Size == int64(len(text)):
 			s.skipped.Add(1)
+			c.reset(p.ts, p.ids)
 			return true
+		case ok && (e.Status == ledger.StatusPartial || e.Status == ledger.StatusFailed) && e.Size < int64(len(text)):
+			if i, found := slices.BinarySearchFunc(c.evs, int(e.Size), func(ev eventPos, n int) int { return ev.end - n }); found {
+				k = i + 1
+			}
 		}
 	}
+	ts, ids := p.ts, p.ids
+	rest := ""
+	var restEvs []eventPos
+	if k < len(c.evs) {
+		ts, ids = c.after(k)
+		rest = text[c.evs[k-1].end:]
+		text = text[:c.evs[k-1].end]
+		restEvs = slices.Clone(c.evs[k:])
+	}
+	cursor := FormatCursor(ts, ids)
 	s.pages.Add(1)
-	s.events.Add(int64(n))
+	s.events.Add(int64(k))
 	seq := s.seq[key]
 	s.seq[key] = seq + 1
+	c.reset(ts, ids)
+	if len(restEvs) > 0 {
+		// The events after the cut start the next chunk.
+		shift := len(text) - len(c.header)
+		c.b.WriteString(rest)
+		for _, e := range restEvs {
+			e.end -= shift
+			c.evs = append(c.evs, e)
+		}
+	}
 	return yield(pipeline.Object{
 		Name: name,
 		Size: int64(len(text)),
 		Open: func(context.Context) (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(text)), nil
 		},
-		Cursor: &pipeline.Cursor{Key: key, Seq: seq, Value: FormatCursor(p.ts, p.ids)},
+		Cursor: &pipeline.Cursor{Key: key, Seq: seq, Value: cursor},
 	}, nil)
 }
 

@@ -363,3 +363,40 @@ func TestSkipCommittedChunks(t *testing.T) {
 		t.Errorf("objects:\n%s\nwant:\n%s\n%+v", strings.Join(names, "\n"), strings.Join(want, "\n"), src.Stats())
 	}
 }
+
+// TestCutAsBefore: an earlier run committed part of a chunk it had cut
+// after 4 events (the end of its pass); more events came since. The chunk
+// is cut at the same event, so that the pipeline resumes inside it, and
+// the events after it follow in the next chunk.
+func TestCutAsBefore(t *testing.T) {
+	f := newFakeLogs()
+	for i := 0; i < 4; i++ {
+		f.add("g", "s", base+int64(i/2), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	cfg := cwlogs.Config{Groups: []cwlogs.Group{{Name: "g"}}, ChunkEvents: 10, Now: fixedNow, RequestsPerSecond: -1}
+	src, _ := cwlogs.New(client(t, f), nil, cfg)
+	before := collect(t, src)
+	if len(before) != 1 {
+		t.Fatalf("%d objects", len(before))
+	}
+	for i := 4; i < 12; i++ {
+		f.add("g", "s", base+int64(i/2), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	led := mapLedger{before[0].Name: {Object: before[0].Name, Status: ledger.StatusPartial, Size: before[0].Size, Units: 3}}
+	src, _ = cwlogs.New(client(t, f), led, cfg)
+	objs := collect(t, src)
+	if len(objs) != 2 || objs[0].Name != before[0].Name || objs[0].Size != before[0].Size || content(t, objs[0]) != content(t, before[0]) ||
+		objs[0].Cursor.Value != before[0].Cursor.Value || objs[0].Cursor.Seq != 0 || objs[1].Cursor.Seq != 1 {
+		t.Fatalf("%d objects: %+v", len(objs), objs)
+	}
+	var want strings.Builder
+	for i := 4; i < 12; i++ {
+		fmt.Fprintf(&want, "{\"n\":%d}\n", i)
+	}
+	if got := content(t, objs[1]); got != want.String() || !strings.HasPrefix(objs[1].Cursor.Value, fmt.Sprint(base+5)+" ") || strings.Count(objs[1].Cursor.Value, ",") != 1 {
+		t.Errorf("second chunk %q, cursor %q", got, objs[1].Cursor.Value)
+	}
+	if ts, ids, _ := cwlogs.ParseCursor(before[0].Cursor.Value); ts != base+1 || len(ids) != 2 {
+		t.Errorf("cursor of the first chunk %q", before[0].Cursor.Value)
+	}
+}
