@@ -358,7 +358,9 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 		return true
 	}
 	if st.LastIngestionTime != nil && *st.LastIngestionTime+maxFuture.Milliseconds() < start {
-		p.scanned = end // nothing arrived since the position
+		// Nothing arrived since the position. The position does not move:
+		// should lastIngestionTime lag, the events are read on a later
+		// pass, not skipped.
 		return true
 	}
 	in := &cloudwatchlogs.FilterLogEventsInput{
