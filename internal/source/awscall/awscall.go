@@ -7,8 +7,11 @@ package awscall
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -76,7 +79,24 @@ func Throttled(err error) bool {
 	return false
 }
 
-// Retry paces calls with a limiter and retries throttled ones.
+// Transient reports whether err is a connection failure worth another
+// attempt (reset, closed or cut short), not an answer from AWS.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// Retry paces calls with a limiter and retries throttled ones, and
+// transient connection failures (the SDK's own retryer retries those too,
+// when it is not replaced).
 type Retry struct {
 	Limiter *Limiter
 	// Base and Max bound the backoff: attempt n waits a random time in
@@ -87,10 +107,14 @@ type Retry struct {
 	Attempts int
 	// OnThrottle, if set, is called for each throttled attempt.
 	OnThrottle func(err error)
+	// OnTransient, if set, is called for each attempt that failed with a
+	// transient connection error.
+	OnTransient func(err error)
 }
 
 // Do calls f (after the limiter allows it) until it succeeds, fails with
-// an error other than throttling, or has been throttled Attempts times.
+// an error other than throttling or a transient one, or has failed
+// Attempts times.
 func (r *Retry) Do(ctx context.Context, f func(ctx context.Context) error) error {
 	base, maxWait, attempts := r.Base, r.Max, r.Attempts
 	if base <= 0 {
@@ -107,11 +131,15 @@ func (r *Retry) Do(ctx context.Context, f func(ctx context.Context) error) error
 			return err
 		}
 		err := f(ctx)
-		if err == nil || !Throttled(err) || n+1 >= attempts {
+		throttled := Throttled(err)
+		if err == nil || !(throttled || Transient(err)) || n+1 >= attempts || ctx.Err() != nil {
 			return err
 		}
-		if r.OnThrottle != nil {
+		if throttled && r.OnThrottle != nil {
 			r.OnThrottle(err)
+		}
+		if !throttled && r.OnTransient != nil {
+			r.OnTransient(err)
 		}
 		d := base << min(n, 20)
 		if d > maxWait || d <= 0 {

@@ -116,6 +116,7 @@ const DefaultSettle = 15 * time.Minute
 type Stats struct {
 	Requests  int64 // API calls made, throttled ones included
 	Throttled int64 // calls refused with ThrottlingException and retried
+	Transient int64 // calls failed on the connection (reset, closed) and retried
 	Pages     int64 // objects yielded
 	Skipped   int64 // chunks an earlier run committed whole, not yielded again
 	Events    int64 // events in them
@@ -139,7 +140,7 @@ type Source struct {
 	pos map[string]*position
 	seq map[string]int64
 
-	requests, throttled, pages, skipped, events, streams atomic.Int64
+	requests, throttled, transient, pages, skipped, events, streams atomic.Int64
 }
 
 type position struct {
@@ -176,8 +177,8 @@ func New(api API, led Ledger, cfg Config) (*Source, error) {
 		cfg.Now = time.Now
 	}
 	s := &Source{api: api, led: led, cfg: cfg, pos: map[string]*position{}, seq: map[string]int64{}}
-	onThrottle := func(error) { s.throttled.Add(1) }
-	s.filter = awscall.Retry{Limiter: awscall.NewLimiter(cfg.RequestsPerSecond), Base: cfg.Backoff, Max: cfg.MaxBackoff, Attempts: cfg.Attempts, OnThrottle: onThrottle}
+	s.filter = awscall.Retry{Limiter: awscall.NewLimiter(cfg.RequestsPerSecond), Base: cfg.Backoff, Max: cfg.MaxBackoff, Attempts: cfg.Attempts,
+		OnThrottle: func(error) { s.throttled.Add(1) }, OnTransient: func(error) { s.transient.Add(1) }}
 	s.describe = s.filter
 	s.describe.Limiter = awscall.NewLimiter(cfg.RequestsPerSecond)
 	return s, nil
@@ -188,7 +189,7 @@ func StreamKey(group, stream string) string { return "cwl://" + group + "/" + st
 
 // Stats returns the counts so far.
 func (s *Source) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Pages: s.pages.Load(), Skipped: s.skipped.Load(), Events: s.events.Load(), Streams: s.streams.Load()}
+	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Transient: s.transient.Load(), Pages: s.pages.Load(), Skipped: s.skipped.Load(), Events: s.events.Load(), Streams: s.streams.Load()}
 }
 
 // Next returns the next page of events, io.EOF after the pass when not

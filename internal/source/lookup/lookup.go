@@ -88,6 +88,7 @@ const (
 type Stats struct {
 	Requests  int64 // API calls, throttled ones included
 	Throttled int64 // calls refused with ThrottlingException and retried
+	Transient int64 // calls failed on the connection (reset, closed) and retried
 	Windows   int64 // windows read to their end
 	Pages     int64 // objects yielded
 	Events    int64
@@ -111,7 +112,7 @@ type Source struct {
 	pos time.Time // the end of what is read
 	seq int64
 
-	requests, throttled, windows, pages, events atomic.Int64
+	requests, throttled, transient, windows, pages, events atomic.Int64
 }
 
 // Key is the ledger key of a region's cursor.
@@ -138,13 +139,13 @@ func New(api API, led Ledger, cfg Config) (*Source, error) {
 	}
 	s := &Source{api: api, led: led, cfg: cfg, key: Key(cfg.Account, cfg.Region)}
 	s.retry = awscall.Retry{Limiter: awscall.NewLimiter(cfg.RequestsPerSecond), Base: cfg.Backoff, Max: cfg.MaxBackoff, Attempts: cfg.Attempts,
-		OnThrottle: func(error) { s.throttled.Add(1) }}
+		OnThrottle: func(error) { s.throttled.Add(1) }, OnTransient: func(error) { s.transient.Add(1) }}
 	return s, nil
 }
 
 // Stats returns the counts so far.
 func (s *Source) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Windows: s.windows.Load(), Pages: s.pages.Load(), Events: s.events.Load()}
+	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Transient: s.transient.Load(), Windows: s.windows.Load(), Pages: s.pages.Load(), Events: s.events.Load()}
 }
 
 // Next returns the next page, io.EOF at the end when not following, or
