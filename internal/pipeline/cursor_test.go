@@ -24,7 +24,7 @@ func page(key string, seq int, lines int, delay time.Duration, acked func(int)) 
 	text := b.String()
 	return pipeline.Object{
 		Name:     fmt.Sprintf("%s#%d", key, seq),
-		Size:     -1,
+		Size:     int64(len(text)),
 		NoLedger: true,
 		Open: func(ctx context.Context) (io.ReadCloser, error) {
 			select {
@@ -90,5 +90,38 @@ func TestCursorCommittedWithRows(t *testing.T) {
 	}
 	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != 1000 {
 		t.Errorf("%d records, want 1000", n)
+	}
+}
+
+// TestSkippedObjectsMoveTheCursor checks that objects of a stream the
+// ledger has as done still move the stream's cursor past them.
+func TestSkippedObjectsMoveTheCursor(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer st.Close()
+	const key = "test://group/stream"
+	ledgered := func(o pipeline.Object) pipeline.Object {
+		o.NoLedger = false
+		return o
+	}
+	noop := func(int) {}
+	first := []pipeline.Object{ledgered(page(key, 0, 10, 0, noop)), ledgered(page(key, 1, 10, 0, noop))}
+	if _, err := pipeline.Run(context.Background(), app.PipelineStore(st), pipeline.Objects(first...), pipeline.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	// A later run cuts the same two objects again, then a new one.
+	again := []pipeline.Object{ledgered(page(key, 0, 10, 0, noop)), ledgered(page(key, 1, 10, 0, noop)), ledgered(page(key, 2, 10, 0, noop))}
+	res, err := pipeline.Run(context.Background(), app.PipelineStore(st), pipeline.Objects(again...), pipeline.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ObjectsSkipped != 2 || res.Stored() != 10 {
+		t.Errorf("second run: %d skipped, %d stored; want 2 and 10", res.ObjectsSkipped, res.Stored())
+	}
+	e, err := st.LedgerEntries(context.Background(), []string{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := e[key]; c.Cursor != "3" {
+		t.Errorf("cursor %q after the skipped objects and a new one, want 3", c.Cursor)
 	}
 }

@@ -42,11 +42,15 @@ type Object struct {
 	// queue messages deletes a message on nil and leaves it otherwise.
 	Ack func(ctx context.Context, err error)
 	// Cursor, if set, is the position a stream source (a CloudWatch Logs
-	// stream, an API's time window) reaches with this object, usually one
-	// page of events (NoLedger). It is written to the ledger in the same
-	// transaction as the rows, once this object and every earlier one of
-	// the same Key (by Seq) are finished, so a restart resumes exactly
-	// after the rows committed.
+	// stream, an API's time window) reaches with this object, usually a
+	// chunk of events. It is written to the ledger in the same transaction
+	// as the rows, once this object and every earlier one of the same Key
+	// (by Seq) are finished, skipped ones included. A transaction may hold
+	// rows of objects past the cursor (an earlier object still being
+	// read), so for records without a natural key (flow logs) the objects
+	// should also have ledger entries (not NoLedger) with names the source
+	// can cut again the same way: a restart from the cursor then skips or
+	// resumes them instead of storing their rows twice.
 	Cursor *Cursor
 }
 

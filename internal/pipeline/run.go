@@ -141,7 +141,10 @@ type job struct {
 	// check: the ledger says done but the object's size or time differ;
 	// compare its bytes with the recorded hash before deciding.
 	check bool
-	acked atomic.Bool
+	// skipDone: done and unchanged, but part of a stream whose cursor the
+	// writer must move past it in order.
+	skipDone bool
+	acked    atomic.Bool
 }
 
 func (j *job) ack(ctx context.Context, err error) {
@@ -447,6 +450,9 @@ func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 			j.prior, j.seen = prior, true
 			same := sameObject(o, prior)
 			switch {
+			case prior.Status == StatusDone && same && !r.cfg.Force && o.Cursor != nil:
+				// The writer moves the stream's cursor past it, in order.
+				j.fresh, j.skipDone = false, true
 			case prior.Status == StatusDone && same && !r.cfg.Force:
 				r.res.ObjectsSkipped++
 				r.res.ObjectsDone++
@@ -882,6 +888,10 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 			c.sha256 = hex.EncodeToString(counter.h.Sum(nil))
 		}
 		_ = send(c)
+	}
+	if j.skipDone {
+		_ = send(&chunk{job: j, final: true, unchanged: true})
+		return
 	}
 	if j.check {
 		switch same, midLine, err := r.samePrefix(ctx, j); {
