@@ -14,6 +14,7 @@ import (
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/output"
+	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/report"
 	"github.com/trawl-project/trawl/internal/source/file"
 )
@@ -94,7 +95,7 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 		fmt.Fprintf(e.stderr, "ingesting %s into %s\n", o.out, o.db)
 	}
 	iopt := ingestOptions{db: o.db, progress: o.progress, quiet: o.quiet}
-	rep, err := ingestObjects(ctx, e, st, objs, iopt, decode.Options{})
+	rep, err := ingestObjects(ctx, e, st, pipeline.Objects(objs...), iopt, decode.Options{})
 	if err != nil {
 		if ctx.Err() != nil {
 			return &exitError{code: exitInterrupted, err: errors.New("interrupted; run trawl demo again to resume")}

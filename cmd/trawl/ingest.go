@@ -13,11 +13,13 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/awsconf"
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/decode/vpcflow"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
+	s3src "github.com/trawl-project/trawl/internal/source/s3"
 )
 
 // minMemoryLimit is the smallest --memory-limit accepted: with less, DuckDB
@@ -38,12 +40,15 @@ type ingestOptions struct {
 	txBytes     string
 	txBytesN    int64
 	txAge       time.Duration
+	region      string
+	profile     string
+	endpoint    string
 }
 
 func newIngestCmd(e *env) *cobra.Command {
 	var o ingestOptions
 	cmd := &cobra.Command{
-		Use:   "ingest PATH... | -",
+		Use:   "ingest PATH... | s3://BUCKET/PREFIX... | -",
 		Short: "Ingest CloudTrail, VPC Flow Log and GuardDuty files into the database",
 		Long: `Ingest reads files, directories (recursively, in name order) and standard input
 ("-"), recognises each object's format and log type from its content, and
@@ -52,6 +57,16 @@ named as a path is read like standard input; FIFOs, sockets and devices inside
 directories are skipped with a notice. A path that cannot be read (missing, a
 dangling link, a directory that cannot be listed) is reported and skipped,
 and the rest is ingested.
+
+s3://BUCKET/PREFIX reads every object under the prefix (in key order, listed
+page by page as it goes), and may be mixed with local paths. Credentials come
+from the AWS SDK's standard chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE or
+--profile, SSO, web identity, container and instance roles); the region from
+--region, AWS_REGION or the profile; an S3-compatible server from --endpoint,
+AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (path-style addressing is then used).
+An object is known by s3://bucket/key and its ETag: unchanged objects are
+skipped by the next run. Permissions: s3:ListBucket, s3:GetObject, and
+kms:Decrypt for SSE-KMS objects (docs/collect-s3.md).
 
 Formats: CloudTrail log files ({"Records":[...]}, .json or .json.gz), one record
 per line as CloudWatch Logs delivers them, CloudWatch Logs subscription
@@ -77,6 +92,7 @@ quarantined or some path or object could not be read (see the messages and
 the quarantine table); 1 failed, or no path could be read; 2 bad usage (flags,
 arguments, sizes); 130 interrupted (committed work is kept; run again to resume).`,
 		Example: `  trawl ingest ./AWSLogs/
+  trawl ingest --profile security s3://org-trail-bucket/AWSLogs/o-abc123/
   trawl ingest --type vpcflow --vpc-format '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}' flows.log.gz
   aws s3 cp s3://bucket/AWSLogs/.../file.json.gz - | trawl ingest -`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
@@ -97,6 +113,9 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
 	f.StringVar(&o.txBytes, "tx-bytes", "", "commit once a transaction holds this much record text (default 2GiB)")
+	f.StringVar(&o.region, "region", "", "AWS region of s3:// inputs (default: AWS_REGION or the profile's)")
+	f.StringVar(&o.profile, "profile", "", "AWS profile for s3:// inputs (default: AWS_PROFILE or the default profile)")
+	f.StringVar(&o.endpoint, "endpoint", "", "S3-compatible endpoint URL for s3:// inputs (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)")
 	_ = f.MarkHidden("tx-rows")
 	_ = f.MarkHidden("tx-bytes")
 	_ = f.MarkHidden("tx-age")
@@ -135,9 +154,22 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 			return err
 		}
 	}
+	var s3URLs []string
+	paths, s3URLs = splitS3(paths)
+	var srcs []pipeline.Source
+	if len(s3URLs) > 0 {
+		s3, err := s3Sources(ctx, o, s3URLs)
+		if err != nil {
+			return err
+		}
+		srcs = s3
+	}
 	// Standard input and FIFOs end at the interrupt (ctx), as at the end of
 	// their input.
-	list := file.List(ctx, paths, e.stdin)
+	var list file.Listing
+	if len(paths) > 0 {
+		list = file.List(ctx, paths, e.stdin)
+	}
 	objs := list.Objects
 	for _, p := range list.Problems {
 		fmt.Fprintln(e.stderr, "trawl: skipped:", p)
@@ -147,7 +179,7 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 			fmt.Fprintln(e.stderr, n)
 		}
 	}
-	if len(objs) == 0 {
+	if len(objs) == 0 && len(srcs) == 0 {
 		if len(list.Problems) > 0 {
 			return &exitError{code: exitFailure, err: errors.New("nothing to ingest: no path could be read")}
 		}
@@ -158,7 +190,7 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	// pipeline stores what was read; with files, it stops the pipeline,
 	// which keeps what it committed and resumes the files next time.
 	runCtx := ctx
-	if onlyStreams(objs) {
+	if len(srcs) == 0 && onlyStreams(objs) {
 		runCtx = context.WithoutCancel(ctx)
 	}
 	st, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: fmt.Sprintf("%dB", memLimit)})
@@ -166,7 +198,11 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 		return openFailure(err)
 	}
 	defer st.Close()
-	rep, err := ingestObjects(runCtx, e, st, objs, o, opt)
+	src := pipeline.Objects(objs...)
+	if len(srcs) > 0 {
+		src = pipeline.Merge(append([]pipeline.Source{src}, srcs...)...)
+	}
+	rep, err := ingestObjects(runCtx, e, st, src, o, opt)
 	rep.unreadable = list.Problems
 	if !o.quiet {
 		printIngestSummary(e.stdout, o.db, rep)
@@ -180,7 +216,10 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
-	if rep.res.Quarantined > 0 || len(rep.res.Failed) > 0 || len(rep.unreadable) > 0 {
+	if rep.res.ObjectsTotal == 0 && len(rep.res.Unlisted) == 0 && len(objs) == 0 {
+		return &exitError{code: exitFailure, err: fmt.Errorf("no objects found in %s", strings.Join(append(paths, s3URLs...), ", "))}
+	}
+	if rep.res.Quarantined > 0 || len(rep.res.Failed) > 0 || len(rep.res.Unlisted) > 0 || len(rep.unreadable) > 0 {
 		return &exitError{code: exitPartial}
 	}
 	return nil
@@ -216,8 +255,8 @@ func (o ingestOptions) decodeOptions() (decode.Options, error) {
 }
 
 // ingestObjects runs the pipeline with a progress display.
-func ingestObjects(ctx context.Context, e *env, st *app.Store, objs []pipeline.Object, o ingestOptions, opt decode.Options) (ingestReport, error) {
-	rep := ingestReport{objects: len(objs)}
+func ingestObjects(ctx context.Context, e *env, st *app.Store, src pipeline.Source, o ingestOptions, opt decode.Options) (ingestReport, error) {
+	var rep ingestReport
 	show := o.progress == "always" || (o.progress == "auto" && e.stderrIsTerminal())
 	plain := o.progress == "plain"
 	if o.quiet {
@@ -247,12 +286,12 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, objs []pipeline.O
 			}
 		},
 	}
-	res, err := st.Ingest(ctx, pipeline.Objects(objs...), cfg)
+	res, err := st.Ingest(ctx, src, cfg)
 	bar.finish()
 	if shown > maxShownQuarantine && !o.quiet {
 		fmt.Fprintf(e.stderr, "… and %d more quarantine entries\n", shown-maxShownQuarantine)
 	}
-	rep.res = res
+	rep.res, rep.objects = res, res.ObjectsTotal
 	return rep, err
 }
 
@@ -364,4 +403,39 @@ func parseSizeFlag(flag, value string, least int64) (int64, error) {
 		return 0, usageError("--%s %q: must be at least %s", flag, value, humanize.IBytes(uint64(least)))
 	}
 	return n.Int64(), nil
+}
+
+// splitS3 separates s3:// URLs from local paths.
+func splitS3(args []string) (paths, urls []string) {
+	for _, a := range args {
+		if strings.HasPrefix(a, "s3://") {
+			urls = append(urls, a)
+		} else {
+			paths = append(paths, a)
+		}
+	}
+	return paths, urls
+}
+
+// s3Sources returns a listing source per s3:// URL, with one client.
+func s3Sources(ctx context.Context, o ingestOptions, urls []string) ([]pipeline.Source, error) {
+	type loc struct{ bucket, prefix string }
+	var locs []loc
+	for _, u := range urls {
+		b, p, err := s3src.ParseURL(u)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		locs = append(locs, loc{b, p})
+	}
+	cfg, err := awsconf.Load(ctx, awsconf.Options{Region: o.region, Profile: o.profile, Endpoint: o.endpoint})
+	if err != nil {
+		return nil, &exitError{code: exitFailure, err: err}
+	}
+	c := s3src.New(awsconf.NewS3(cfg), s3src.Options{})
+	var srcs []pipeline.Source
+	for _, l := range locs {
+		srcs = append(srcs, c.List(l.bucket, l.prefix))
+	}
+	return srcs, nil
 }
