@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Options select the account, role and endpoint. Every field is optional:
@@ -137,7 +138,11 @@ func S3Options(endpointOverridden bool) func(*s3.Options) {
 	}
 }
 
-// NewS3 returns an S3 client for cfg with S3Options, then opt.
+// NewS3 returns an S3 client for cfg with S3Options, then opt. The SDK's
+// log is off: its only messages are warnings about connections trawl
+// closes on purpose (a stalled or cut-off read it resumes); errors reach
+// trawl's own reports.
 func NewS3(cfg aws.Config, opt ...func(*s3.Options)) *s3.Client {
+	cfg.Logger = logging.Nop{}
 	return s3.NewFromConfig(cfg, append([]func(*s3.Options){S3Options(EndpointOverridden(cfg))}, opt...)...)
 }

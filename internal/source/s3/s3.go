@@ -281,14 +281,13 @@ func transient(err error) bool {
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
 		s := re.HTTPStatusCode()
-		return s >= 500 || s == http.StatusTooManyRequests || s == http.StatusRequestTimeout
+		// 0: no response (reset, refused, timeout); 2xx: a response that
+		// could not be read whole.
+		return s < 300 || s >= 500 || s == http.StatusTooManyRequests || s == http.StatusRequestTimeout
 	}
-	if ae != nil {
-		return false
-	}
-	// No response: a transport error (reset, refused, timeout, our idle
-	// timeout), or a response that could not be read whole.
-	return true
+	// An answer with an error code is permanent; anything else is a
+	// transport error.
+	return ae == nil
 }
 
 // describe turns a permanent error into a message that says what to do.

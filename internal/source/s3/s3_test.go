@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
@@ -88,7 +89,7 @@ func (s *fakeS3) upload(t testing.TB, dir string) int {
 
 // client is a trawl S3 client with the real SDK, configured as the CLI
 // does (awsconf), talking to the fake.
-func (s *fakeS3) client(t testing.TB, opt s3src.Options) *s3src.Client {
+func (s *fakeS3) client(t testing.TB, opt s3src.Options, s3opt ...func(*awss3.Options)) *s3src.Client {
 	t.Helper()
 	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
@@ -105,7 +106,7 @@ func (s *fakeS3) client(t testing.TB, opt s3src.Options) *s3src.Client {
 	if !awsconf.EndpointOverridden(cfg) || cfg.Region == "" {
 		t.Fatalf("endpoint from AWS_ENDPOINT_URL_S3 not seen: overridden %v, region %q", awsconf.EndpointOverridden(cfg), cfg.Region)
 	}
-	return s3src.New(awsconf.NewS3(cfg), opt)
+	return s3src.New(awsconf.NewS3(cfg, s3opt...), opt)
 }
 
 // faults wraps the fake: denied paths answer 403 AccessDenied; with rate
@@ -217,6 +218,11 @@ func s3Error(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>0</RequestId></Error>`, code, msg)
+}
+
+// quickRetries shortens the SDK's backoff between its own attempts.
+func quickRetries(o *awss3.Options) {
+	o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, 20*time.Millisecond)
 }
 
 // generate writes a small data set in AWS's layouts.
@@ -362,7 +368,7 @@ func TestFaultsBetweenSDKAndServer(t *testing.T) {
 	want := counts(t, filepath.Join(tmp, "disk.duckdb"))
 
 	fake.f.rate, fake.f.stall = 0.5, 5*time.Second
-	c := fake.client(t, s3src.Options{PageSize: 100, Attempts: 30, Backoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	c := fake.client(t, s3src.Options{PageSize: 100, Attempts: 30, Backoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, IdleTimeout: 200 * time.Millisecond}, quickRetries)
 	db := filepath.Join(tmp, "s3.duckdb")
 	res := ingest(t, db, c.List(bucket, "AWSLogs/"))
 	if res.ObjectsTotal != n || len(res.Failed) > 0 || len(res.Unlisted) > 0 {
