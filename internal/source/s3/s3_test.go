@@ -119,7 +119,8 @@ type faults struct {
 	rate     float64
 	deny     func(r *http.Request) bool
 	stall    time.Duration
-	kinds    []int // the faults to choose from (default: all)
+	kinds    []int         // the faults to choose from (default: all)
+	delay    time.Duration // before every answer: S3's latency
 	gets     atomic.Int64
 	lists    atomic.Int64
 	injected [7]atomic.Int64
@@ -138,6 +139,9 @@ func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				f.unpinned.Add(1)
 			}
 		}
+	}
+	if f.delay > 0 {
+		time.Sleep(f.delay)
 	}
 	if f.deny != nil && f.deny(r) {
 		s3Error(w, http.StatusForbidden, "AccessDenied", "Access Denied")
