@@ -110,9 +110,30 @@ func (c *Client) listPage(ctx context.Context, bucket, prefix string, token *str
 	}
 }
 
+// head returns an object's size and ETag, retrying transient failures.
+func (c *Client) head(ctx context.Context, bucket, key string) (int64, string, error) {
+	in := &awss3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+	for failures := 1; ; failures++ {
+		rctx, cancel := context.WithTimeout(ctx, c.opt.IdleTimeout)
+		out, err := c.api.HeadObject(rctx, in)
+		cancel()
+		if err == nil {
+			return aws.ToInt64(out.ContentLength), aws.ToString(out.ETag), nil
+		}
+		if ctx.Err() != nil || !transient(err) || failures >= c.opt.Attempts {
+			return 0, "", describe(URL(bucket, key), err)
+		}
+		if err := sleep(ctx, backoff(c.opt, failures)); err != nil {
+			return 0, "", err
+		}
+	}
+}
+
 // Keys returns a source of the objects of bucket that next yields: the
 // layout-aware listing (date windows, accounts, regions) feeds keys it
-// finds this way. Objects are fetched ahead as List's are.
+// finds this way. Objects are fetched ahead as List's are. A key yielded
+// without an ETag costs a HeadObject, for its ETag and size: without them
+// the ledger could not tell an unchanged object from a changed one.
 func (c *Client) Keys(bucket string, next KeyFunc) pipeline.Source {
 	return &source{c: c, bucket: bucket, next: next, pending: list.New()}
 }
@@ -155,8 +176,18 @@ func (s *source) Next(ctx context.Context) (pipeline.Object, error) {
 	if err != nil {
 		return pipeline.Object{}, err
 	}
+	if etag == "" {
+		// The ledger needs the ETag to skip an unchanged object.
+		if size, etag, err = s.c.head(ctx, s.bucket, key); err != nil {
+			if ctx.Err() != nil {
+				return pipeline.Object{}, ctx.Err()
+			}
+			return pipeline.Object{}, &pipeline.ListError{Name: URL(s.bucket, key), Err: err}
+		}
+	}
 	e := &entry{bucket: s.bucket, key: key, size: size, etag: etag, ctx: ctx}
 	o := s.c.Object(s.bucket, key, size, etag)
+	e.etag = o.ETag
 	o.Open = func(ctx context.Context) (io.ReadCloser, error) { return s.open(ctx, e) }
 	o.Ack = func(context.Context, error) { s.ack(e) }
 	s.mu.Lock()

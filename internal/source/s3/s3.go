@@ -109,8 +109,13 @@ func ParseURL(u string) (bucket, prefix string, err error) {
 // Object returns the pipeline object for one S3 object. size is -1 when
 // unknown; etag is the ETag as S3 returns it (quotes included), or empty
 // when unknown (the first GET's ETag is then used to pin resumed reads).
+// An ETag without quotes, as S3 event notifications carry it, is quoted, so
+// that the ledger sees the same ETag whichever way an object was found.
 // The ledger knows the object by its name, s3://bucket/key, and its ETag.
 func (c *Client) Object(bucket, key string, size int64, etag string) pipeline.Object {
+	if etag != "" && !strings.HasPrefix(etag, `"`) && !strings.HasPrefix(etag, `W/"`) {
+		etag = `"` + etag + `"`
+	}
 	return pipeline.Object{
 		Name: URL(bucket, key),
 		Key:  key,

@@ -27,6 +27,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/awsconf"
+	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
@@ -493,4 +494,38 @@ func TestObjectResumesMidBody(t *testing.T) {
 		t.Errorf("%d ranged GETs without If-Match", u)
 	}
 	t.Logf("%d GETs; mid-body resets %d, stalls %d", fake.f.gets.Load(), fake.f.injected[5].Load(), fake.f.injected[6].Load())
+}
+
+// TestKeys: a source over keys from elsewhere (the layout-aware listing)
+// passes a *pipeline.ListError on and reads the keys it yields, without
+// size or ETag (fetched with HeadObject, so that the ledger can skip it).
+func TestKeys(t *testing.T) {
+	fake := newFakeS3(t)
+	fake.put(t, "a/flows.log", []byte("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1700000000 1700000060 ACCEPT OK\n"))
+	c := fake.client(t, s3src.Options{})
+	i := 0
+	src := c.Keys(bucket, func(ctx context.Context) (string, int64, string, error) {
+		i++
+		switch i {
+		case 1:
+			return "a/flows.log", -1, "", nil
+		case 2:
+			return "", 0, "", &pipeline.ListError{Name: "s3://logs/b/", Err: fmt.Errorf("denied")}
+		}
+		return "", 0, "", io.EOF
+	})
+	db := filepath.Join(t.TempDir(), "db.duckdb")
+	res := ingest(t, db, src)
+	if res.ObjectsTotal != 1 || len(res.Unlisted) != 1 || res.Records[event.KindVPCFlow] != 1 {
+		t.Errorf("objects %d, unlisted %v, records %v", res.ObjectsTotal, res.Unlisted, res.Records)
+	}
+	res = ingest(t, db, c.Keys(bucket, func(ctx context.Context) (string, int64, string, error) {
+		if i++; i == 4 {
+			return "a/flows.log", -1, "", nil
+		}
+		return "", 0, "", io.EOF
+	}))
+	if res.ObjectsSkipped != 1 || res.Records[event.KindVPCFlow] != 0 {
+		t.Errorf("second run: %d skipped, records %v", res.ObjectsSkipped, res.Records)
+	}
 }
