@@ -24,6 +24,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/ledger"
+	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/verify"
 )
@@ -264,7 +265,7 @@ func ingestMissing(ctx context.Context, e *env, o verifyOptions, st *app.Store, 
 	if err != nil {
 		return nil, err
 	}
-	irep, err := ingestObjects(ctx, e, st, list.Objects, iopt, dopt)
+	irep, err := ingestObjects(ctx, e, st, pipeline.Objects(list.Objects...), iopt, dopt)
 	if o.format != "json" {
 		fmt.Fprintf(e.stdout, "ingesting %d log files that verify but were never ingested:\n", len(list.Objects))
 		printIngestSummary(e.stdout, o.db, irep)
