@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
@@ -46,14 +45,8 @@ func (c *Client) lister(bucket, prefix string) KeyFunc {
 			out, err := c.listPage(ctx, bucket, prefix, token)
 			if err != nil {
 				ended = true
-				var ae smithy.APIError
-				if errors.As(err, &ae) {
-					switch ae.ErrorCode() {
-					case "AccessDenied", "Forbidden", "AllAccessDisabled":
-						return "", 0, "", &pipeline.ListError{Name: name, Err: fmt.Errorf("access denied: listing needs s3:ListBucket on arn:aws:s3:::%s (for the prefix %q): %w", bucket, prefix, err)}
-					case "NoSuchBucket":
-						return "", 0, "", &pipeline.ListError{Name: name, Err: fmt.Errorf("no such bucket %q: %w", bucket, err)}
-					}
+				if err := listError(bucket, prefix, err); errors.As(err, new(*pipeline.ListError)) {
+					return "", 0, "", err
 				}
 				if ctx.Err() != nil {
 					return "", 0, "", ctx.Err()
@@ -94,6 +87,11 @@ func (c *Client) listPage(ctx context.Context, bucket, prefix string, token *str
 	if prefix != "" {
 		in.Prefix = aws.String(prefix)
 	}
+	return c.listInput(ctx, in)
+}
+
+// listInput sends a ListObjectsV2 request, retrying transient failures.
+func (c *Client) listInput(ctx context.Context, in *awss3.ListObjectsV2Input) (*awss3.ListObjectsV2Output, error) {
 	for failures := 1; ; failures++ {
 		rctx, cancel := context.WithTimeout(ctx, c.opt.IdleTimeout)
 		out, err := c.api.ListObjectsV2(rctx, in)

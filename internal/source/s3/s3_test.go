@@ -32,6 +32,7 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
 	s3src "github.com/trawl-project/trawl/internal/source/s3"
+	"github.com/trawl-project/trawl/internal/source/s3/layout"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
@@ -330,6 +331,20 @@ func TestIngestEqualsDisk(t *testing.T) {
 	if got := fake.f.gets.Load(); got != int64(n) {
 		t.Errorf("first run: %d GETs for %d objects", got, n)
 	}
+
+	// The layout-aware walk finds the same objects.
+	ldb := filepath.Join(tmp, "layout.duckdb")
+	res = ingest(t, ldb, c.Layout(bucket, "", layout.Filter{}))
+	if res.ObjectsTotal != n || len(res.Failed) > 0 || len(res.Unlisted) > 0 {
+		t.Fatalf("layout: listed %d of %d objects; failed %v, unlisted %v", res.ObjectsTotal, n, res.Failed, res.Unlisted)
+	}
+	sameCounts(t, "layout", counts(t, ldb), want)
+	fake.f.deny = func(r *http.Request) bool { return r.URL.Query().Has("list-type") }
+	res = ingest(t, ldb, pipeline.Merge(c.Layout(bucket, "", layout.Filter{}), c.Layout(bucket, "AWSLogs/", layout.Filter{})))
+	if len(res.Unlisted) != 2 || !strings.Contains(res.Unlisted[0], "s3:ListBucket") {
+		t.Errorf("layout, denied: unlisted %q", res.Unlisted)
+	}
+	fake.f.deny = nil
 
 	fake.f.gets.Store(0)
 	res = ingest(t, db, c.List(bucket, "AWSLogs/"))
