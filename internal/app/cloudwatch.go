@@ -7,11 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/trawl-project/trawl/internal/awsconf"
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/cwlogs"
@@ -29,46 +27,17 @@ func init() {
 	SourceBuilders["cloudtrail_lookup"] = buildLookup
 }
 
-// streamAWSConfig is the SDK configuration of a stream source: the
-// source's aws settings, region overridden when region is set.
+// streamAWSConfig is the SDK configuration of a source: the source's aws
+// settings, region overridden when region is set.
 func streamAWSConfig(ctx context.Context, a *config.AWS, region string) (aws.Config, error) {
 	if a == nil {
 		a = &config.AWS{}
 	}
-	var opts []func(*awsconfig.LoadOptions) error
-	if a.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(a.Region))
-	}
+	opt := awsconf.Options(*a)
 	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
+		opt.Region = region
 	}
-	if a.Profile != "" {
-		opts = append(opts, awsconfig.WithSharedConfigProfile(a.Profile))
-	}
-	if a.MaxAttempts > 0 {
-		opts = append(opts, awsconfig.WithRetryMaxAttempts(a.MaxAttempts))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, err
-	}
-	if a.RoleARN != "" {
-		name := a.SessionName
-		if name == "" {
-			name = config.DefaultSessionName
-		}
-		prov := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), a.RoleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = name
-			if a.ExternalID != "" {
-				o.ExternalID = aws.String(a.ExternalID)
-			}
-		})
-		cfg.Credentials = aws.NewCredentialsCache(prov)
-	}
-	if a.Endpoint != "" {
-		cfg.BaseEndpoint = aws.String(a.Endpoint)
-	}
-	return cfg, nil
+	return awsconf.Load(ctx, opt)
 }
 
 func buildCloudWatchLogs(ctx context.Context, s config.Source, st *Store, _ *slog.Logger, once bool) (pipeline.Source, error) {
