@@ -80,6 +80,10 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool) erro
 	}
 	log.Info("metrics", "url", fmt.Sprintf("http://%s/metrics", addr))
 	c := &app.Collector{Store: st, Config: cfg, Log: log, Metrics: m, Once: once}
+	if e.stderrIsTerminal() && cfg.Log.Format != "json" {
+		// Between the log lines, a progress line every ten seconds.
+		c.Progress = newProgressLine(e.stderr, false, true).update
+	}
 	res, err := c.Run(ctx)
 	if err != nil {
 		log.Error("collection failed", "error", err)
