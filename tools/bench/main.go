@@ -16,6 +16,10 @@
 package main
 
 import (
+	"bytes"
+	"io/fs"
+	"net/http/httptest"
+
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -30,6 +34,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	_ "github.com/duckdb/duckdb-go/v2" // DuckDB's own load runs in a child process
 	"github.com/trawl-project/trawl/internal/decode"
@@ -47,6 +54,7 @@ func main() {
 	ctEvents := flag.Int("ct", 1_000_000, "CloudTrail events")
 	flows := flag.Int("flows", 5_000_000, "VPC flow-log records")
 	skipBaseline := flag.Bool("skip-duckdb", false, "skip DuckDB's own load")
+	s3 := flag.Bool("s3", true, "also ingest the CloudTrail data set from an S3-compatible server in this process (gofakes3)")
 	big := flag.Int("big", 2000, "CloudTrail records of 256 KB in one file, ingested for peak memory (0 skips)")
 	flag.Parse()
 	ctx := context.Background()
@@ -120,8 +128,59 @@ func main() {
 		fmt.Printf("   DuckDB's own load:          %10.0f records/s            peak RSS %4d MiB  (%s); trawl is %.2f× its speed\n",
 			brate, brss>>20, bel.Round(time.Millisecond), rate/brate)
 	}
+	if *s3 {
+		fromS3(bin, ctDir)
+	}
 	if *big > 0 {
 		bigRecords(bin, *dir, *big)
+	}
+}
+
+// fromS3 serves dir from gofakes3 on 127.0.0.1 and ingests it with trawl
+// ingest s3://…, then from disk, and prints both: objects/s, events/s and
+// MB/s end to end.
+func fromS3(bin, dir string) {
+	fmt.Printf("\n== CloudTrail from an S3-compatible server (gofakes3 in this process) against local disk\n")
+	be := s3mem.New()
+	must(be.CreateBucket("bench"))
+	var objects int
+	var size int64
+	must(filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		objects++
+		size += int64(len(b))
+		_, err = be.PutObject("bench", filepath.ToSlash(rel), map[string]string{}, bytes.NewReader(b), int64(len(b)), nil)
+		return err
+	}))
+	srv := httptest.NewServer(gofakes3.New(be, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	defer srv.Close()
+	os.Setenv("AWS_ENDPOINT_URL_S3", srv.URL)
+	os.Setenv("AWS_ACCESS_KEY_ID", "bench")
+	os.Setenv("AWS_SECRET_ACCESS_KEY", "bench")
+	os.Setenv("AWS_REGION", "us-east-1")
+	for _, in := range []struct{ name, arg string }{{"S3", "s3://bench/AWSLogs/"}, {"local disk", dir}} {
+		db := filepath.Join(os.TempDir(), fmt.Sprintf("trawl-bench-%d.duckdb", os.Getpid()))
+		os.Remove(db)
+		el, rss, err := runChild(bin, "ingest", "--db", db, "--progress", "never", in.arg)
+		var stored int64
+		if err == nil {
+			stored, err = countRows(db, "cloudtrail")
+		}
+		os.Remove(db)
+		os.Remove(db + ".wal")
+		if err != nil {
+			fmt.Printf("   %s failed: %v\n", in.name, err)
+			continue
+		}
+		fmt.Printf("   %-10s %6.0f objects/s %9.0f events/s %6.1f MB/s  peak RSS %4d MiB  (%d objects, %d events in %s)\n",
+			in.name, float64(objects)/el.Seconds(), float64(stored)/el.Seconds(), float64(size)/1e6/el.Seconds(), rss>>20, objects, stored, el.Round(time.Millisecond))
 	}
 }
 
