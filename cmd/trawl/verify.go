@@ -16,16 +16,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/awsconf"
 	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
+	s3src "github.com/trawl-project/trawl/internal/source/s3"
 	"github.com/trawl-project/trawl/internal/verify"
 )
 
@@ -44,6 +45,22 @@ type verifyOptions struct {
 	format     string
 	maxDelay   time.Duration
 	workers    int
+	aws        awsFlags
+}
+
+// awsFlags are the AWS connection flags of a command (as trawl ingest's).
+type awsFlags struct {
+	region, profile, endpoint string
+}
+
+func (a *awsFlags) add(f *pflag.FlagSet, what string) {
+	f.StringVar(&a.region, "region", "", "AWS region of "+what+" (default: AWS_REGION or the profile's)")
+	f.StringVar(&a.profile, "profile", "", "AWS profile for "+what+" (default: AWS_PROFILE or the default profile)")
+	f.StringVar(&a.endpoint, "endpoint", "", "S3-compatible endpoint URL for "+what+" (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)")
+}
+
+func (a awsFlags) load(ctx context.Context) (aws.Config, error) {
+	return awsconf.Load(ctx, awsconf.Options{Region: a.region, Profile: a.profile, Endpoint: a.endpoint})
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -66,9 +83,16 @@ func newVerifyCmd(e *env) *cobra.Command {
   bad-signature      with --signatures: a digest's RSA signature does not verify
   unreadable         an object exists but could not be read
 
-Log files found not ingested are ingested into --db, for a local directory,
-unless --dry-run (from S3 they are listed: ingesting from S3 comes with the S3
-source).
+Log files found not ingested are ingested into --db unless --dry-run, through
+the same pipeline as trawl ingest (from s3://, the version verified: read by
+its ETag), so that trawl ingest finds them done.
+
+For s3://, credentials come from the AWS SDK's standard chain (environment,
+AWS_PROFILE or --profile, SSO, web identity, container and instance roles);
+the region from --region, AWS_REGION or the profile; an S3-compatible server
+from --endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (path-style
+addressing is then used). Permissions: s3:ListBucket, s3:GetObject, kms:Decrypt
+for SSE-KMS, and cloudtrail:ListPublicKeys with --signatures.
 
 Signatures are read from the digests' x-amz-meta-signature metadata, or, for a
 local copy (which keeps no metadata), from the next digest's
@@ -97,6 +121,7 @@ the database not read, the ingest failed); 130 interrupted.`,
 	f.StringVarP(&o.format, "format", "f", "text", "output: text or json")
 	f.DurationVar(&o.maxDelay, "max-delay", verify.DefaultMaxDelay, "a chain whose newest digest is older than this at --until is overdue")
 	f.IntVar(&o.workers, "workers", 0, "objects read and hashed in parallel (default: number of CPUs)")
+	o.aws.add(f, "s3:// and cloudtrail:ListPublicKeys")
 	return cmd
 }
 
@@ -153,20 +178,21 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 
 	var bucket verify.Bucket
 	var dir *verify.Dir
+	var s3b *verify.S3
 	var cfg aws.Config
-	if rest, ok := strings.CutPrefix(src, "s3://"); ok {
-		name, prefix, _ := strings.Cut(rest, "/")
-		if name == "" {
-			return usageError("%q: no bucket name", src)
+	if strings.HasPrefix(src, "s3://") {
+		name, prefix, err := s3src.ParseURL(src)
+		if err != nil {
+			return usageError("%v", err)
 		}
-		client, c, err := newS3Client(ctx)
+		cfg, err = o.aws.load(ctx)
 		if err != nil {
 			return &exitError{code: exitUnverified, err: err}
 		}
-		cfg = c
-		bucket = verify.NewS3(client, name)
+		s3b = verify.NewS3(awsconf.NewS3(cfg), name)
+		bucket = s3b
 		opt.Prefix = prefix
-		opt.LedgerName = func(key string) string { return "s3://" + name + "/" + key }
+		opt.LedgerName = func(key string) string { return s3src.URL(name, key) }
 	} else {
 		info, err := os.Stat(src)
 		if err != nil {
@@ -181,7 +207,13 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 	}
 	if o.signatures {
 		if dir != nil {
-			c, err := config.LoadDefaultConfig(ctx)
+			c, err := o.aws.load(ctx)
+			if errors.Is(err, awsconf.ErrNoRegion) {
+				// ListPublicKeys is sent to each digest's own region.
+				a := o.aws
+				a.region = "us-east-1"
+				c, err = a.load(ctx)
+			}
 			if err != nil {
 				return &exitError{code: exitUnverified, err: fmt.Errorf("loading AWS configuration for cloudtrail:ListPublicKeys: %w", err)}
 			}
@@ -190,9 +222,9 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 		opt.PublicKeys = cloudTrailKeys(cfg, since, until)
 	}
 
-	// The ledger: written to when log files are to be ingested (a local
-	// directory without --dry-run), read-only otherwise.
-	ingest := dir != nil && !o.dryRun
+	// The ledger: written to when log files are to be ingested (without
+	// --dry-run), read-only otherwise.
+	ingest := !o.dryRun
 	var st *app.Store
 	switch {
 	case ingest:
@@ -223,7 +255,15 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 	}
 	var ingestErr error
 	if ingest && rep.Count(verify.NotIngested) > 0 {
-		out.Ingested, ingestErr = ingestMissing(ctx, e, o, st, dir, rep, opt.LedgerName)
+		var src pipeline.Source
+		var n int
+		var skipped []error
+		if dir != nil {
+			src, n, skipped = dirSource(ctx, dir, rep)
+		} else {
+			src, n = s3Source(cfg, s3b, rep)
+		}
+		out.Ingested, ingestErr = ingestMissing(ctx, e, o, st, src, n, skipped, rep, opt.LedgerName)
 	}
 	out.OK = rep.OK()
 	if o.format == "json" {
@@ -233,7 +273,7 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 			return err
 		}
 	} else {
-		printVerify(e.stdout, out, dir == nil && !o.dryRun, o.db)
+		printVerify(e.stdout, out, o.db)
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -246,18 +286,53 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 	return nil
 }
 
-// ingestMissing ingests the verified log files the ledger lacks through
-// the same pipeline as trawl ingest, then drops the not-ingested problems
-// of those it finished.
-func ingestMissing(ctx context.Context, e *env, o verifyOptions, st *app.Store, dir *verify.Dir, rep *verify.Report, name func(string) string) ([]string, error) {
-	var paths []string
+// notIngested returns the keys of the not-ingested problems.
+func notIngested(rep *verify.Report) []string {
+	var keys []string
 	for _, p := range rep.Problems {
 		if p.Kind == verify.NotIngested {
-			paths = append(paths, dir.Path(p.Object))
+			keys = append(keys, p.Object)
 		}
 	}
+	return keys
+}
+
+// dirSource returns the local files of the not-ingested log files, as
+// trawl ingest lists them, their number, and the ones that could not be
+// read.
+func dirSource(ctx context.Context, dir *verify.Dir, rep *verify.Report) (pipeline.Source, int, []error) {
+	var paths []string
+	for _, k := range notIngested(rep) {
+		paths = append(paths, dir.Path(k))
+	}
 	list := file.List(ctx, paths, nil)
-	for _, p := range list.Problems {
+	return pipeline.Objects(list.Objects...), len(list.Objects), list.Problems
+}
+
+// s3Source returns the not-ingested log files as the S3 source reads them,
+// pinned to the version verify read (its ETag), and their number.
+func s3Source(cfg aws.Config, b *verify.S3, rep *verify.Report) (pipeline.Source, int) {
+	keys := notIngested(rep)
+	c := s3src.New(awsconf.NewS3(cfg), s3src.Options{})
+	next := func(ctx context.Context) (string, int64, string, error) {
+		if len(keys) == 0 {
+			return "", 0, "", io.EOF
+		}
+		k := keys[0]
+		keys = keys[1:]
+		// A key verify did not read has no ETag here: the source asks
+		// HeadObject for it.
+		size, etag, _ := b.Read(k)
+		return k, size, etag, nil
+	}
+	return c.Keys(b.Bucket, next), len(keys)
+}
+
+// ingestMissing ingests the verified log files the ledger lacks (src, n
+// objects; skipped could not be listed) through the same pipeline as trawl
+// ingest, then drops the not-ingested problems of those it finished.
+func ingestMissing(ctx context.Context, e *env, o verifyOptions, st *app.Store, src pipeline.Source, n int, skipped []error, rep *verify.Report, name func(string) string) ([]string, error) {
+	for _, p := range skipped {
 		fmt.Fprintln(e.stderr, "trawl: skipped:", p)
 	}
 	iopt := ingestOptions{db: o.db, maxRecord: "32MiB", progress: "auto", quiet: o.format == "json"}
@@ -265,9 +340,10 @@ func ingestMissing(ctx context.Context, e *env, o verifyOptions, st *app.Store, 
 	if err != nil {
 		return nil, err
 	}
-	irep, err := ingestObjects(ctx, e, st, pipeline.Objects(list.Objects...), iopt, dopt)
+	irep, err := ingestObjects(ctx, e, st, src, iopt, dopt)
+	irep.unreadable = skipped
 	if o.format != "json" {
-		fmt.Fprintf(e.stdout, "ingesting %d log files that verify but were never ingested:\n", len(list.Objects))
+		fmt.Fprintf(e.stdout, "ingesting %d log files that verify but were never ingested:\n", n)
 		printIngestSummary(e.stdout, o.db, irep)
 	}
 	if err != nil {
@@ -296,7 +372,7 @@ func ingestMissing(ctx context.Context, e *env, o verifyOptions, st *app.Store, 
 	return done, nil
 }
 
-func printVerify(w io.Writer, out verifyOutput, s3NoIngest bool, db string) {
+func printVerify(w io.Writer, out verifyOutput, db string) {
 	r := out.Report
 	fmt.Fprintf(w, "verified %s: %d digests in %d chains, %s of %s log files intact (%s, %s decompressed) in %s",
 		out.Source, r.Digests, r.Chains, humanize.Comma(int64(r.Verified)), humanize.Comma(int64(r.LogFiles)),
@@ -346,9 +422,6 @@ func printVerify(w io.Writer, out verifyOutput, s3NoIngest bool, db string) {
 			}
 		}
 	}
-	if s3NoIngest && r.Count(verify.NotIngested) > 0 {
-		fmt.Fprintln(w, "  not ingested from S3: trawl cannot ingest from S3 yet (that comes with the S3 source); copy them locally (aws s3 sync) and run trawl verify or trawl ingest on the copy")
-	}
 }
 
 // emptyLedger stands for a database that does not exist yet.
@@ -369,28 +442,6 @@ func absPath(p string) string {
 		return p
 	}
 	return a
-}
-
-// newS3Client builds an S3 client from the default AWS configuration, with
-// path-style addressing when an endpoint is set (AWS_ENDPOINT_URL_S3 or
-// AWS_ENDPOINT_URL: MinIO, LocalStack, a test server).
-// It will be replaced by internal/awsconf when that lands.
-func newS3Client(ctx context.Context) (*s3.Client, aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, cfg, fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_S3")
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL")
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-			o.UsePathStyle = true
-		}
-	})
-	return client, cfg, nil
 }
 
 // cloudTrailKeys returns CloudTrail's public keys (cloudtrail:ListPublicKeys)

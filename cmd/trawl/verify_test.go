@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -163,14 +164,64 @@ func TestVerifyS3(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	db := filepath.Join(t.TempDir(), "s3.duckdb")
-	out, errOut, code := trawl(t, nil, "verify", "--db", db, "--until", until, "s3://"+bucket+"/AWSLogs/")
-	if code != exitFailure || !strings.Contains(out, "not-ingested: ") || !strings.Contains(out, "comes with the S3 source") || strings.Contains(out, "missing") {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	url := "s3://" + bucket + "/AWSLogs/"
+
+	// --dry-run: every log file listed not-ingested, nothing ingested, no
+	// database created.
+	out, errOut, code := trawl(t, nil, "verify", "--db", db, "--until", until, "--dry-run", url)
+	if code != exitFailure || !strings.Contains(out, "not-ingested: ") || strings.Contains(out, "missing") || strings.Contains(out, "ingested now") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
-	out, _, code = trawl(t, nil, "verify", "--db", db, "--until", until, "--format", "json", "s3://"+bucket)
+	out, _, code = trawl(t, nil, "verify", "--db", db, "--until", until, "--dry-run", "--format", "json", "s3://"+bucket)
 	v := parseVerify(t, out)
-	if code != exitFailure || v.LogFiles == 0 || v.Verified != v.LogFiles || len(v.Problems) != v.LogFiles || !strings.HasPrefix(v.Source, "s3://") {
-		t.Errorf("JSON: exit %d %+v", code, v)
+	if code != exitFailure || v.LogFiles == 0 || v.Verified != v.LogFiles || len(v.Problems) != v.LogFiles || len(v.Ingested) != 0 || !strings.HasPrefix(v.Source, "s3://") {
+		t.Errorf("dry run, JSON: exit %d %+v", code, v)
+	}
+	if fileExists(db) {
+		t.Fatal("--dry-run created the database")
+	}
+
+	// trawl ingest reads one account's log files; verify ingests the rest
+	// (by the same names and ETags), then the bucket is clean.
+	cts, _ := filepath.Glob(filepath.Join(dir, "AWSLogs", "*", "*", "CloudTrail"))
+	if len(cts) < 2 {
+		t.Fatalf("CloudTrail directories: %v", cts)
+	}
+	var ctURLs []string
+	for _, c := range cts {
+		rel, _ := filepath.Rel(dir, c)
+		ctURLs = append(ctURLs, "s3://"+bucket+"/"+filepath.ToSlash(rel)+"/")
+	}
+	if out, errOut, code := trawl(t, nil, "ingest", "--db", db, "--progress", "never", ctURLs[0]); code != exitOK {
+		t.Fatalf("partial ingest: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, _, code = trawl(t, nil, "verify", "--db", db, "--until", until, "--dry-run", "--format", "json", url)
+	before := parseVerify(t, out)
+	if code != exitFailure || len(before.Problems) == 0 || len(before.Problems) >= v.LogFiles {
+		t.Fatalf("after a partial ingest: exit %d, %d of %d not ingested", code, len(before.Problems), v.LogFiles)
+	}
+	// The endpoint from --endpoint this time.
+	t.Setenv("AWS_ENDPOINT_URL_S3", "")
+	out, errOut, code = trawl(t, nil, "verify", "--db", db, "--until", until, "--endpoint", srv.URL, "--region", "eu-west-1", url)
+	if code != exitOK || !strings.Contains(out, fmt.Sprintf("ingesting %d log files", len(before.Problems))) ||
+		!strings.Contains(out, fmt.Sprintf("ingested now into %s: %d log files", db, len(before.Problems))) || !strings.Contains(out, "OK:") {
+		t.Fatalf("verify ingest: exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Logf("verify after a partial ingest:\n%s", out)
+	t.Setenv("AWS_ENDPOINT_URL_S3", srv.URL)
+	for _, u := range ctURLs {
+		out, errOut, code := trawl(t, nil, "ingest", "--db", db, "--progress", "never", u)
+		if code != exitOK || !strings.Contains(out, "ingested 0 of ") || !strings.Contains(out, "no new records") {
+			t.Errorf("ingest after verify %s: exit %d\n%s\n%s", u, code, out, errOut)
+		}
+	}
+	out, _, code = trawl(t, nil, "verify", "--db", db, "--until", until, "--format", "json", url)
+	v = parseVerify(t, out)
+	if code != exitOK || !v.OK || len(v.Ingested) != 0 || v.Verified != v.LogFiles {
+		t.Errorf("verify after: exit %d %+v", code, v)
+	}
+	if c := tableCounts(t, db); c["ledger done"] != int64(v.LogFiles) {
+		t.Errorf("ledger: %d done, %d log files", c["ledger done"], v.LogFiles)
 	}
 	if _, errOut, code := trawl(t, nil, "verify", "--db", db, "s3://no-such-bucket/"); code != exitUnverified || !strings.Contains(errOut, "no-such-bucket") {
 		t.Errorf("missing bucket: exit %d: %s", code, errOut)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -90,6 +91,26 @@ func (d Dir) Get(ctx context.Context, key string) (io.ReadCloser, map[string]str
 type S3 struct {
 	Client *s3.Client
 	Bucket string
+
+	mu   sync.Mutex
+	read map[string]objectVersion // by key: what Get read
+}
+
+type objectVersion struct {
+	size int64
+	etag string
+}
+
+// Read returns the size and ETag of the object Get read for key (the
+// version verified), or ok false if Get did not read it.
+func (b *S3) Read(key string) (size int64, etag string, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.read[key]
+	if !ok {
+		return -1, "", false
+	}
+	return v.size, v.etag, true
 }
 
 // NewS3 returns the bucket name read through client.
@@ -125,5 +146,15 @@ func (b *S3) Get(ctx context.Context, key string) (io.ReadCloser, map[string]str
 		}
 		return nil, nil, fmt.Errorf("reading s3://%s/%s: %w", b.Bucket, key, err)
 	}
+	size := int64(-1)
+	if out.ContentLength != nil {
+		size = *out.ContentLength
+	}
+	b.mu.Lock()
+	if b.read == nil {
+		b.read = map[string]objectVersion{}
+	}
+	b.read[key] = objectVersion{size, aws.ToString(out.ETag)}
+	b.mu.Unlock()
 	return out.Body, out.Metadata, nil
 }
