@@ -66,8 +66,20 @@ func TestS3(t *testing.T) {
 	if rep.Verified != len(ds.logs) || rep.Signatures != len(ds.digests) {
 		t.Errorf("%d of %d log files verified, %d of %d signatures", rep.Verified, len(ds.logs), rep.Signatures, len(ds.digests))
 	}
-	// A deleted log file, a deleted digest, a log file replaced.
+	// Read gives the size and ETag of the version verified (what verify
+	// ingests from).
 	ctx := context.Background()
+	head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(ds.logs[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size, etag, ok := b.Read(ds.logs[0]); !ok || size != aws.ToInt64(head.ContentLength) || etag == "" || etag != aws.ToString(head.ETag) {
+		t.Errorf("Read: %d %q %v; HeadObject: %d %q", size, etag, ok, aws.ToInt64(head.ContentLength), aws.ToString(head.ETag))
+	}
+	if _, _, ok := b.Read("AWSLogs/never-read"); ok {
+		t.Error("Read of a key never read")
+	}
+	// A deleted log file, a deleted digest, a log file replaced.
 	del := func(k string) {
 		if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)}); err != nil {
 			t.Fatal(err)
