@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/awsconf"
@@ -53,7 +52,8 @@ type awsFlags struct {
 	region, profile, endpoint string
 }
 
-func (a *awsFlags) add(f *pflag.FlagSet, what string) {
+func (a *awsFlags) add(cmd *cobra.Command, what string) {
+	f := cmd.Flags()
 	f.StringVar(&a.region, "region", "", "AWS region of "+what+" (default: AWS_REGION or the profile's)")
 	f.StringVar(&a.profile, "profile", "", "AWS profile for "+what+" (default: AWS_PROFILE or the default profile)")
 	f.StringVar(&a.endpoint, "endpoint", "", "S3-compatible endpoint URL for "+what+" (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)")
@@ -121,7 +121,7 @@ the database not read, the ingest failed); 130 interrupted.`,
 	f.StringVarP(&o.format, "format", "f", "text", "output: text or json")
 	f.DurationVar(&o.maxDelay, "max-delay", verify.DefaultMaxDelay, "a chain whose newest digest is older than this at --until is overdue")
 	f.IntVar(&o.workers, "workers", 0, "objects read and hashed in parallel (default: number of CPUs)")
-	o.aws.add(f, "s3:// and cloudtrail:ListPublicKeys")
+	o.aws.add(cmd, "s3:// and cloudtrail:ListPublicKeys")
 	return cmd
 }
 
@@ -190,6 +190,8 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 			return &exitError{code: exitUnverified, err: err}
 		}
 		s3b = verify.NewS3(awsconf.NewS3(cfg), name)
+		// The versions read, to ingest the never-ingested ones.
+		s3b.KeepVersions = !o.dryRun
 		bucket = s3b
 		opt.Prefix = prefix
 		opt.LedgerName = func(key string) string { return s3src.URL(name, key) }

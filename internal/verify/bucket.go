@@ -91,6 +91,9 @@ func (d Dir) Get(ctx context.Context, key string) (io.ReadCloser, map[string]str
 type S3 struct {
 	Client *s3.Client
 	Bucket string
+	// KeepVersions makes Get remember the size and ETag of every object
+	// it reads, for Read (about 100 bytes an object).
+	KeepVersions bool
 
 	mu   sync.Mutex
 	read map[string]objectVersion // by key: what Get read
@@ -102,7 +105,8 @@ type objectVersion struct {
 }
 
 // Read returns the size and ETag of the object Get read for key (the
-// version verified), or ok false if Get did not read it.
+// version verified), or ok false if Get did not read it or KeepVersions
+// was off.
 func (b *S3) Read(key string) (size int64, etag string, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -146,15 +150,17 @@ func (b *S3) Get(ctx context.Context, key string) (io.ReadCloser, map[string]str
 		}
 		return nil, nil, fmt.Errorf("reading s3://%s/%s: %w", b.Bucket, key, err)
 	}
-	size := int64(-1)
-	if out.ContentLength != nil {
-		size = *out.ContentLength
+	if b.KeepVersions {
+		size := int64(-1)
+		if out.ContentLength != nil {
+			size = *out.ContentLength
+		}
+		b.mu.Lock()
+		if b.read == nil {
+			b.read = map[string]objectVersion{}
+		}
+		b.read[key] = objectVersion{size, aws.ToString(out.ETag)}
+		b.mu.Unlock()
 	}
-	b.mu.Lock()
-	if b.read == nil {
-		b.read = map[string]objectVersion{}
-	}
-	b.read[key] = objectVersion{size, aws.ToString(out.ETag)}
-	b.mu.Unlock()
 	return out.Body, out.Metadata, nil
 }

@@ -56,6 +56,7 @@ func TestS3(t *testing.T) {
 	const bucket = "aws-cloudtrail-logs"
 	client := upload(t, ds, bucket, "")
 	b := NewS3(client, bucket)
+	b.KeepVersions = true
 	opt := ds.options()
 	opt.Signatures, opt.PublicKeys = true, (&keys{pub: &good.PublicKey}).get
 	opt.LedgerName = func(k string) string { return "s3://" + bucket + "/" + k }
