@@ -52,11 +52,11 @@ type awsFlags struct {
 	region, profile, endpoint string
 }
 
-func (a *awsFlags) add(cmd *cobra.Command, what string) {
+func (a *awsFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&a.region, "region", "", "AWS region of "+what+" (default: AWS_REGION or the profile's)")
-	f.StringVar(&a.profile, "profile", "", "AWS profile for "+what+" (default: AWS_PROFILE or the default profile)")
-	f.StringVar(&a.endpoint, "endpoint", "", "S3-compatible endpoint URL for "+what+" (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)")
+	f.StringVar(&a.region, "region", "", "AWS region of the s3:// bucket (default: AWS_REGION or the profile's); not a filter (see --regions)")
+	f.StringVar(&a.profile, "profile", "", "AWS profile (default: AWS_PROFILE or the default profile)")
+	f.StringVar(&a.endpoint, "endpoint", "", "S3-compatible endpoint URL for s3:// (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)")
 }
 
 func (a awsFlags) load(ctx context.Context) (aws.Config, error) {
@@ -121,7 +121,7 @@ the database not read, the ingest failed); 130 interrupted.`,
 	f.StringVarP(&o.format, "format", "f", "text", "output: text or json")
 	f.DurationVar(&o.maxDelay, "max-delay", verify.DefaultMaxDelay, "a chain whose newest digest is older than this at --until is overdue")
 	f.IntVar(&o.workers, "workers", 0, "objects read and hashed in parallel (default: number of CPUs)")
-	o.aws.add(cmd, "s3:// and cloudtrail:ListPublicKeys")
+	o.aws.add(cmd)
 	return cmd
 }
 
