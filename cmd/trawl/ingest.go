@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,12 +16,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/awsconf"
+	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/decode/vpcflow"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
 	s3src "github.com/trawl-project/trawl/internal/source/s3"
+	"github.com/trawl-project/trawl/internal/source/s3/layout"
 )
 
 // minMemoryLimit is the smallest --memory-limit accepted: with less, DuckDB
@@ -43,6 +47,12 @@ type ingestOptions struct {
 	region      string
 	profile     string
 	endpoint    string
+	since       string
+	until       string
+	margin      time.Duration
+	accounts    []string
+	regions     []string
+	kinds       []string
 }
 
 func newIngestCmd(e *env) *cobra.Command {
@@ -67,6 +77,17 @@ AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (path-style addressing is then used).
 An object is known by s3://bucket/key and its ETag: unchanged objects are
 skipped by the next run. Permissions: s3:ListBucket, s3:GetObject, and
 kms:Decrypt for SSE-KMS objects (docs/collect-s3.md).
+
+S3 prefixes are listed layout-aware: AWS's delivery layouts (CloudTrail,
+digests, Insight, VPC flow logs, GuardDuty exports under AWSLogs/) are
+found with delimiter listings, and every other key is listed plainly.
+--since, --until, --accounts, --regions and --kinds select from those
+layouts and list only what they select. The window follows the delivery
+date and time in keys (UTC), widened by --margin on both sides; events are
+not filtered by their own time. Keys outside the known layouts (kind
+"other") have no date and are kept by a window. These filters apply only
+to s3:// arguments: given with local paths only, they are a usage error;
+local paths in the same command are read whole.
 
 Formats: CloudTrail log files ({"Records":[...]}, .json or .json.gz), one record
 per line as CloudWatch Logs delivers them, CloudWatch Logs subscription
@@ -93,6 +114,8 @@ the quarantine table); 1 failed, or no path could be read; 2 bad usage (flags,
 arguments, sizes); 130 interrupted (committed work is kept; run again to resume).`,
 		Example: `  trawl ingest ./AWSLogs/
   trawl ingest --profile security s3://org-trail-bucket/AWSLogs/o-abc123/
+  trawl ingest s3://trail-bucket/AWSLogs/ --since 2026-11-01 --until 2026-11-08 --accounts 111122223333 --regions eu-west-1,us-east-1
+  trawl ingest s3://trail-bucket/AWSLogs/ --since 7d --kinds cloudtrail,guardduty
   trawl ingest --type vpcflow --vpc-format '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}' flows.log.gz
   aws s3 cp s3://bucket/AWSLogs/.../file.json.gz - | trawl ingest -`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
@@ -116,6 +139,12 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 	f.StringVar(&o.region, "region", "", "AWS region of s3:// inputs (default: AWS_REGION or the profile's)")
 	f.StringVar(&o.profile, "profile", "", "AWS profile for s3:// inputs (default: AWS_PROFILE or the default profile)")
 	f.StringVar(&o.endpoint, "endpoint", "", "S3-compatible endpoint URL for s3:// inputs (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)")
+	f.StringVar(&o.since, "since", "", "s3:// only: objects delivered from this time: a date (2026-11-01, UTC), an RFC 3339 time, or an age (7d or -7d: 7 days ago)")
+	f.StringVar(&o.until, "until", "", "s3:// only: objects delivered before this time (exclusive; same forms as --since)")
+	f.DurationVar(&o.margin, "margin", layout.DefaultMargin, "s3:// only: widen the --since/--until window by this much on both sides (delivery lags events; 0 for none, 6h to catch every GuardDuty export)")
+	f.StringSliceVar(&o.accounts, "accounts", nil, "s3:// only: 12-digit account ids to read (comma-separated)")
+	f.StringSliceVar(&o.regions, "regions", nil, "s3:// only: regions to read (comma-separated, such as eu-west-1,us-east-1)")
+	f.StringSliceVar(&o.kinds, "kinds", nil, "s3:// only: layouts to read: "+strings.Join(layout.Kinds(), ", ")+" (comma-separated; other is every key outside the known layouts)")
 	_ = f.MarkHidden("tx-rows")
 	_ = f.MarkHidden("tx-bytes")
 	_ = f.MarkHidden("tx-age")
@@ -156,9 +185,16 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	}
 	var s3URLs []string
 	paths, s3URLs = splitS3(paths)
+	filter, filtered, err := o.s3Filter(time.Now())
+	if err != nil {
+		return err
+	}
+	if filtered && len(s3URLs) == 0 {
+		return usageError("--since, --until, --margin, --accounts, --regions and --kinds apply only to s3:// arguments; local paths are read whole")
+	}
 	var srcs []pipeline.Source
 	if len(s3URLs) > 0 {
-		s3, err := s3Sources(ctx, o, s3URLs)
+		s3, err := s3Sources(ctx, o, s3URLs, filter, filtered)
 		if err != nil {
 			return err
 		}
@@ -417,14 +453,90 @@ func splitS3(args []string) (paths, urls []string) {
 	return paths, urls
 }
 
-// s3Sources returns a listing source per s3:// URL, with one client.
-func s3Sources(ctx context.Context, o ingestOptions, urls []string) ([]pipeline.Source, error) {
+// s3Filter returns the layout filter of the S3 flags, and whether any of
+// them was given. Bad values are usage errors naming the flag.
+func (o ingestOptions) s3Filter(now time.Time) (layout.Filter, bool, error) {
+	var f layout.Filter
+	given := o.since != "" || o.until != "" || o.margin != layout.DefaultMargin ||
+		len(o.accounts) > 0 || len(o.regions) > 0 || len(o.kinds) > 0
+	var err error
+	if f.Since, err = parseMomentFlag("since", o.since, now); err != nil {
+		return f, given, err
+	}
+	if f.Until, err = parseMomentFlag("until", o.until, now); err != nil {
+		return f, given, err
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return f, given, usageError("--until %q is not after --since %q: the window is empty", o.until, o.since)
+	}
+	switch {
+	case o.margin < 0:
+		return f, given, usageError("--margin %s: must not be negative", o.margin)
+	case o.margin == 0:
+		f.Margin = -1 // none
+	default:
+		f.Margin = o.margin
+	}
+	for _, a := range o.accounts {
+		a = strings.TrimSpace(a)
+		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
+			return f, given, usageError("--accounts %q: not a 12-digit AWS account id", a)
+		}
+		f.Accounts = append(f.Accounts, a)
+	}
+	for _, r := range o.regions {
+		r = strings.TrimSpace(r)
+		if !regionRE.MatchString(r) {
+			return f, given, usageError("--regions %q: not a region name (such as eu-west-1)", r)
+		}
+		f.Regions = append(f.Regions, r)
+	}
+	for _, k := range o.kinds {
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !slices.Contains(layout.Kinds(), k) {
+			return f, given, usageError("--kinds %q: use %s", k, strings.Join(layout.Kinds(), ", "))
+		}
+		f.Kinds = append(f.Kinds, k)
+	}
+	if err := f.Validate(); err != nil {
+		return f, given, usageError("%v", err)
+	}
+	return f, given, nil
+}
+
+// regionRE matches AWS region names (us-east-1, us-gov-west-1, eu-central-2).
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+
+// parseMomentFlag parses --since or --until: a date, an RFC 3339 time, or
+// an age before now (7d or -7d). Empty is the zero time.
+func parseMomentFlag(flag, value string, now time.Time) (time.Time, error) {
+	if value == "" {
+		return time.Time{}, nil
+	}
+	m, err := config.ParseMoment(value)
+	if err != nil {
+		d, derr := config.ParseDuration(value)
+		if derr != nil || d <= 0 {
+			return time.Time{}, usageError("--%s: %v", flag, err)
+		}
+		m = config.Moment{Ago: d}
+	}
+	return m.Resolve(now).UTC(), nil
+}
+
+// s3Sources returns a layout-aware listing source per s3:// URL, with one
+// client: AWS's delivery layouts are listed as filter selects, every other
+// key plainly.
+func s3Sources(ctx context.Context, o ingestOptions, urls []string, filter layout.Filter, filtered bool) ([]pipeline.Source, error) {
 	type loc struct{ bucket, prefix string }
 	var locs []loc
 	for _, u := range urls {
 		b, p, err := s3src.ParseURL(u)
 		if err != nil {
 			return nil, usageError("%v", err)
+		}
+		if filtered && !isFolder(p) {
+			return nil, usageError("%s: --since, --until, --accounts, --regions and --kinds need a folder prefix (ending in /)", u)
 		}
 		locs = append(locs, loc{b, p})
 	}
@@ -435,7 +547,17 @@ func s3Sources(ctx context.Context, o ingestOptions, urls []string) ([]pipeline.
 	c := s3src.New(awsconf.NewS3(cfg), s3src.Options{})
 	var srcs []pipeline.Source
 	for _, l := range locs {
-		srcs = append(srcs, c.List(l.bucket, l.prefix))
+		if isFolder(l.prefix) {
+			srcs = append(srcs, c.Layout(l.bucket, l.prefix, filter))
+		} else {
+			// A key prefix (s3://b/logs/2026-11, a single object): every
+			// key that starts with it, as before.
+			srcs = append(srcs, c.List(l.bucket, l.prefix))
+		}
 	}
 	return srcs, nil
 }
+
+// isFolder reports whether an S3 prefix names a folder (the bucket's root
+// or a prefix ending in /), which the layout-aware listing walks.
+func isFolder(prefix string) bool { return prefix == "" || strings.HasSuffix(prefix, "/") }
