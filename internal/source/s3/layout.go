@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -59,7 +60,8 @@ func (l lister) List(ctx context.Context, bucket, prefix, delimiter, startAfter 
 
 // Layout returns a source of the objects layout.Walk finds in bucket under
 // root with filter f (date windows, accounts, regions, kinds), read and
-// prefetched as List's are. A denied or missing bucket ends it with a
+// prefetched as List's are. Keys ending in / (folder markers) are left
+// out. A denied or missing bucket ends it with a
 // *pipeline.ListError.
 func (c *Client) Layout(bucket, root string, f layout.Filter) pipeline.Source {
 	var (
@@ -75,6 +77,9 @@ func (c *Client) Layout(bucket, root string, f layout.Filter) pipeline.Source {
 			next, stop = layout.Pull(ctx, c.Lister(), bucket, root, f)
 		}
 		e, err := next()
+		for err == nil && strings.HasSuffix(e.Key, "/") {
+			e, err = next() // a folder marker, left out as List does
+		}
 		if err != nil {
 			ended = true
 			stop()
