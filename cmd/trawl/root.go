@@ -82,6 +82,8 @@ Start with:
   trawl demo                  generate a multi-account data set with an attack in it, ingest it, summarise
   trawl ingest ./AWSLogs/     ingest files and directories (recursively); - reads stdin
   trawl query "SELECT event_name, count(*) FROM cloudtrail GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
+  trawl ingest s3://bucket/AWSLogs/ --since 7d   read a bucket in AWS's delivery layouts
+  trawl config example > trawl.yaml; trawl run   collect continuously from S3, SQS and CloudWatch Logs
 
 Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 		SilenceUsage:  true,
