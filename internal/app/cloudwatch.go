@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,7 +39,8 @@ func streamAWSConfig(ctx context.Context, a *config.AWS, region string) (aws.Con
 	return awsconf.Load(ctx, opt)
 }
 
-func buildCloudWatchLogs(ctx context.Context, s config.Source, st *Store, _ *slog.Logger, once bool) (pipeline.Source, error) {
+func buildCloudWatchLogs(ctx context.Context, s config.Source, env SourceEnv) (pipeline.Source, error) {
+	st, once := env.Store, env.Once
 	c := s.CloudWatchLogs
 	acfg, err := streamAWSConfig(ctx, s.AWS, "")
 	if err != nil {
@@ -60,7 +60,8 @@ func buildCloudWatchLogs(ctx context.Context, s config.Source, st *Store, _ *slo
 	return cwlogs.New(cloudwatchlogs.NewFromConfig(acfg), st, cfg)
 }
 
-func buildLookup(ctx context.Context, s config.Source, st *Store, _ *slog.Logger, once bool) (pipeline.Source, error) {
+func buildLookup(ctx context.Context, s config.Source, env SourceEnv) (pipeline.Source, error) {
+	st, once := env.Store, env.Once
 	c := s.CloudTrailLookup
 	regions := c.Regions
 	if len(regions) == 0 {

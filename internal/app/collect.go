@@ -15,9 +15,19 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
-// SourceBuilder makes the pipeline source of a configured source. once
-// asks for a single pass (a backfill) instead of polling for ever.
-type SourceBuilder func(ctx context.Context, src config.Source, st *Store, log *slog.Logger, once bool) (pipeline.Source, error)
+// SourceEnv is what a source builder may use.
+type SourceEnv struct {
+	Store *Store
+	Log   *slog.Logger // with the source's name
+	// Once asks for a single pass (a backfill) instead of polling for ever.
+	Once bool
+	// Metrics, if set, receives what a source measures besides its
+	// objects (verification problems).
+	Metrics *metrics.Metrics
+}
+
+// SourceBuilder makes the pipeline source of a configured source.
+type SourceBuilder func(ctx context.Context, src config.Source, env SourceEnv) (pipeline.Source, error)
 
 // SourceBuilders are the source kinds trawl run can collect from, by the
 // configuration key of the kind (config.Source.Kind).
@@ -58,7 +68,7 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 		if !ok {
 			return pipeline.Result{}, fmt.Errorf("source %s: %s sources are not supported by this build", s.Name, s.Kind())
 		}
-		src, err := build(ctx, s, c.Store, c.Log.With("source", s.Name), c.Once)
+		src, err := build(ctx, s, SourceEnv{Store: c.Store, Log: c.Log.With("source", s.Name), Once: c.Once, Metrics: c.Metrics})
 		if err != nil {
 			return pipeline.Result{}, fmt.Errorf("source %s: %w", s.Name, err)
 		}

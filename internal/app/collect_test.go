@@ -39,8 +39,8 @@ func TestCollectorRunsSourcesWithRetention(t *testing.T) {
 	// A stand-in for the s3 kind that lists a local directory (its bucket).
 	saved := SourceBuilders["s3"]
 	defer func() { SourceBuilders["s3"] = saved }()
-	SourceBuilders["s3"] = func(_ context.Context, src config.Source, _ *Store, _ *slog.Logger, once bool) (pipeline.Source, error) {
-		if !once {
+	SourceBuilders["s3"] = func(_ context.Context, src config.Source, env SourceEnv) (pipeline.Source, error) {
+		if !env.Once {
 			t.Error("the collector did not ask for one pass")
 		}
 		objs, err := file.Objects([]string{src.S3.Bucket}, nil)
@@ -80,7 +80,7 @@ func TestCollectorRunsSourcesWithRetention(t *testing.T) {
 func TestCollectorStopsCleanly(t *testing.T) {
 	saved := SourceBuilders["s3"]
 	defer func() { SourceBuilders["s3"] = saved }()
-	SourceBuilders["s3"] = func(context.Context, config.Source, *Store, *slog.Logger, bool) (pipeline.Source, error) {
+	SourceBuilders["s3"] = func(context.Context, config.Source, SourceEnv) (pipeline.Source, error) {
 		return pipeline.SourceFunc(func(ctx context.Context) (pipeline.Object, error) {
 			<-ctx.Done() // a source that polls for ever
 			return pipeline.Object{}, ctx.Err()

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -47,7 +46,8 @@ func s3Client(ctx context.Context, a *config.AWS) (*s3src.Client, error) {
 
 // buildS3 lists a bucket in AWS's delivery layouts, within the source's
 // window and filters, again every interval unless once.
-func buildS3(ctx context.Context, s config.Source, st *Store, log *slog.Logger, once bool) (pipeline.Source, error) {
+func buildS3(ctx context.Context, s config.Source, env SourceEnv) (pipeline.Source, error) {
+	once := env.Once
 	c := s.S3
 	client, err := s3Client(ctx, s.AWS)
 	if err != nil {
@@ -65,7 +65,7 @@ func buildS3(ctx context.Context, s config.Source, st *Store, log *slog.Logger, 
 		return client.Layout(c.Bucket, c.Prefix, f), nil
 	}
 	if c.Verify && !once {
-		go verifyContinuously(ctx, s, st, log)
+		go verifyContinuously(ctx, s, env)
 	}
 	if once {
 		return list(ctx)
@@ -75,7 +75,8 @@ func buildS3(ctx context.Context, s config.Source, st *Store, log *slog.Logger, 
 
 // verifyContinuously checks, every VerifyEvery, the last day of the
 // source's CloudTrail against its digests and logs every problem.
-func verifyContinuously(ctx context.Context, s config.Source, st *Store, log *slog.Logger) {
+func verifyContinuously(ctx context.Context, s config.Source, env SourceEnv) {
+	log := env.Log
 	api, err := s3API(ctx, s.AWS)
 	if err != nil {
 		log.Error("verify", "error", err)
@@ -93,7 +94,7 @@ func verifyContinuously(ctx context.Context, s config.Source, st *Store, log *sl
 		rep, err := verify.Run(ctx, verify.NewS3(api, s.S3.Bucket), verify.Options{
 			Prefix: s.S3.Prefix, Since: now.Add(-24 * time.Hour), Until: now,
 			Accounts: s.S3.Accounts, Regions: s.S3.Regions,
-			Ledger:     st,
+			Ledger:     env.Store,
 			LedgerName: func(key string) string { return s3src.URL(s.S3.Bucket, key) },
 		})
 		switch {
@@ -103,8 +104,13 @@ func verifyContinuously(ctx context.Context, s config.Source, st *Store, log *sl
 			log.Error("verify", "error", err)
 			continue
 		}
+		counts := map[string]int{}
 		for _, p := range rep.Problems {
+			counts[string(p.Kind)]++
 			log.Warn("verify", "problem", string(p.Kind), "object", p.Object, "digest", p.Digest, "detail", p.Detail)
+		}
+		if env.Metrics != nil {
+			env.Metrics.VerifyProblems(s.Name, counts)
 		}
 		log.Info("verified", "digests", rep.Digests, "log_files", rep.LogFiles, "problems", len(rep.Problems))
 	}
@@ -112,7 +118,8 @@ func verifyContinuously(ctx context.Context, s config.Source, st *Store, log *sl
 
 // buildSQS receives S3 event notifications from a queue and reads the
 // objects they name.
-func buildSQS(ctx context.Context, s config.Source, _ *Store, log *slog.Logger, once bool) (pipeline.Source, error) {
+func buildSQS(ctx context.Context, s config.Source, env SourceEnv) (pipeline.Source, error) {
+	log, once := env.Log, env.Once
 	c := s.SQS
 	cfg, err := streamAWSConfig(ctx, s.AWS, "")
 	if err != nil {

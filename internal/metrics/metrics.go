@@ -29,6 +29,7 @@ type Metrics struct {
 	records  *prometheus.CounterVec
 	errs     *prometheus.CounterVec
 	newest   *prometheus.GaugeVec
+	verify   *prometheus.GaugeVec
 	quar     prometheus.Counter
 	warnings prometheus.Counter
 	dups     prometheus.Counter
@@ -54,6 +55,8 @@ func New() *Metrics {
 			Help: "Errors, by source and what failed (read, list)."}, []string{"source", "what"}),
 		newest: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trawl_newest_object_timestamp_seconds",
 			Help: "Modification time of the newest object ingested, by source: time() minus this is the lag."}, []string{"source"}),
+		verify: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trawl_verify_problems",
+			Help: "Problems the last digest verification of a source found, by kind (missing-log-file, altered-log-file, …)."}, []string{"source", "kind"}),
 		quar: prometheus.NewCounter(prometheus.CounterOpts{Name: "trawl_quarantined_total",
 			Help: "Inputs that could not be decoded and went to the quarantine table."}),
 		warnings: prometheus.NewCounter(prometheus.CounterOpts{Name: "trawl_warnings_total",
@@ -61,7 +64,7 @@ func New() *Metrics {
 		dups: prometheus.NewCounter(prometheus.CounterOpts{Name: "trawl_duplicates_total",
 			Help: "Records dropped as already stored."}),
 	}
-	m.reg.MustRegister(m.objects, m.bytes, m.records, m.errs, m.newest, m.quar, m.warnings, m.dups,
+	m.reg.MustRegister(m.objects, m.bytes, m.records, m.errs, m.newest, m.verify, m.quar, m.warnings, m.dups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -110,6 +113,15 @@ func (m *Metrics) Source(name string, src pipeline.Source) pipeline.Source {
 		}
 		return o, nil
 	})
+}
+
+// VerifyProblems sets the problems the last verification of a source
+// found, by kind; kinds not in counts go back to zero.
+func (m *Metrics) VerifyProblems(source string, counts map[string]int) {
+	m.verify.DeletePartialMatch(prometheus.Labels{"source": source})
+	for kind, n := range counts {
+		m.verify.WithLabelValues(source, kind).Set(float64(n))
+	}
 }
 
 // Progress records the totals of a run; give it every progress snapshot of
