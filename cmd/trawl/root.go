@@ -115,6 +115,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newRunCmd(e))
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newVerifyCmd(e))
+	root.AddCommand(newMatchCmd(e))
 	return root
 }
 

@@ -1,0 +1,190 @@
+// Package cwpattern implements CloudWatch Logs filter patterns (the
+// language of metric filters, subscription filters, FilterLogEvents and
+// Live Tail): term patterns for unstructured events, JSON patterns
+// ({ $.field = "value" && … }) and space-delimited patterns
+// ([ip, user, …, status = 404, bytes]). See docs/match.md.
+package cwpattern
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Pattern is a parsed filter pattern. It is safe for concurrent use.
+type Pattern struct {
+	src   string
+	kind  kind
+	terms *termPattern
+	json  node
+	space *spacePattern
+}
+
+type kind uint8
+
+const (
+	kindAll kind = iota // the empty pattern: every event
+	kindTerms
+	kindJSON
+	kindSpace
+)
+
+// String returns the pattern as it was given.
+func (p *Pattern) String() string { return p.src }
+
+// Error is a syntax error at a 1-based column of the pattern.
+type Error struct {
+	Column int
+	Msg    string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("column %d: %s", e.Column, e.Msg) }
+
+func errAt(pos int, format string, args ...any) error {
+	return &Error{Column: pos + 1, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse parses a filter pattern. The kind is chosen as CloudWatch Logs
+// does: a pattern in { } is a JSON pattern, one in [ ] a space-delimited
+// pattern, anything else a term pattern; an empty pattern matches every
+// event.
+func Parse(pattern string) (*Pattern, error) {
+	p := &Pattern{src: pattern}
+	s := strings.TrimSpace(pattern)
+	off := strings.Index(pattern, s)
+	switch {
+	case s == "" || s == `""`:
+		p.kind = kindAll
+	case s[0] == '{':
+		n, err := parseJSON(pattern, off)
+		if err != nil {
+			return nil, err
+		}
+		p.kind, p.json = kindJSON, n
+	case s[0] == '[':
+		sp, err := parseSpace(pattern, off)
+		if err != nil {
+			return nil, err
+		}
+		p.kind, p.space = kindSpace, sp
+	default:
+		t, err := parseTerms(pattern, off)
+		if err != nil {
+			return nil, err
+		}
+		p.kind, p.terms = kindTerms, t
+	}
+	return p, nil
+}
+
+// Match reports whether one log event matches: a JSON object's text for
+// JSON patterns (anything else never matches them), a line of text for term
+// and space-delimited patterns.
+func (p *Pattern) Match(event []byte) bool {
+	switch p.kind {
+	case kindAll:
+		return true
+	case kindTerms:
+		return p.terms.match(string(event))
+	case kindJSON:
+		return matchJSON(p.json, event)
+	case kindSpace:
+		return p.space.match(string(event))
+	}
+	return false
+}
+
+// ---- values shared by the three kinds ----
+
+// value is the right-hand side of a comparison: a string with * wildcards,
+// a number, or a regular expression (%…%).
+type value struct {
+	str     string // text, without quotes
+	quoted  bool
+	wild    bool // str holds a *
+	num     float64
+	isNum   bool // unquoted and a number
+	re      *regexp.Regexp
+	pattern string // the literal as written, for messages
+}
+
+// globMatch matches s against a pattern in which * stands for any run of
+// characters, anchored at both ends.
+func globMatch(pat, s string) bool {
+	parts := strings.Split(pat, "*")
+	if len(parts) == 1 {
+		return pat == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, part := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, part)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(part):]
+	}
+	return strings.HasSuffix(s, last) && len(s) >= len(last)
+}
+
+// eqString reports whether text equals the value as a string (with
+// wildcards, or a regular expression match).
+func (v *value) eqString(text string) bool {
+	if v.re != nil {
+		return v.re.MatchString(text)
+	}
+	if v.wild {
+		return globMatch(v.str, text)
+	}
+	return v.str == text
+}
+
+func compareNum(op string, a, b float64) bool {
+	switch op {
+	case "=":
+		return a == b
+	case "!=":
+		return a != b
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	}
+	return false
+}
+
+func parseNumber(s string) (float64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	c := s[0]
+	if !(c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) {
+		return 0, false
+	}
+	if strings.ContainsAny(s, "xXpP_") || strings.EqualFold(s, "inf") || strings.ContainsAny(s, "nN") {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
+}
+
+// compileRegex compiles the body of a %…% literal. CloudWatch Logs supports
+// a subset of regular-expression syntax; RE2 accepts all of it.
+func compileRegex(body string, pos int) (*regexp.Regexp, error) {
+	if body == "" {
+		return nil, errAt(pos, "empty regular expression %%%%")
+	}
+	re, err := regexp.Compile(body)
+	if err != nil {
+		return nil, errAt(pos, "bad regular expression %%%s%%: %v", body, err)
+	}
+	return re, nil
+}
