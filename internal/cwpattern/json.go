@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/trawl-project/trawl/internal/jsonscan"
 )
@@ -127,6 +128,9 @@ func (c *condNode) eval(ev *jsonEvent) bool {
 		f, err := strconv.ParseFloat(v, 64)
 		return err == nil && compareNum(c.op, f, c.val.num)
 	}
+	if v[0] == '"' && (len(v) < 2 || v[len(v)-1] != '"') {
+		return false // malformed; the event is not valid JSON
+	}
 	eq := c.val.eqString(jsonscan.Text(v))
 	if c.op == "!=" {
 		return !eq
@@ -134,25 +138,28 @@ func (c *condNode) eval(ev *jsonEvent) bool {
 	return eq
 }
 
-// matchJSON validates the event once and evaluates the expression over it.
-func matchJSON(n node, event []byte) bool {
+// matchJSON evaluates the expression over the event, resolving each
+// selector once, and accepts a match only when the event is valid JSON: an
+// event the expression rejects needs no validation (the walk stops early on
+// malformed text), so most events are read once.
+func matchJSON(n node, event string) bool {
 	i := 0
 	for i < len(event) && isSpace(event[i]) {
 		i++
 	}
-	if i == len(event) || event[i] != '{' || !json.Valid(event) {
+	if i == len(event) || event[i] != '{' {
 		return false
 	}
 	slots := countSlots(n)
 	var buf [8]string
 	var b1, b2 [8]bool
-	ev := &jsonEvent{raw: string(event), vals: buf[:0], done: b1[:0], ok: b2[:0]}
+	ev := jsonEvent{raw: event}
 	if slots > len(buf) {
 		ev.vals, ev.done, ev.ok = make([]string, slots), make([]bool, slots), make([]bool, slots)
 	} else {
 		ev.vals, ev.done, ev.ok = buf[:slots], b1[:slots], b2[:slots]
 	}
-	return n.eval(ev)
+	return n.eval(&ev) && json.Valid(unsafe.Slice(unsafe.StringData(event), len(event)))
 }
 
 func countSlots(n node) int {

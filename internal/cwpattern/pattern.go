@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Pattern is a parsed filter pattern. It is safe for concurrent use.
@@ -82,17 +83,25 @@ func Parse(pattern string) (*Pattern, error) {
 // JSON patterns (anything else never matches them), a line of text for term
 // and space-delimited patterns.
 func (p *Pattern) Match(event []byte) bool {
+	// Nothing keeps the string after Match returns, so it may share the
+	// caller's bytes.
+	s := unsafe.String(unsafe.SliceData(event), len(event))
 	switch p.kind {
 	case kindAll:
 		return true
 	case kindTerms:
-		return p.terms.match(string(event))
+		return p.terms.match(s)
 	case kindJSON:
-		return matchJSON(p.json, event)
+		return matchJSON(p.json, s)
 	case kindSpace:
-		return p.space.match(string(event))
+		return p.space.match(s)
 	}
 	return false
+}
+
+// MatchString is Match for an event held in a string.
+func (p *Pattern) MatchString(event string) bool {
+	return p.Match(unsafe.Slice(unsafe.StringData(event), len(event)))
 }
 
 // ---- values shared by the three kinds ----

@@ -1,6 +1,7 @@
 package cwpattern
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -298,6 +299,42 @@ func BenchmarkMatchTerms(b *testing.B) {
 	for b.Loop() {
 		if !p.Match(ev) {
 			b.Fatal("no match")
+		}
+	}
+}
+
+// FuzzMatch checks that no pattern or event makes Parse or Match panic, and
+// that JSON patterns never match text that is not valid JSON.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{`{ $.a = "x" }`, `{ $.a[0].b > 1 || $.c NOT EXISTS }`, `[a, ..., b = 4*]`, `ERROR -x ?"y"`} {
+		f.Add(s, `{"a":"x","c":[1,{"b":2}]}`)
+		f.Add(s, `{"a":"x`)
+		f.Add(s, `1 2 "3 4" [5 6]`)
+	}
+	f.Fuzz(func(t *testing.T, pattern, ev string) {
+		p, err := Parse(pattern)
+		if err != nil {
+			return
+		}
+		got := p.Match([]byte(ev))
+		if got && p.kind == kindJSON && !json.Valid([]byte(ev)) {
+			t.Errorf("%q matched invalid JSON %q", pattern, ev)
+		}
+	})
+}
+
+// BenchmarkMatchJSONNoMatch: the common case for a filter, an event the
+// pattern rejects (no validation pass).
+func BenchmarkMatchJSONNoMatch(b *testing.B) {
+	p, err := Parse(`{ $.userIdentity.userName = "bob" && ($.errorCode = "AccessDenied" || $.sourceIPAddress != 10.* ) }`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := []byte(ctEvent)
+	b.SetBytes(int64(len(ev)))
+	for b.Loop() {
+		if p.Match(ev) {
+			b.Fatal("match")
 		}
 	}
 }
