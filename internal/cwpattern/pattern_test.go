@@ -225,6 +225,8 @@ func TestSpaceDelimited(t *testing.T) {
 		{`[ip=127.0.0.1, ...]`, access, true},
 		{`[ip=%^127\.%, ...]`, access, true},
 		{`[..., request = %GET /index%, status_code, bytes]`, access404, true},
+		{`[ip, ..., =404, bytes]`, access404, true},
+		{`[ip, ..., =404, bytes]`, access, false},
 		{`[a, b]`, "one", false},
 		{`[a, b]`, "one two", true},
 		{`[a=one, b]`, "  one   two  ", true},
