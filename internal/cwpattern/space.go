@@ -87,7 +87,7 @@ func (p *spacePattern) match(line string) bool {
 	var buf [32]string
 	fields := splitFields(line, buf[:0])
 	var vbuf [32]string
-	vals := vbuf[:0]
+	var vals []string
 	if len(p.fields) > len(vbuf) {
 		vals = make([]string, len(p.fields))
 	} else {
