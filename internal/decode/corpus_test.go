@@ -233,10 +233,17 @@ func checkCloudTrail(t *testing.T, e *event.CloudTrail) {
 		}
 	}
 	id := e.EventID
+	// An Insight event names its API only in insightDetails.
+	orInsight := func(key string) string {
+		if v := str(key); v != "" {
+			return v
+		}
+		return str("insightDetails", key)
+	}
 	want := map[string][2]string{
 		"eventVersion":                          {e.EventVersion, str("eventVersion")},
-		"eventSource":                           {e.EventSource, str("eventSource")},
-		"eventName":                             {e.EventName, str("eventName")},
+		"eventSource":                           {e.EventSource, orInsight("eventSource")},
+		"eventName":                             {e.EventName, orInsight("eventName")},
 		"eventType":                             {e.EventType, str("eventType")},
 		"eventCategory":                         {e.EventCategory, str("eventCategory")},
 		"awsRegion":                             {e.AWSRegion, str("awsRegion")},
@@ -300,6 +307,15 @@ func checkCloudTrail(t *testing.T, e *event.CloudTrail) {
 	}
 	if e.UserType != "" && e.UserName == "" && e.UserType != "Unknown" {
 		t.Errorf("event %s: no user name derived for a %s identity", id, e.UserType)
+	}
+	if ui, _ := get("userIdentity").(map[string]any); len(ui) > 0 && e.Principal == "" {
+		t.Errorf("event %s: no principal derived for identity %v", id, ui)
+	}
+	if arn := e.UserARN; strings.Contains(arn, ":assumed-role/") && e.SessionName != arn[strings.LastIndexByte(arn, '/')+1:] {
+		t.Errorf("event %s: session name %q for %s", id, e.SessionName, arn)
+	}
+	if e.EventCategory == "Insight" && e.EventName == "" {
+		t.Errorf("event %s: Insight event without an event name", id)
 	}
 }
 

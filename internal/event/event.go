@@ -72,6 +72,8 @@ type CloudTrail struct {
 	UserAccountID      string
 	UserAccessKeyID    string
 	UserName           string // derived, see DeriveUserName
+	SessionName        string // derived: the role session name of an assumed role, see DeriveSessionName
+	Principal          string // derived: the person or actor, see DerivePrincipal
 	SessionIssuerType  string
 	SessionIssuerARN   string
 	SessionIssuerName  string

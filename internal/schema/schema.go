@@ -91,6 +91,8 @@ var CloudTrail = []Column[ct]{
 	Str("user_account_id", func(e *ct) string { return e.UserAccountID }),
 	Str("user_access_key_id", func(e *ct) string { return e.UserAccessKeyID }),
 	Str("user_name", func(e *ct) string { return e.UserName }),
+	Str("session_name", func(e *ct) string { return e.SessionName }),
+	Str("principal", func(e *ct) string { return e.Principal }),
 	Str("session_issuer_name", func(e *ct) string { return e.SessionIssuerName }),
 	BoolCol("mfa_authenticated", func(e *ct) event.Bool { return e.MFAAuthenticated }),
 	Str("invoked_by", func(e *ct) string { return e.InvokedBy }),

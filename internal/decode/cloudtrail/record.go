@@ -41,6 +41,7 @@ func IsDigestKey(key string) bool {
 // field is left empty and the record stays whole in Raw.
 func FromRaw(raw string, next func() (key, value string, ok bool)) event.CloudTrail {
 	var e event.CloudTrail
+	var insightName, insightSource string // insightDetails.eventName, .eventSource
 	if next == nil {
 		next = jsonscan.NewMemberIter(raw, nil).Next
 	}
@@ -112,12 +113,30 @@ func FromRaw(raw string, next func() (key, value string, ok bool)) event.CloudTr
 			e.ServiceEventDetails = jsonText(f)
 		case "insightDetails":
 			e.InsightDetails = jsonText(f)
+			jsonscan.Members(f, func(k, v string) bool {
+				switch k {
+				case "eventName":
+					insightName = jsonscan.Text(v)
+				case "eventSource":
+					insightSource = jsonscan.Text(v)
+				}
+				return true
+			})
 		}
 	}
 	e.Raw = raw
 	if e.EventID == "" {
 		e.EventID = syntheticID(raw)
 	}
+	// An Insight event names the API it is about only in insightDetails.
+	if e.EventName == "" {
+		e.EventName = insightName
+	}
+	if e.EventSource == "" {
+		e.EventSource = insightSource
+	}
+	e.SessionName = DeriveSessionName(&e)
+	e.Principal = DerivePrincipal(&e)
 	e.UserName = DeriveUserName(&e)
 	return e
 }
@@ -283,6 +302,101 @@ func DeriveUserName(e *event.CloudTrail) string {
 		return e.UserPrincipalID
 	}
 	return arnTail(e.UserARN)
+}
+
+// DeriveSessionName returns the role session name of an assumed-role
+// identity: SESSION in arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, else
+// in a principalId of the form AROA…:SESSION (the unique id of a role and
+// the session name; also when the identity's type is AssumedRole and the id
+// is redacted). Other identities have none ("").
+func DeriveSessionName(e *event.CloudTrail) string {
+	if _, session := assumedRoleParts(e.UserARN); session != "" {
+		return session
+	}
+	if strings.HasPrefix(e.UserPrincipalID, "AROA") || e.UserType == "AssumedRole" {
+		if _, session, ok := strings.Cut(e.UserPrincipalID, ":"); ok {
+			return session
+		}
+	}
+	return ""
+}
+
+// DerivePrincipal names the person or actor behind an event, as far as the
+// identity tells. It expects the identity fields, SessionName and UserName
+// as recorded (userIdentity.userName) to be filled:
+//
+//   - any identity acting for an IAM Identity Center user
+//     (onBehalfOf.userId): that user id
+//   - Root: "root"
+//   - IAMUser: userName, else the ARN's last part
+//   - AssumedRole, Role: the source identity (sessionContext.sourceIdentity,
+//     set to name the person across role chaining), else the session name
+//     (the SSO user of AWSReservedSSO_… roles, an instance id, a function
+//     name), else the role
+//   - FederatedUser: the name in arn:aws:sts::…:federated-user/NAME, else the
+//     part of principalId after ':'
+//   - SAMLUser, WebIdentityUser: userName, else the part of principalId after
+//     the last ':'
+//   - AWSService: the service (invokedBy), else principalId
+//   - AWSAccount: the session name in an AROA…:SESSION principalId, else
+//     principalId, else the account (accountId, e.g. ANONYMOUS_PRINCIPAL)
+//   - IdentityCenterUser, Directory, Unknown, none and anything else:
+//     userName, else the session name, else invokedBy ("AWS Internal" for
+//     AWS's own calls), else principalId, else the ARN's last part, else
+//     accountId
+func DerivePrincipal(e *event.CloudTrail) string {
+	if e.IdentityStoreUser != "" {
+		return e.IdentityStoreUser
+	}
+	switch e.UserType {
+	case "Root":
+		return "root"
+	case "IAMUser":
+		if e.UserName != "" {
+			return e.UserName
+		}
+		return firstOf(arnTail(e.UserARN), e.UserPrincipalID, e.UserAccountID)
+	case "AssumedRole", "Role":
+		if e.SourceIdentity != "" {
+			return e.SourceIdentity
+		}
+		if e.SessionName != "" {
+			return e.SessionName
+		}
+		role, _ := assumedRoleParts(e.UserARN)
+		return firstOf(e.SessionIssuerName, role, arnTail(e.UserARN), e.UserPrincipalID, e.UserAccountID)
+	case "FederatedUser":
+		if i := strings.Index(e.UserARN, ":federated-user/"); i >= 0 {
+			return e.UserARN[i+len(":federated-user/"):]
+		}
+		if _, name, ok := strings.Cut(e.UserPrincipalID, ":"); ok {
+			return name
+		}
+		return firstOf(e.UserName, e.UserPrincipalID, e.UserAccountID)
+	case "SAMLUser", "WebIdentityUser":
+		if e.UserName != "" {
+			return e.UserName
+		}
+		if i := strings.LastIndexByte(e.UserPrincipalID, ':'); i >= 0 && i+1 < len(e.UserPrincipalID) {
+			return e.UserPrincipalID[i+1:]
+		}
+		return firstOf(e.UserPrincipalID, arnTail(e.UserARN), e.UserAccountID)
+	case "AWSService":
+		return firstOf(e.InvokedBy, e.UserPrincipalID, e.UserAccountID)
+	case "AWSAccount":
+		return firstOf(e.SessionName, e.UserPrincipalID, e.UserAccountID)
+	}
+	return firstOf(e.UserName, e.SessionName, e.InvokedBy, e.UserPrincipalID, arnTail(e.UserARN), e.UserAccountID)
+}
+
+// firstOf returns the first of its arguments that is not empty.
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // assumedRoleParts splits arn:…:assumed-role/ROLE/SESSION into its role and

@@ -12,8 +12,9 @@ import (
 
 // SchemaVersion is the version of the schema this code writes. Stores
 // created by older versions are migrated on open; newer ones are refused.
-// Version 2 added ingest_warning, version 3 trawl_spill.
-const SchemaVersion = 4
+// Version 2 added ingest_warning, version 3 trawl_spill, version 4 the
+// ledger's cursor, version 5 cloudtrail's session_name and principal.
+const SchemaVersion = 5
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -216,7 +217,19 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
+
+// schemaV5 adds the cloudtrail columns session_name and principal, derived
+// at ingest (NULL in rows stored before), and recreates the cloudtrail view
+// with them. (ADD COLUMN appends them after spill_id in cloudtrail_base;
+// the view lists columns by name, so it is the same as in a new store.)
+func schemaV5() []string {
+	return []string{
+		`ALTER TABLE cloudtrail_base ADD COLUMN IF NOT EXISTS session_name VARCHAR`,
+		`ALTER TABLE cloudtrail_base ADD COLUMN IF NOT EXISTS principal VARCHAR`,
+		cloudtrailDDL()[1],
+	}
+}
 
 // schemaV4 adds the ledger's cursor column: the position of a stream
 // source, committed with the rows read up to it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -408,6 +409,79 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	if n := count(t, st, `SELECT count(*) FROM cloudtrail`); n != 1 {
 		t.Errorf("%d events after the migration, want 1", n)
+	}
+}
+
+// viewColumns returns the names of the cloudtrail view's columns, in order.
+func viewColumns(t *testing.T, st *Store) []string {
+	t.Helper()
+	rows, err := st.db.Query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'cloudtrail' ORDER BY ordinal_position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	return cols
+}
+
+// TestMigrateFromVersion4 opens a database at schema version 4 (before
+// session_name and principal): the columns are added, NULL in the rows
+// stored before, filled in rows stored after, and the cloudtrail view is
+// the same as in a new store.
+func TestMigrateFromVersion4(t *testing.T) {
+	st, path := openTemp(t)
+	want := viewColumns(t, st)
+	tx := mustTx(t, st)
+	if err := tx.Write(ctx, &event.Batch{Object: "a.json", CloudTrail: []event.CloudTrail{ctEvent("e1", time.Now().UTC(), "X")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Make it a version-4 file: without the columns, with the view of
+	// version 4.
+	v4view := strings.NewReplacer("  \"session_name\",\n", "", "  \"principal\",\n", "").Replace(cloudtrailDDL()[1])
+	if v4view == cloudtrailDDL()[1] {
+		t.Fatal("the view does not list session_name and principal")
+	}
+	for _, q := range []string{`DROP VIEW cloudtrail`, `ALTER TABLE cloudtrail_base DROP COLUMN session_name`,
+		`ALTER TABLE cloudtrail_base DROP COLUMN principal`, v4view,
+		`UPDATE trawl_meta SET value = '4' WHERE key = 'schema_version'`} {
+		if _, err := st.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	st, err := Open(ctx, path, Options{MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v := count(t, st, `SELECT value::INT FROM trawl_meta WHERE key = 'schema_version'`); v != SchemaVersion {
+		t.Errorf("schema version %d after opening, want %d", v, SchemaVersion)
+	}
+	if got := viewColumns(t, st); !slices.Equal(got, want) {
+		t.Errorf("view columns after the migration:\n%v\nwant\n%v", got, want)
+	}
+	tx = mustTx(t, st)
+	if err := tx.Write(ctx, &event.Batch{Object: "b.json", CloudTrail: []event.CloudTrail{ctEvent("e2", time.Now().UTC(), "Y")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail WHERE event_id = 'e1' AND principal IS NULL AND session_name IS NULL`); n != 1 {
+		t.Errorf("%d old rows without a principal, want 1", n)
+	}
+	if n := count(t, st, `SELECT count(*) FROM cloudtrail WHERE event_id = 'e2' AND principal = 'alice' AND session_name IS NULL`); n != 1 {
+		t.Errorf("%d new rows with principal alice, want 1", n)
 	}
 }
 
