@@ -108,6 +108,30 @@ func TestModifiersAndConditions(t *testing.T) {
 	}
 }
 
+// An Insight event's typed EventName comes from insightDetails; Sigma's
+// eventName is the record's, which an Insight event does not have.
+func TestInsightEventName(t *testing.T) {
+	raw := `{"eventVersion":"1.07","eventTime":"2026-11-01T10:00:00Z","awsRegion":"eu-west-1","eventID":"I1","eventType":"AwsCloudTrailInsight","recipientAccountId":"111122223333","sharedEventID":"S1","insightDetails":{"state":"Start","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","insightType":"ApiCallRateInsight"},"eventCategory":"Insight"}`
+	e := decoded(raw)
+	if e.EventName != "DeleteBucket" {
+		t.Fatalf("decoder gives EventName %q; the test expects it from insightDetails", e.EventName)
+	}
+	for det, want := range map[string]bool{
+		"  sel:\n    eventName: DeleteBucket\n  condition: sel":                              false,
+		"  sel:\n    eventSource: s3.amazonaws.com\n  condition: sel":                        false,
+		"  sel:\n    insightDetails.eventName: DeleteBucket\n  condition: sel":               true,
+		"  sel:\n    eventName: null\n    eventType: AwsCloudTrailInsight\n  condition: sel": true,
+	} {
+		r, err := Parse([]byte(rule(det)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Match(e); got != want {
+			t.Errorf("%q: %v, want %v", det, got, want)
+		}
+	}
+}
+
 func TestUnsupportedAndInvalid(t *testing.T) {
 	cases := []struct {
 		name, doc, reason string // reason "" means a plain (not unsupported) error
