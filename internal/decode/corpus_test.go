@@ -3,9 +3,7 @@ package decode
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,97 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/corpustest"
 	"github.com/trawl-project/trawl/internal/event"
 )
-
-// corpusDir finds ../shared/corpus beside the repository (or $TRAWL_CORPUS).
-// When it is absent the test is skipped, as is right on a user's clone,
-// unless TRAWL_REQUIRE_CORPUS=1 (CI sets it), which makes it fail.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	c, err := findCorpus()
-	if c == "" {
-		t.Fatal(err) // not a missing corpus: the repository is not found
-	}
-	if err != nil {
-		missingCorpus(t, os.Getenv("TRAWL_REQUIRE_CORPUS") == "1", err)
-	}
-	return c
-}
-
-// findCorpus returns $TRAWL_CORPUS, or else ../shared/corpus beside the
-// repository root, and an error when that directory does not exist. It
-// returns "" when it cannot tell where the corpus should be.
-func findCorpus() (string, error) {
-	if d := os.Getenv("TRAWL_CORPUS"); d != "" {
-		if _, err := os.Stat(d); err != nil {
-			return d, fmt.Errorf("TRAWL_CORPUS: %w", err)
-		}
-		return d, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(filepath.Dir(dir), "shared", "corpus")
-			if _, err := os.Stat(c); err != nil {
-				return c, fmt.Errorf("the shared test corpus is not at %s (it sits beside the repository in CI; set TRAWL_CORPUS to point elsewhere): %w", c, err)
-			}
-			return c, nil
-		}
-	}
-	return "", errors.New("repository root (go.mod) not found above " + wd)
-}
-
-// skipper is the part of testing.TB that missingCorpus uses.
-type skipper interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Skipf(format string, args ...any)
-}
-
-// missingCorpus fails the test when the corpus is required and skips it
-// otherwise.
-func missingCorpus(t skipper, required bool, err error) {
-	t.Helper()
-	if required {
-		t.Fatalf("TRAWL_REQUIRE_CORPUS=1 but the corpus is missing: %v", err)
-	} else {
-		t.Skipf("%v; skipping (set TRAWL_REQUIRE_CORPUS=1 to fail instead)", err)
-	}
-}
-
-// fakeT records what missingCorpus does.
-type fakeT struct{ fatal, skip string }
-
-func (f *fakeT) Helper()                           {}
-func (f *fakeT) Fatalf(format string, args ...any) { f.fatal = fmt.Sprintf(format, args...) }
-func (f *fakeT) Skipf(format string, args ...any)  { f.skip = fmt.Sprintf(format, args...) }
-
-func TestMissingCorpus(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "no-corpus")
-	t.Setenv("TRAWL_CORPUS", missing)
-	_, err := findCorpus()
-	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
-		t.Fatalf("findCorpus with TRAWL_CORPUS=%s: error %v, want one naming the path and wrapping fs.ErrNotExist", missing, err)
-	}
-	var req fakeT
-	missingCorpus(&req, true, err)
-	if req.skip != "" || !strings.Contains(req.fatal, "TRAWL_REQUIRE_CORPUS=1") || !strings.Contains(req.fatal, missing) {
-		t.Errorf("required: fatal %q, skip %q; want a failure naming TRAWL_REQUIRE_CORPUS and the path", req.fatal, req.skip)
-	}
-	var opt fakeT
-	missingCorpus(&opt, false, err)
-	if opt.fatal != "" || !strings.Contains(opt.skip, missing) {
-		t.Errorf("not required: fatal %q, skip %q; want a skip naming the path", opt.fatal, opt.skip)
-	}
-	t.Setenv("TRAWL_CORPUS", t.TempDir())
-	if _, err := findCorpus(); err != nil {
-		t.Errorf("findCorpus with an existing TRAWL_CORPUS: %v", err)
-	}
-}
 
 // collect keeps the records of every batch as they are.
 type collect struct {
@@ -147,7 +57,7 @@ func notRecords(path string) bool {
 }
 
 func TestCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpustest.Dir(t)
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -333,7 +243,7 @@ func boolText(b event.Bool) string {
 // all-fields sample field by field (the fields trawl has; geo enrichment is
 // not part of decoding).
 func TestCorpusVPCExpected(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "elastic-integrations", "vpcflow")
+	dir := filepath.Join(corpustest.Dir(t), "elastic-integrations", "vpcflow")
 	c := decodeFile(t, filepath.Join(dir, "test-v5-all-fields.log"), Options{})
 	if len(c.vpc) != 1 || len(c.q) != 0 {
 		t.Fatalf("got %d records, %d quarantined", len(c.vpc), len(c.q))
