@@ -34,7 +34,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,10 +131,7 @@ type Source struct {
 	filter   awscall.Retry
 	describe awscall.Retry
 
-	ctx  context.Context
-	next func() (pipeline.Object, error, bool)
-	stop func()
-	err  error
+	pipeline.Generator // Run is s.run
 
 	pos map[string]*position
 	seq map[string]int64
@@ -177,6 +173,7 @@ func New(api API, led Ledger, cfg Config) (*Source, error) {
 		cfg.Now = time.Now
 	}
 	s := &Source{api: api, led: led, cfg: cfg, pos: map[string]*position{}, seq: map[string]int64{}}
+	s.Run = s.run
 	s.filter = awscall.Retry{Limiter: awscall.NewLimiter(cfg.RequestsPerSecond), Base: cfg.Backoff, Max: cfg.MaxBackoff, Attempts: cfg.Attempts,
 		OnThrottle: func(error) { s.throttled.Add(1) }, OnTransient: func(error) { s.transient.Add(1) }}
 	s.describe = s.filter
@@ -190,39 +187,6 @@ func StreamKey(group, stream string) string { return "cwl://" + group + "/" + st
 // Stats returns the counts so far.
 func (s *Source) Stats() Stats {
 	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Transient: s.transient.Load(), Pages: s.pages.Load(), Skipped: s.skipped.Load(), Events: s.events.Load(), Streams: s.streams.Load()}
-}
-
-// Next returns the next page of events, io.EOF after the pass when not
-// following, or the error that ended the source.
-func (s *Source) Next(ctx context.Context) (pipeline.Object, error) {
-	if s.err != nil {
-		return pipeline.Object{}, s.err
-	}
-	if s.next == nil {
-		s.next, s.stop = iter.Pull2(s.run)
-	}
-	s.ctx = ctx
-	o, err, ok := s.next()
-	if !ok {
-		s.err = io.EOF
-		return pipeline.Object{}, io.EOF
-	}
-	if err != nil {
-		s.err = err
-		s.stop()
-	}
-	return o, err
-}
-
-// Close ends the source early, releasing what Next holds.
-func (s *Source) Close() error {
-	if s.stop != nil {
-		s.stop()
-	}
-	if s.err == nil {
-		s.err = io.EOF
-	}
-	return nil
 }
 
 func (s *Source) run(yield func(pipeline.Object, error) bool) {
@@ -250,9 +214,9 @@ func (s *Source) run(yield func(pipeline.Object, error) bool) {
 		t := time.NewTimer(s.cfg.Follow)
 		select {
 		case <-t.C:
-		case <-s.ctx.Done():
+		case <-s.Ctx().Done():
 			t.Stop()
-			yield(pipeline.Object{}, s.ctx.Err())
+			yield(pipeline.Object{}, s.Ctx().Err())
 			return
 		}
 	}
@@ -267,7 +231,7 @@ func (s *Source) list(g Group) ([]types.LogStream, error) {
 	}
 	for {
 		var out *cloudwatchlogs.DescribeLogStreamsOutput
-		err := s.describe.Do(s.ctx, func(ctx context.Context) error {
+		err := s.describe.Do(s.Ctx(), func(ctx context.Context) error {
 			s.requests.Add(1)
 			var err error
 			out, err = s.api.DescribeLogStreams(ctx, in)
@@ -303,7 +267,7 @@ func (s *Source) positions(g Group, streams []types.LogStream) error {
 		var ents map[string]ledger.Entry
 		if s.led != nil {
 			var err error
-			if ents, err = s.led.LedgerEntries(s.ctx, keys[:n]); err != nil {
+			if ents, err = s.led.LedgerEntries(s.Ctx(), keys[:n]); err != nil {
 				return fmt.Errorf("cwlogs: reading the cursors of %s: %w", g.Name, err)
 			}
 		}
@@ -378,7 +342,7 @@ func (s *Source) read(g Group, st types.LogStream, end int64, yield func(pipelin
 	c.reset(p.ts, p.ids)
 	for {
 		var out *cloudwatchlogs.FilterLogEventsOutput
-		err := s.filter.Do(s.ctx, func(ctx context.Context) error {
+		err := s.filter.Do(s.Ctx(), func(ctx context.Context) error {
 			s.requests.Add(1)
 			var err error
 			out, err = s.api.FilterLogEvents(ctx, in)
@@ -478,7 +442,7 @@ func (s *Source) emit(key string, p *position, c *chunk, yield func(pipeline.Obj
 	name := c.name(key)
 	k := len(c.evs)
 	if s.led != nil {
-		ents, err := s.led.LedgerEntries(s.ctx, []string{name})
+		ents, err := s.led.LedgerEntries(s.Ctx(), []string{name})
 		if err != nil {
 			return yield(pipeline.Object{}, fmt.Errorf("cwlogs: reading the ledger: %w", err))
 		}

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -104,10 +103,7 @@ type Source struct {
 	key   string
 	retry awscall.Retry
 
-	ctx  context.Context
-	next func() (pipeline.Object, error, bool)
-	stop func()
-	err  error
+	pipeline.Generator // Run is s.run
 
 	pos time.Time // the end of what is read
 	seq int64
@@ -138,6 +134,7 @@ func New(api API, led Ledger, cfg Config) (*Source, error) {
 		cfg.Now = time.Now
 	}
 	s := &Source{api: api, led: led, cfg: cfg, key: Key(cfg.Account, cfg.Region)}
+	s.Run = s.run
 	s.retry = awscall.Retry{Limiter: awscall.NewLimiter(cfg.RequestsPerSecond), Base: cfg.Backoff, Max: cfg.MaxBackoff, Attempts: cfg.Attempts,
 		OnThrottle: func(error) { s.throttled.Add(1) }, OnTransient: func(error) { s.transient.Add(1) }}
 	return s, nil
@@ -148,39 +145,6 @@ func (s *Source) Stats() Stats {
 	return Stats{Requests: s.requests.Load(), Throttled: s.throttled.Load(), Transient: s.transient.Load(), Windows: s.windows.Load(), Pages: s.pages.Load(), Events: s.events.Load()}
 }
 
-// Next returns the next page, io.EOF at the end when not following, or
-// the error that ended the source.
-func (s *Source) Next(ctx context.Context) (pipeline.Object, error) {
-	if s.err != nil {
-		return pipeline.Object{}, s.err
-	}
-	if s.next == nil {
-		s.next, s.stop = iter.Pull2(s.run)
-	}
-	s.ctx = ctx
-	o, err, ok := s.next()
-	if !ok {
-		s.err = io.EOF
-		return pipeline.Object{}, io.EOF
-	}
-	if err != nil {
-		s.err = err
-		s.stop()
-	}
-	return o, err
-}
-
-// Close ends the source early.
-func (s *Source) Close() error {
-	if s.stop != nil {
-		s.stop()
-	}
-	if s.err == nil {
-		s.err = io.EOF
-	}
-	return nil
-}
-
 const stamp = time.RFC3339
 
 func (s *Source) start() error {
@@ -188,7 +152,7 @@ func (s *Source) start() error {
 	oldest := now.Add(-History).Truncate(time.Second).Add(time.Second)
 	s.pos = s.cfg.Start.Truncate(time.Second)
 	if s.led != nil {
-		ents, err := s.led.LedgerEntries(s.ctx, []string{s.key})
+		ents, err := s.led.LedgerEntries(s.Ctx(), []string{s.key})
 		if err != nil {
 			return fmt.Errorf("lookup: reading the cursor of %s: %w", s.key, err)
 		}
@@ -229,9 +193,9 @@ func (s *Source) run(yield func(pipeline.Object, error) bool) {
 		t := time.NewTimer(s.cfg.Follow)
 		select {
 		case <-t.C:
-		case <-s.ctx.Done():
+		case <-s.Ctx().Done():
 			t.Stop()
-			yield(pipeline.Object{}, s.ctx.Err())
+			yield(pipeline.Object{}, s.Ctx().Err())
 			return
 		}
 	}
@@ -246,7 +210,7 @@ func (s *Source) window(from, to time.Time, yield func(pipeline.Object, error) b
 	var held *pipeline.Object
 	for page := 0; ; page++ {
 		var out *cloudtrail.LookupEventsOutput
-		err := s.retry.Do(s.ctx, func(ctx context.Context) error {
+		err := s.retry.Do(s.Ctx(), func(ctx context.Context) error {
 			s.requests.Add(1)
 			var err error
 			out, err = s.api.LookupEvents(ctx, in)
