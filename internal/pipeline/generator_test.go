@@ -9,8 +9,10 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
+type ctxKey struct{}
+
 func TestGenerator(t *testing.T) {
-	ctx := context.WithValue(context.Background(), struct{}{}, "call")
+	ctx := context.WithValue(context.Background(), ctxKey{}, "call")
 	boom := errors.New("boom")
 	var g pipeline.Generator
 	g.Run = func(yield func(pipeline.Object, error) bool) {
