@@ -17,6 +17,7 @@ import (
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/pipeline/pipelinetest"
 	"github.com/trawl-project/trawl/internal/source/file"
 )
 
@@ -422,34 +423,6 @@ func (m *mapSink) Flush(context.Context) error {
 	return nil
 }
 
-// crashingStore fails the nth commit, after the sinks were flushed: a crash
-// between the sink's flush and the ledger's commit.
-type crashingStore struct {
-	pipeline.Store
-	n       int
-	commits *atomic.Int32
-}
-
-func (c crashingStore) Begin(ctx context.Context) (pipeline.Tx, error) {
-	tx, err := c.Store.Begin(ctx)
-	return crashingTx{tx, c}, err
-}
-
-type crashingTx struct {
-	pipeline.Tx
-	c crashingStore
-}
-
-var errCrash = errors.New("crash before commit")
-
-func (t crashingTx) Commit(ctx context.Context, entries []ledger.Entry) error {
-	if int(t.c.commits.Add(1)) == t.c.n {
-		_ = t.Tx.Rollback()
-		return errCrash
-	}
-	return t.Tx.Commit(ctx, entries)
-}
-
 // TestSinkExactlyOnce crashes between a sink's flush and the commit of the
 // ledger: the re-run writes the same records to the sink again, and since
 // the sink is idempotent by key it ends with exactly the store's rows.
@@ -464,8 +437,8 @@ func TestSinkExactlyOnce(t *testing.T) {
 	objs, _ := file.Objects([]string{dir}, nil)
 	cfg := pipeline.Config{ChunkUnits: 200, TxRows: 1500, Sinks: []pipeline.Sink{sink}}
 	var commits atomic.Int32
-	_, err := pipeline.Run(context.Background(), crashingStore{app.PipelineStore(st), 2, &commits}, pipeline.Objects(objs...), cfg)
-	if !errors.Is(err, errCrash) {
+	_, err := pipeline.Run(context.Background(), pipelinetest.CrashingStore{Store: app.PipelineStore(st), N: 2, Commits: &commits}, pipeline.Objects(objs...), cfg)
+	if !errors.Is(err, pipelinetest.ErrCrash) {
 		t.Fatalf("crashing run: %v", err)
 	}
 	stored := scalar(t, st, `SELECT count(*) FROM vpcflow`)

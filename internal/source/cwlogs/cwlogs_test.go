@@ -15,6 +15,7 @@ import (
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/pipeline/pipelinetest"
 	"github.com/trawl-project/trawl/internal/source/cwlogs"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
@@ -214,34 +215,6 @@ func TestNewStreams(t *testing.T) {
 	}
 }
 
-// crashingStore fails the nth commit: the transaction's rows and cursors
-// are lost, as in a crash.
-type crashingStore struct {
-	pipeline.Store
-	n       int32
-	commits *atomic.Int32
-}
-
-func (c crashingStore) Begin(ctx context.Context) (pipeline.Tx, error) {
-	tx, err := c.Store.Begin(ctx)
-	return crashingTx{tx, c}, err
-}
-
-type crashingTx struct {
-	pipeline.Tx
-	c crashingStore
-}
-
-var errCrash = errors.New("crash before commit")
-
-func (t crashingTx) Commit(ctx context.Context, entries []ledger.Entry) error {
-	if t.c.commits.Add(1) == t.c.n {
-		_ = t.Tx.Rollback()
-		return errCrash
-	}
-	return t.Tx.Commit(ctx, entries)
-}
-
 func openStore(t *testing.T) *duckdb.Store {
 	st, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), "db.duckdb"), duckdb.Options{MemoryLimit: "256MB"})
 	if err != nil {
@@ -282,8 +255,8 @@ func TestCrashResume(t *testing.T) {
 
 	st := openStore(t)
 	var commits atomic.Int32
-	_, err := pipeline.Run(context.Background(), crashingStore{app.PipelineStore(st), 3, &commits}, cfgFor(app.PipelineStore(st)), pcfg)
-	if !errors.Is(err, errCrash) {
+	_, err := pipeline.Run(context.Background(), pipelinetest.CrashingStore{Store: app.PipelineStore(st), N: 3, Commits: &commits}, cfgFor(app.PipelineStore(st)), pcfg)
+	if !errors.Is(err, pipelinetest.ErrCrash) {
 		t.Fatalf("crashing run: %v", err)
 	}
 	n := duckdbtest.Scalar(t, st, `SELECT count(*) FROM vpcflow`)

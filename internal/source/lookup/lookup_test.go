@@ -24,6 +24,7 @@ import (
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/pipeline/pipelinetest"
 	"github.com/trawl-project/trawl/internal/source/lookup"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
@@ -315,32 +316,6 @@ func (m mapLedger) LedgerEntries(_ context.Context, keys []string) (map[string]l
 	return out, nil
 }
 
-type crashingStore struct {
-	pipeline.Store
-	n       int32
-	commits *atomic.Int32
-}
-
-func (c crashingStore) Begin(ctx context.Context) (pipeline.Tx, error) {
-	tx, err := c.Store.Begin(ctx)
-	return crashingTx{tx, c}, err
-}
-
-type crashingTx struct {
-	pipeline.Tx
-	c crashingStore
-}
-
-var errCrash = errors.New("crash before commit")
-
-func (t crashingTx) Commit(ctx context.Context, entries []ledger.Entry) error {
-	if t.c.commits.Add(1) == t.c.n {
-		_ = t.Tx.Rollback()
-		return errCrash
-	}
-	return t.Tx.Commit(ctx, entries)
-}
-
 // TestCrashResume fails a commit, then runs again: the store holds every
 // event once, as after a clean run, and the cursor is at the end.
 func TestCrashResume(t *testing.T) {
@@ -358,7 +333,7 @@ func TestCrashResume(t *testing.T) {
 	pcfg := pipeline.Config{TxRows: 120, TxAge: time.Hour, Workers: 2}
 	var commits atomic.Int32
 	src, _ := lookup.New(client(t, f), app.PipelineStore(st), cfg)
-	if _, err := pipeline.Run(context.Background(), crashingStore{app.PipelineStore(st), 3, &commits}, src, pcfg); !errors.Is(err, errCrash) {
+	if _, err := pipeline.Run(context.Background(), pipelinetest.CrashingStore{Store: app.PipelineStore(st), N: 3, Commits: &commits}, src, pcfg); !errors.Is(err, pipelinetest.ErrCrash) {
 		t.Fatalf("crashing run: %v", err)
 	}
 	n := duckdbtest.Scalar(t, st, `SELECT count(*) FROM cloudtrail`)
