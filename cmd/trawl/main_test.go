@@ -128,47 +128,10 @@ func TestCrashResume(t *testing.T) {
 	}
 
 	crashed := filepath.Join(tmp, "crashed.duckdb")
-	progress := regexp.MustCompile(`(\d+)/(\d+) objects`)
 	for round, at := range []float64{0.25, 0.6} {
 		// Small transactions, so that several commits happen before the kill.
 		cmd := exec.Command(trawlBin, "ingest", "--db", crashed, "--progress", "always", "--tx-rows", "3000", "--tx-age", "200ms", data)
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stderr)
-		sc.Split(scanCR)
-		killed := false
-		for sc.Scan() {
-			mm := progress.FindStringSubmatch(sc.Text())
-			if mm == nil {
-				continue
-			}
-			done, _ := strconv.Atoi(mm[1])
-			total, _ := strconv.Atoi(mm[2])
-			if float64(done) >= at*float64(total) {
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-					t.Fatal(err)
-				}
-				killed = true
-				break
-			}
-		}
-		go func() {
-			for sc.Scan() {
-			}
-		}()
-		err = cmd.Wait()
-		if !killed {
-			t.Fatalf("round %d: the run ended before it could be killed (%v)", round, err)
-		}
-		var xe *exec.ExitError
-		if !errors.As(err, &xe) || xe.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: expected death by SIGKILL, got %v", round, err)
-		}
+		killAtProgress(t, cmd, round, func(done, total int) bool { return float64(done) >= at*float64(total) })
 	}
 	partial := tableCounts(t, crashed)
 	if partial["cloudtrail"]+partial["vpcflow"] == 0 || partial["ledger done"] >= want["ledger done"] {
@@ -500,4 +463,49 @@ func schemaDocSections(doc string) map[string]*docSection {
 		}
 	}
 	return sections
+}
+
+// killAtProgress starts cmd (a trawl ingest with --progress always) and
+// kills it with SIGKILL once its progress line reports objects done and in
+// total for which reached is true; the run must die by that signal.
+func killAtProgress(t *testing.T, cmd *exec.Cmd, round int, reached func(done, total int) bool) {
+	t.Helper()
+	progress := regexp.MustCompile(`(\d+)/(\d+) objects`)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	sc.Split(scanCR)
+	killed := false
+	for sc.Scan() {
+		mm := progress.FindStringSubmatch(sc.Text())
+		if mm == nil {
+			continue
+		}
+		done, _ := strconv.Atoi(mm[1])
+		total, _ := strconv.Atoi(mm[2])
+		if reached(done, total) {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err = cmd.Wait()
+	if !killed {
+		t.Fatalf("round %d: the run ended before it could be killed (%v)", round, err)
+	}
+	var xe *exec.ExitError
+	if !errors.As(err, &xe) || xe.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("round %d: expected death by SIGKILL, got %v", round, err)
+	}
 }

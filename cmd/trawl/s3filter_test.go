@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io/fs"
 	"net/http/httptest"
 	"os"
@@ -14,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -258,48 +255,11 @@ func TestS3CrashResume(t *testing.T) {
 	}
 
 	crashed := filepath.Join(tmp, "crashed.duckdb")
-	progress := regexp.MustCompile(`(\d+)/(\d+) objects`)
 	for round, at := range []float64{0.25, 0.6} {
 		// Small transactions, so that several commits happen before the kill.
 		cmd := s3Cmd(endpoint, "ingest", "--db", crashed, "--progress", "always", "--tx-rows", "2000", "--tx-age", "100ms", "s3://trail/AWSLogs/")
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stderr)
-		sc.Split(scanCR)
-		killed := false
-		for sc.Scan() {
-			mm := progress.FindStringSubmatch(sc.Text())
-			if mm == nil {
-				continue
-			}
-			// The listing's total grows as it goes: compare with the
-			// bucket's size.
-			done, _ := strconv.Atoi(mm[1])
-			if float64(done) >= at*float64(len(keys)) {
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-					t.Fatal(err)
-				}
-				killed = true
-				break
-			}
-		}
-		go func() {
-			for sc.Scan() {
-			}
-		}()
-		err = cmd.Wait()
-		if !killed {
-			t.Fatalf("round %d: the run ended before it could be killed (%v)", round, err)
-		}
-		var xe *exec.ExitError
-		if !errors.As(err, &xe) || xe.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: expected death by SIGKILL, got %v", round, err)
-		}
+		// The listing's total grows as it goes: compare with the bucket's size.
+		killAtProgress(t, cmd, round, func(done, _ int) bool { return float64(done) >= at*float64(len(keys)) })
 		partial := tableCounts(t, crashed)
 		t.Logf("round %d: killed with %d of %d objects done, %d events, %d flow records", round, partial["ledger done"], len(keys), partial["cloudtrail"], partial["vpcflow"])
 		if partial["ledger done"] >= want["ledger done"] {
