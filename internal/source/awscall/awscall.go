@@ -46,10 +46,11 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	}
 	l.next = at.Add(l.gap)
 	l.mu.Unlock()
-	return sleep(ctx, time.Until(at))
+	return Sleep(ctx, time.Until(at))
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (then with its error).
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -145,7 +146,7 @@ func (r *Retry) Do(ctx context.Context, f func(ctx context.Context) error) error
 		if d > maxWait || d <= 0 {
 			d = maxWait
 		}
-		if err := sleep(ctx, rand.N(d)+1); err != nil {
+		if err := Sleep(ctx, rand.N(d)+1); err != nil {
 			return err
 		}
 	}

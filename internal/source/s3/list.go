@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/source/awscall"
 )
 
 // KeyFunc yields the keys of a bucket one at a time, with their size (-1
@@ -102,7 +103,7 @@ func (c *Client) listInput(ctx context.Context, in *awss3.ListObjectsV2Input) (*
 		if ctx.Err() != nil || !transient(err) || failures >= c.opt.Attempts {
 			return nil, err
 		}
-		if err := sleep(ctx, backoff(c.opt, failures)); err != nil {
+		if err := awscall.Sleep(ctx, backoff(c.opt, failures)); err != nil {
 			return nil, err
 		}
 	}
@@ -121,7 +122,7 @@ func (c *Client) head(ctx context.Context, bucket, key string) (int64, string, e
 		if ctx.Err() != nil || !transient(err) || failures >= c.opt.Attempts {
 			return 0, "", describe(URL(bucket, key), err)
 		}
-		if err := sleep(ctx, backoff(c.opt, failures)); err != nil {
+		if err := awscall.Sleep(ctx, backoff(c.opt, failures)); err != nil {
 			return 0, "", err
 		}
 	}

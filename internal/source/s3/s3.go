@@ -26,6 +26,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/source/awscall"
 )
 
 // Options tune a Client. Zero values take the defaults.
@@ -180,7 +181,7 @@ func (b *body) failed(err error) error {
 	if b.failures >= b.c.opt.Attempts {
 		return fmt.Errorf("%s: giving up after %d attempts: %w", name, b.failures, err)
 	}
-	return sleep(b.ctx, backoff(b.c.opt, b.failures))
+	return awscall.Sleep(b.ctx, backoff(b.c.opt, b.failures))
 }
 
 func (b *body) get() error {
@@ -261,7 +262,7 @@ func (b *body) Read(p []byte) (int, error) {
 		if n > 0 {
 			return n, nil // reconnect on the next Read
 		}
-		if err := sleep(b.ctx, backoff(b.c.opt, b.failures)); err != nil {
+		if err := awscall.Sleep(b.ctx, backoff(b.c.opt, b.failures)); err != nil {
 			return 0, err
 		}
 	}
@@ -319,15 +320,4 @@ func backoff(o Options, failures int) time.Duration {
 		d = o.MaxBackoff
 	}
 	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
