@@ -36,13 +36,9 @@ func PruneTables() []string {
 // is one transaction. The ledger is kept, so pruned objects are not
 // ingested again.
 func (s *Store) Prune(ctx context.Context, table string, before time.Time) (int64, error) {
-	col, ok := Prunable[table]
-	if !ok {
-		return 0, fmt.Errorf("%s cannot be pruned (tables: %v)", table, PruneTables())
-	}
-	target := table
-	if table == "cloudtrail" {
-		target = "cloudtrail_base"
+	target, col, err := pruneTarget(table)
+	if err != nil {
+		return 0, err
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -84,14 +80,24 @@ func (s *Store) Prune(ctx context.Context, table string, before time.Time) (int6
 
 // CountOlder counts the rows Prune would delete.
 func (s *Store) CountOlder(ctx context.Context, table string, before time.Time) (int64, error) {
-	col, ok := Prunable[table]
-	if !ok {
-		return 0, fmt.Errorf("%s cannot be pruned (tables: %v)", table, PruneTables())
-	}
-	if table == "cloudtrail" {
-		table = "cloudtrail_base"
+	target, col, err := pruneTarget(table)
+	if err != nil {
+		return 0, err
 	}
 	var n int64
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s < ?`, table, quoteIdent(col)), before).Scan(&n)
+	err = s.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s < ?`, target, quoteIdent(col)), before).Scan(&n)
 	return n, err
+}
+
+// pruneTarget returns the stored table behind a prunable table or view,
+// and its time column.
+func pruneTarget(table string) (target, col string, err error) {
+	col, ok := Prunable[table]
+	if !ok {
+		return "", "", fmt.Errorf("%s cannot be pruned (tables: %v)", table, PruneTables())
+	}
+	if table == "cloudtrail" {
+		return "cloudtrail_base", col, nil
+	}
+	return table, col, nil
 }
