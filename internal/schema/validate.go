@@ -54,10 +54,7 @@ func Validate(b *event.Batch) int {
 			f.UnsetEnd()
 			v.warn("end", fmt.Sprintf("%d is not a time that can be stored (Unix seconds outside years 1–9999); stored as NULL", t.Unix()))
 		}
-		for _, fd := range event.FlowFields {
-			if fd.Kind != event.FlowInt || fd.Wide {
-				continue
-			}
+		for _, fd := range narrowFlowInts {
 			if n, ok := f.Int(fd.Index); ok && (n < math.MinInt32 || n > math.MaxInt32) {
 				f.UnsetInt(fd.Index)
 				v.warn(fd.Name, fmt.Sprintf("%d does not fit the 32-bit column %s; stored as NULL", n, fd.Column))
@@ -113,6 +110,17 @@ func Validate(b *event.Batch) int {
 	b.Digests = ds
 	return v.changed
 }
+
+// narrowFlowInts are the flow-log integer fields stored in 32-bit columns.
+var narrowFlowInts = func() []event.FlowField {
+	var out []event.FlowField
+	for _, fd := range event.FlowFields {
+		if fd.Kind == event.FlowInt && !fd.Wide {
+			out = append(out, fd)
+		}
+	}
+	return out
+}()
 
 type validator struct {
 	b       *event.Batch
