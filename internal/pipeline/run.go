@@ -483,7 +483,7 @@ func (r *run) lookUp(ctx context.Context, group []Object) ([]*job, error) {
 				if r.cfg.Force && forceNotice(notice, o.Name, prior) {
 					break // a touched file is no different with --force
 				}
-				notice(fmt.Sprintf("%s: changed since it was ingested on %s; reading it again (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", o.Name, prior.First.Format("2006-01-02 15:04")))
+				notice(changedNotice(o.Name, prior))
 			}
 			if j.fresh && !j.check {
 				// Counts restart with the object.
@@ -917,7 +917,7 @@ func (r *run) readObject(ctx context.Context, j *job, out chan<- *chunk) {
 			r.cfg.Notice(fmt.Sprintf("%s: grew since it was ingested; reading only what was appended (after %d records)", j.obj.Name, j.prior.Units))
 		default:
 			r.progress(func(res *Result) { res.Changed = append(res.Changed, j.obj.Name) })
-			r.cfg.Notice(fmt.Sprintf("%s: changed since it was ingested on %s; reading it again (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", j.obj.Name, j.prior.First.Format("2006-01-02 15:04")))
+			r.cfg.Notice(changedNotice(j.obj.Name, j.prior))
 			j.prior = LedgerEntry{First: j.prior.First}
 		}
 	}
@@ -1011,4 +1011,9 @@ func (e *edgeHash) Write(p []byte) (int, error) {
 		e.last = p[len(p)-1]
 	}
 	return e.Hash.Write(p)
+}
+
+// changedNotice says that an ingested object changed and is read again.
+func changedNotice(name string, prior LedgerEntry) string {
+	return fmt.Sprintf("%s: changed since it was ingested on %s; reading it again (CloudTrail and GuardDuty records are de-duplicated, flow-log records from it may be stored twice)", name, prior.First.Format("2006-01-02 15:04"))
 }
