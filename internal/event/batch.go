@@ -16,6 +16,9 @@ type Batch struct {
 	Digests     []Digest
 	Quarantined []Quarantined
 	Warnings    []Warning
+	// Hits are the streaming rules' matches on this batch's records,
+	// written with them in one transaction.
+	Hits []Hit
 
 	// End is the number of units of the object decoded up to the end of
 	// this batch, counting units an earlier run committed and this run
@@ -77,6 +80,7 @@ func (b *Batch) Reset() {
 	clear(b.Digests)
 	clear(b.Quarantined)
 	clear(b.Warnings)
+	clear(b.Hits)
 	*b = Batch{
 		CloudTrail:  b.CloudTrail[:0],
 		VPCFlow:     b.VPCFlow[:0],
@@ -84,6 +88,7 @@ func (b *Batch) Reset() {
 		Digests:     b.Digests[:0],
 		Quarantined: b.Quarantined[:0],
 		Warnings:    b.Warnings[:0],
+		Hits:        b.Hits[:0],
 	}
 }
 
