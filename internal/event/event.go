@@ -108,6 +108,12 @@ type CloudTrail struct {
 
 	Raw string // the record as it appeared in the input
 
+	// Enrichment (internal/enrich), nil when off or when nothing is known:
+	// the GeoIP data of SourceIP and the class of UserAgent. Shared values,
+	// read-only.
+	SrcGeo *Geo
+	UA     *UserAgent
+
 	Unit int64 // index of the record among the units of its object
 }
 
@@ -196,13 +202,16 @@ type DigestLogFile struct {
 // records pass through. An unset field ("-" or not in the log's format)
 // reads as "" or not ok.
 type VPCFlow struct {
-	Raw   string // the line as it appeared in the input
-	Unit  int64  // index of the record among the units of its object
-	ints  [NumFlowInts]int64
-	strs  [NumFlowStrs]span
-	start int64 // Unix seconds
-	end   int64
-	set   uint32 // which ints (bit i), start (bit NumFlowInts) and end are set
+	Raw  string // the line as it appeared in the input
+	Unit int64  // index of the record among the units of its object
+	// GeoIP data of srcaddr and dstaddr (internal/enrich), nil when off or
+	// when nothing is known. Shared values, read-only.
+	SrcGeo, DstGeo *Geo
+	ints           [NumFlowInts]int64
+	strs           [NumFlowStrs]span
+	start          int64 // Unix seconds
+	end            int64
+	set            uint32 // which ints (bit i), start (bit NumFlowInts) and end are set
 }
 
 type span struct{ off, n uint32 }
