@@ -21,8 +21,8 @@ var testNets = []geobuild.Net{
 	{Prefix: netip.MustParsePrefix("81.2.69.192/28"), Country: "GB", City: "Boxford"},
 	{Prefix: netip.MustParsePrefix("216.160.83.56/29"), Country: "US", City: "Milton", ASN: 209, ASOrg: "CenturyLink"},
 	{Prefix: netip.MustParsePrefix("89.160.20.112/28"), Country: "SE", City: "Linköping", ASN: 29518, ASOrg: "Bredband2 AB"},
-	{Prefix: netip.MustParsePrefix("1.128.0.0/11"), ASN: 1221, ASOrg: "Telstra Pty Ltd"},                  // ASN only
-	{Prefix: netip.MustParsePrefix("2.125.160.216/29"), Country: "GB"},                                    // country only
+	{Prefix: netip.MustParsePrefix("1.128.0.0/11"), ASN: 1221, ASOrg: "Telstra Pty Ltd"},                // ASN only
+	{Prefix: netip.MustParsePrefix("2.125.160.216/29"), Country: "GB"},                                  // country only
 	{Prefix: netip.MustParsePrefix("2a02:c7c::/32"), Country: "GB", ASN: 5607, ASOrg: "Sky UK Limited"}, // IPv6
 	{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Country: "ZZ", City: "Nowhere", ASN: 64500, ASOrg: "DOC"},
 	{Prefix: netip.MustParsePrefix("10.0.0.0/8"), Country: "ZZ", ASN: 64501, ASOrg: "PRIVATE"},
