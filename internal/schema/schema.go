@@ -100,6 +100,16 @@ var CloudTrail = []Column[ct]{
 	Str("error_message", func(e *ct) string { return e.ErrorMessage }),
 	BoolCol("read_only", func(e *ct) event.Bool { return e.ReadOnly }),
 	BoolCol("management_event", func(e *ct) event.Bool { return e.ManagementEvent }),
+	// Enrichment (internal/enrich): GeoIP data of source_ip and the class
+	// of user_agent.
+	Str("src_country", func(e *ct) string { return e.SrcGeo.GeoCountry() }),
+	Str("src_city", func(e *ct) string { return e.SrcGeo.GeoCity() }),
+	Int("src_asn", Int64, func(e *ct) (int64, bool) { return e.SrcGeo.GeoASN() }),
+	Str("src_as_org", func(e *ct) string { return e.SrcGeo.GeoASOrg() }),
+	Str("ua_class", func(e *ct) string { return e.UA.UAClass() }),
+	Str("ua_family", func(e *ct) string { return e.UA.UAFamily() }),
+	Str("ua_version", func(e *ct) string { return e.UA.UAVersion() }),
+	Str("ua_os", func(e *ct) string { return e.UA.UAOS() }),
 	big(notNull(Str("raw", func(e *ct) string { return e.Raw }))),
 }
 
@@ -129,6 +139,17 @@ var VPCFlow = func() []Column[flow] {
 			cols = append(cols, Time(f.Column, func(r *flow) time.Time { t, _ := r.End(); return t }))
 		}
 	}
+	// Enrichment (internal/enrich): GeoIP data of srcaddr and dstaddr.
+	cols = append(cols,
+		Str("src_country", func(r *flow) string { return r.SrcGeo.GeoCountry() }),
+		Str("src_city", func(r *flow) string { return r.SrcGeo.GeoCity() }),
+		Int("src_asn", Int64, func(r *flow) (int64, bool) { return r.SrcGeo.GeoASN() }),
+		Str("src_as_org", func(r *flow) string { return r.SrcGeo.GeoASOrg() }),
+		Str("dst_country", func(r *flow) string { return r.DstGeo.GeoCountry() }),
+		Str("dst_city", func(r *flow) string { return r.DstGeo.GeoCity() }),
+		Int("dst_asn", Int64, func(r *flow) (int64, bool) { return r.DstGeo.GeoASN() }),
+		Str("dst_as_org", func(r *flow) string { return r.DstGeo.GeoASOrg() }),
+	)
 	return append(cols, big(notNull(Str("raw", func(r *flow) string { return r.Raw }))))
 }()
 

@@ -13,8 +13,9 @@ import (
 // SchemaVersion is the version of the schema this code writes. Stores
 // created by older versions are migrated on open; newer ones are refused.
 // Version 2 added ingest_warning, version 3 trawl_spill, version 4 the
-// ledger's cursor, version 5 cloudtrail's session_name and principal.
-const SchemaVersion = 5
+// ledger's cursor, version 5 cloudtrail's session_name and principal,
+// version 6 the enrichment columns (GeoIP and user agent class).
+const SchemaVersion = 6
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -217,7 +218,41 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6}
+
+// enrichCT and enrichFlow are the columns of schema version 6: what the
+// enrichment stage (internal/enrich) adds to CloudTrail events and flow
+// records.
+var (
+	enrichCT   = []string{"src_country", "src_city", "src_asn", "src_as_org", "ua_class", "ua_family", "ua_version", "ua_os"}
+	enrichFlow = []string{"src_country", "src_city", "src_asn", "src_as_org", "dst_country", "dst_city", "dst_asn", "dst_as_org"}
+)
+
+// schemaV6 adds the enrichment columns to cloudtrail_base and vpcflow
+// (NULL in rows stored before) and recreates the cloudtrail view with
+// them. The columns' types come from the tables' column lists.
+func schemaV6() []string {
+	var stmts []string
+	stmts = append(stmts, addColumns("cloudtrail_base", ctColumns, enrichCT)...)
+	stmts = append(stmts, addColumns("vpcflow", vpcCols, enrichFlow)...)
+	return append(stmts, cloudtrailDDL()[1])
+}
+
+// addColumns returns ALTER TABLE statements adding the named columns.
+func addColumns[T any](table string, cols []column[T], names []string) []string {
+	var stmts []string
+	for _, n := range names {
+		for _, c := range cols {
+			if c.name == n {
+				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", table, quoteIdent(n), sqlType(c.typ)))
+			}
+		}
+	}
+	if len(stmts) != len(names) {
+		panic(fmt.Sprintf("%s: the enrichment columns %v are not all in its column list", table, names))
+	}
+	return stmts
+}
 
 // schemaV5 adds the cloudtrail columns session_name and principal, derived
 // at ingest (NULL in rows stored before), and recreates the cloudtrail view
