@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -66,6 +67,29 @@ func (d *decoder) check(c *Config) {
 	d.enum("log.format", c.Log.Format, "text", "json")
 	d.enum("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.checkMetrics(&c.Metrics)
+	d.checkEnrich(&c.Enrich)
+}
+
+// checkEnrich checks that the GeoIP files and directory named exist (that
+// they are readable databases is checked when they are opened).
+func (d *decoder) checkEnrich(e *Enrich) {
+	for _, f := range []struct{ key, path string }{
+		{"enrich.geoip.dir", e.GeoIP.Dir}, {"enrich.geoip.city", e.GeoIP.City},
+		{"enrich.geoip.country", e.GeoIP.Country}, {"enrich.geoip.asn", e.GeoIP.ASN},
+	} {
+		if f.path == "" {
+			continue
+		}
+		fi, err := os.Stat(f.path)
+		switch {
+		case err != nil:
+			d.errPath(f.key, "%v", err)
+		case f.key == "enrich.geoip.dir" && !fi.IsDir():
+			d.errPath(f.key, "%s is not a directory", f.path)
+		case f.key != "enrich.geoip.dir" && fi.IsDir():
+			d.errPath(f.key, "%s is a directory, not a .mmdb file", f.path)
+		}
+	}
 }
 
 func (d *decoder) enum(path, v string, allowed ...string) bool {

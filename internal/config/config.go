@@ -39,6 +39,27 @@ type Config struct {
 	Retention map[string]time.Duration `yaml:"retention"`
 	Log       Log                      `yaml:"log"`
 	Metrics   Metrics                  `yaml:"metrics"`
+	Enrich    Enrich                   `yaml:"enrich"`
+}
+
+// Enrich configures the enrichment stage (docs/enrich.md): GeoIP data for
+// addresses and the classification of user agents.
+type Enrich struct {
+	// GeoIP names MaxMind-format databases; without any, geo enrichment
+	// is off.
+	GeoIP GeoIP `yaml:"geoip"`
+	// UserAgent classifies CloudTrail user agents (default true).
+	UserAgent bool `yaml:"user_agent"`
+}
+
+// GeoIP names the GeoIP databases: files, or a directory holding them by
+// their usual names (GeoLite2-City.mmdb, GeoLite2-Country.mmdb,
+// GeoLite2-ASN.mmdb). A file named here wins over the directory's.
+type GeoIP struct {
+	Dir     string `yaml:"dir,omitempty" cfg:"path"`
+	City    string `yaml:"city,omitempty" cfg:"path"`
+	Country string `yaml:"country,omitempty" cfg:"path"`
+	ASN     string `yaml:"asn,omitempty" cfg:"path"`
 }
 
 // Store configures the DuckDB database.
@@ -230,6 +251,7 @@ func (c *Config) defaults() {
 	c.Ingest.MaxRecordSize = DefaultMaxRecordSize
 	c.Log = Log{Format: "text", Level: "info"}
 	c.Metrics.Listen = DefaultMetricsListen
+	c.Enrich.UserAgent = true
 }
 
 func (s *Source) defaults()         { s.Enabled = true }

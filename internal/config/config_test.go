@@ -43,7 +43,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key with suggestion", "store:\n  pth: x.duckdb\n",
 			[]string{`2:3: store.pth: unknown key; did you mean "path"?`}},
 		{"unknown top-level key lists the known ones", "rules: []\n",
-			[]string{`1:1: rules: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics`}},
+			[]string{`1:1: rules: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich`}},
 		{"unknown source key", "sources:\n  - name: a\n    s3: {bucket: b-1, intervall: 1m}\n",
 			[]string{`3:23: sources[0].s3.intervall: unknown key; did you mean "interval"?`}},
 		{"wrong type", "ingest:\n  workers: many\nsources: {name: a}\n",
@@ -394,9 +394,41 @@ sources:
 	got := problems(t, "x-s3: &b {bucket: logs, intervl: 1m}\nbase: 1\nsources:\n  - name: a\n    s3: {<<: *b}\n")
 	want := []string{
 		`1:25: sources[0].s3.intervl: unknown key; did you mean "interval"?`,
-		`2:1: base: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics`,
+		`2:1: base: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestEnrich parses the enrich section: paths relative to the config
+// file, user_agent on by default, and files that must exist.
+func TestEnrich(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"GeoLite2-City.mmdb", "GeoLite2-ASN.mmdb"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Parse(filepath.Join(dir, "trawl.yaml"), []byte("enrich:\n  geoip:\n    dir: .\n    city: GeoLite2-City.mmdb\n    asn: GeoLite2-ASN.mmdb\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Enrich.GeoIP.Dir != dir || c.Enrich.GeoIP.City != filepath.Join(dir, "GeoLite2-City.mmdb") || c.Enrich.GeoIP.ASN != filepath.Join(dir, "GeoLite2-ASN.mmdb") || !c.Enrich.UserAgent {
+		t.Errorf("enrich: %+v", c.Enrich)
+	}
+	c, err = Parse(filepath.Join(dir, "trawl.yaml"), []byte("enrich: {user_agent: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Enrich.UserAgent || c.Enrich.GeoIP != (GeoIP{}) {
+		t.Errorf("enrich: %+v", c.Enrich)
+	}
+	_, err = Parse(filepath.Join(dir, "trawl.yaml"), []byte("enrich:\n  geoip:\n    country: missing.mmdb\n    dir: GeoLite2-City.mmdb\n    cty: x\n"))
+	for _, want := range []string{"enrich.geoip.country: stat " + filepath.Join(dir, "missing.mmdb") + ": no such file",
+		"enrich.geoip.dir: " + filepath.Join(dir, "GeoLite2-City.mmdb") + " is not a directory", `enrich.geoip.cty: unknown key`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
 	}
 }
