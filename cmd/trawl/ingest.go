@@ -19,6 +19,7 @@ import (
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/decode/vpcflow"
+	"github.com/trawl-project/trawl/internal/enrich"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
@@ -53,6 +54,25 @@ type ingestOptions struct {
 	accounts    []string
 	regions     []string
 	kinds       []string
+	enrich      enrich.Settings
+	noUA        bool
+	procs       []pipeline.Processor // the enrichment stage, opened by openEnrichment
+}
+
+// openEnrichment opens the enrichment stage o.enrich describes into
+// o.procs, saying once on stderr whether geo enrichment is on. The
+// returned function closes it.
+func (o *ingestOptions) openEnrichment(e *env) (func() error, error) {
+	procs, closeFn, err := app.OpenEnrichment(o.enrich, func(msg string) {
+		if !o.quiet {
+			fmt.Fprintln(e.stderr, msg)
+		}
+	})
+	if err != nil {
+		return closeFn, &exitError{code: exitFailure, err: err}
+	}
+	o.procs = procs
+	return closeFn, nil
 }
 
 func newIngestCmd(e *env) *cobra.Command {
@@ -121,6 +141,7 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.db, _ = cmd.Flags().GetString("db")
+			o.enrich.UserAgent = !o.noUA
 			return runIngest(cmd.Context(), e, o, args)
 		},
 	}
@@ -144,6 +165,11 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 	f.DurationVar(&o.margin, "margin", layout.DefaultMargin, "s3:// only: widen the --since/--until window by this much on both sides (delivery lags events; 0 for none, 6h to catch every GuardDuty export)")
 	f.StringSliceVar(&o.accounts, "accounts", nil, "s3:// only: 12-digit account ids to read (comma-separated)")
 	f.StringSliceVar(&o.regions, "regions", nil, "s3:// only: regions to read (comma-separated, such as eu-west-1,us-east-1)")
+	f.StringVar(&o.enrich.GeoIPDir, "geoip-dir", "", "directory of GeoIP databases (GeoLite2-City.mmdb, GeoLite2-Country.mmdb, GeoLite2-ASN.mmdb) for geo enrichment (docs/enrich.md)")
+	f.StringVar(&o.enrich.GeoIP.City, "geoip-city", "", "GeoIP City database (.mmdb); wins over --geoip-dir's")
+	f.StringVar(&o.enrich.GeoIP.Country, "geoip-country", "", "GeoIP Country database (.mmdb); wins over --geoip-dir's")
+	f.StringVar(&o.enrich.GeoIP.ASN, "geoip-asn", "", "GeoIP ASN database (.mmdb); wins over --geoip-dir's")
+	f.BoolVar(&o.noUA, "no-user-agent", false, "do not classify CloudTrail user agents (ua_class, ua_family…)")
 	f.StringSliceVar(&o.kinds, "kinds", nil, "s3:// only: layouts to read: "+strings.Join(layout.Kinds(), ", ")+" (comma-separated; other is every key outside the known layouts)")
 	_ = f.MarkHidden("tx-rows")
 	_ = f.MarkHidden("tx-bytes")
@@ -229,6 +255,11 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if len(srcs) == 0 && onlyStreams(objs) {
 		runCtx = context.WithoutCancel(ctx)
 	}
+	closeEnrich, err := o.openEnrichment(e)
+	if err != nil {
+		return err
+	}
+	defer closeEnrich()
 	st, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: fmt.Sprintf("%dB", memLimit)})
 	if err != nil {
 		return openFailure(err)
@@ -301,6 +332,7 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, src pipeline.Sour
 	bar := newProgressLine(e.stderr, show, plain)
 	shown := 0
 	cfg := pipeline.Config{
+		Processors: o.procs,
 		Quarantined: func(q *event.Quarantined) {
 			shown++
 			if o.quiet || shown > maxShownQuarantine {

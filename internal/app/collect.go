@@ -58,6 +58,11 @@ var ErrNoSources = errors.New("no enabled source in the configuration")
 // Run collects until ctx ends (then it commits what is complete and
 // returns nil) or, with Once, until every source is exhausted.
 func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
+	procs, closeEnrich, err := OpenEnrichment(EnrichSettings(c.Config.Enrich), func(msg string) { c.Log.Info(msg) })
+	if err != nil {
+		return pipeline.Result{}, err
+	}
+	defer closeEnrich()
 	var srcs []pipeline.Source
 	var names []string
 	for _, s := range c.Config.Sources {
@@ -88,8 +93,9 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 		go c.retain(rctx)
 	}
 	cfg := pipeline.Config{
-		Decode:  decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
-		Workers: c.Config.Ingest.Workers,
+		Decode:     decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
+		Workers:    c.Config.Ingest.Workers,
+		Processors: procs,
 		// Queue messages are deleted, and cursors advance, at commits:
 		// collection commits every few seconds, not every minute.
 		TxAge: CollectTxAge,
