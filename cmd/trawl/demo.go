@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/decode"
+	"github.com/trawl-project/trawl/internal/enrich"
+	"github.com/trawl-project/trawl/internal/enrich/geo/geobuild"
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/pipeline"
@@ -95,6 +97,11 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 		fmt.Fprintf(e.stderr, "ingesting %s into %s\n", o.out, o.db)
 	}
 	iopt := ingestOptions{db: o.db, progress: o.progress, quiet: o.quiet}
+	closeEnrich, err := demoEnrichment(e, o, &iopt)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	defer closeEnrich()
 	rep, err := ingestObjects(ctx, e, st, pipeline.Objects(objs...), iopt, decode.Options{})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -145,4 +152,32 @@ func prepareDemoDir(ctx context.Context, e *env, o demoOptions, cfg gen.Config) 
 		fmt.Fprintf(e.stderr, "  wrote %d files (%s) in %s\n", m.Files, output.Bytes(m.Bytes), time.Since(start).Round(10*time.Millisecond))
 	}
 	return os.WriteFile(marker, want, 0o644)
+}
+
+// demoEnrichment turns enrichment on for the demo: user agent classes, and
+// GeoIP data from synthetic databases (geobuild.Synthetic, made-up places
+// for the generated addresses) written to a temporary directory.
+func demoEnrichment(e *env, o demoOptions, iopt *ingestOptions) (func() error, error) {
+	dir, err := os.MkdirTemp("", "trawl-demo-geoip-")
+	if err != nil {
+		return nil, fmt.Errorf("demo GeoIP databases: %w", err)
+	}
+	if _, err := geobuild.Write(dir, geobuild.Synthetic()); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("demo GeoIP databases: %w", err)
+	}
+	procs, closeFn, err := app.OpenEnrichment(enrich.Settings{GeoIPDir: dir, UserAgent: true}, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	iopt.procs = procs
+	if !o.quiet {
+		fmt.Fprintln(e.stderr, "enrichment: user agent classes, and GeoIP data from synthetic databases (made-up places for the generated addresses)")
+	}
+	return func() error {
+		err := closeFn()
+		os.RemoveAll(dir)
+		return err
+	}, nil
 }

@@ -339,6 +339,16 @@ func TestDemo(t *testing.T) {
 	if n := strings.TrimSpace(strings.TrimPrefix(q, "count_star()")); n == "0" || n == "" {
 		t.Errorf("StopLogging count: %q", q)
 	}
+	// The demo enriches: the attacker's address has its (synthetic) place,
+	// and user agents their class.
+	q, _, _ = trawl(t, nil, "query", "--db", db, "--format", "csv", "SELECT count(*) FROM cloudtrail WHERE src_country = 'DE' AND src_asn = 60729 AND ua_class IS NOT NULL")
+	if n := strings.TrimSpace(strings.TrimPrefix(q, "count_star()")); n == "0" || n == "" {
+		t.Errorf("events from the attacker's address with geo data: %q", q)
+	}
+	q, _, _ = trawl(t, nil, "query", "--db", db, "--format", "csv", "SELECT count(*) FROM vpcflow WHERE src_country IS NOT NULL OR dst_country IS NOT NULL")
+	if n := strings.TrimSpace(strings.TrimPrefix(q, "count_star()")); n == "0" || n == "" {
+		t.Errorf("flows with geo data: %q", q)
+	}
 }
 
 // TestSchemaDocumented checks docs/schema.md against the schema a new
