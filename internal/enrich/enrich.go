@@ -6,6 +6,7 @@ package enrich
 
 import (
 	"context"
+	"hash/maphash"
 
 	"github.com/trawl-project/trawl/internal/enrich/geo"
 	"github.com/trawl-project/trawl/internal/enrich/useragent"
@@ -16,13 +17,14 @@ import (
 // flow records of every batch in place. It is safe for several workers at
 // once: the lookups it makes are cached in shared, locked caches.
 type Enricher struct {
-	geo *geo.DB               // nil: no geo enrichment
-	ua  *useragent.Classifier // nil: no user agent classification
+	geo  *geo.DB               // nil: no geo enrichment
+	ua   *useragent.Classifier // nil: no user agent classification
+	seed maphash.Seed
 }
 
 // New returns an Enricher using db (nil for none) and ua (nil for none).
 func New(db *geo.DB, ua *useragent.Classifier) *Enricher {
-	return &Enricher{geo: db, ua: ua}
+	return &Enricher{geo: db, ua: ua, seed: maphash.MakeSeed()}
 }
 
 // Active reports whether the Enricher does anything.
@@ -63,21 +65,40 @@ func (e *Enricher) cloudTrail(recs []event.CloudTrail) {
 }
 
 func (e *Enricher) flows(recs []event.VPCFlow) {
-	var lastSrc, lastDst string
-	var srcGeo, dstGeo *event.Geo
+	// A batch holds the records of one network interface's log, so a few
+	// addresses come back again and again: a small memo on the stack
+	// answers them without parsing the address or touching the shared
+	// cache's locks.
+	var memo addrMemo
+	memo.seed = e.seed
 	for i := range recs {
 		r := &recs[i]
 		if s := r.Str(event.FlowSrcAddr); s != "" {
-			if s != lastSrc {
-				lastSrc, srcGeo = s, e.geo.LookupString(s)
-			}
-			r.SrcGeo = srcGeo
+			r.SrcGeo = memo.lookup(e.geo, s)
 		}
 		if s := r.Str(event.FlowDstAddr); s != "" {
-			if s != lastDst {
-				lastDst, dstGeo = s, e.geo.LookupString(s)
-			}
-			r.DstGeo = dstGeo
+			r.DstGeo = memo.lookup(e.geo, s)
 		}
 	}
+}
+
+// addrMemo is a direct-mapped memo of addresses and their answers.
+type addrMemo struct {
+	seed    maphash.Seed
+	entries [memoSize]struct {
+		addr string
+		geo  *event.Geo
+	}
+}
+
+const memoSize = 256
+
+func (m *addrMemo) lookup(db *geo.DB, s string) *event.Geo {
+	ent := &m.entries[maphash.String(m.seed, s)%memoSize]
+	if ent.addr == s {
+		return ent.geo
+	}
+	g := db.LookupString(s)
+	ent.addr, ent.geo = s, g
+	return g
 }

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,7 +74,26 @@ func BenchmarkWriteFlows(b *testing.B) {
 			schema.Validate(&event.Batch{Object: "o", VPCFlow: recs})
 		}
 	})
-	b.Run("write", func(b *testing.B) {
+	// With enrichment: one side of every flow has GeoIP data.
+	geoRecs := slices.Clone(recs)
+	for i := range geoRecs {
+		g := &event.Geo{Country: "US", City: "Ashburn", ASN: 14618 + uint32(i%4), ASOrg: "AMAZON-AES"}
+		if i%2 == 0 {
+			geoRecs[i].SrcGeo = g
+		} else {
+			geoRecs[i].DstGeo = g
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		recs []event.VPCFlow
+	}{{"write", recs}, {"write-geo", geoRecs}} {
+		b.Run(bc.name, func(b *testing.B) { benchWrite(b, bc.recs) })
+	}
+}
+
+func benchWrite(b *testing.B, recs []event.VPCFlow) {
+	{
 		path := filepath.Join(b.TempDir(), "t.duckdb")
 		st, err := Open(ctx, path, Options{MemoryLimit: "256MB", Threads: 1})
 		if err != nil {
@@ -93,5 +113,5 @@ func BenchmarkWriteFlows(b *testing.B) {
 		if _, err := tx.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
-	})
+	}
 }
