@@ -85,11 +85,11 @@ func TestCollectEnriches(t *testing.T) {
 	}
 	for q, want := range map[string]int64{
 		`SELECT count(*) FROM cloudtrail WHERE event_id = 'e1' AND src_country = 'GB' AND src_city = 'London' AND src_asn = 20712 AND src_as_org = 'Andrews & Arnold Ltd' AND ua_class = 'aws-cli' AND ua_family = 'aws-cli' AND ua_version = '2.13.0' AND ua_os = 'Linux'`: 1,
-		`SELECT count(*) FROM cloudtrail WHERE event_id = 'e2' AND src_country IS NULL AND src_asn IS NULL AND ua_class = 'aws-service' AND ua_family = 'athena.amazonaws.com'`: 1,
-		`SELECT count(*) FROM cloudtrail WHERE event_id = 'e3' AND src_country IS NULL AND ua_class = 'browser' AND ua_family = 'Chrome' AND ua_os = 'Windows'`: 1,
-		`SELECT count(*) FROM vpcflow WHERE srcaddr = '185.220.101.7' AND src_country = 'DE' AND src_city = 'Berlin' AND src_asn = 60729 AND dst_country IS NULL AND dst_asn IS NULL`: 1,
-		`SELECT count(*) FROM vpcflow WHERE dstaddr = '2a02:c7c::1' AND dst_country = 'GB' AND dst_city IS NULL AND dst_asn = 5607 AND dst_as_org = 'Sky UK Limited' AND src_country IS NULL`: 1,
-		`SELECT count(*) FROM vpcflow WHERE src_country IS NULL AND dst_country IS NULL AND src_asn IS NULL AND dst_asn IS NULL`: 1,
+		`SELECT count(*) FROM cloudtrail WHERE event_id = 'e2' AND src_country IS NULL AND src_asn IS NULL AND ua_class = 'aws-service' AND ua_family = 'athena.amazonaws.com'`:                                                                                             1,
+		`SELECT count(*) FROM cloudtrail WHERE event_id = 'e3' AND src_country IS NULL AND ua_class = 'browser' AND ua_family = 'Chrome' AND ua_os = 'Windows'`:                                                                                                             1,
+		`SELECT count(*) FROM vpcflow WHERE srcaddr = '185.220.101.7' AND src_country = 'DE' AND src_city = 'Berlin' AND src_asn = 60729 AND dst_country IS NULL AND dst_asn IS NULL`:                                                                                       1,
+		`SELECT count(*) FROM vpcflow WHERE dstaddr = '2a02:c7c::1' AND dst_country = 'GB' AND dst_city IS NULL AND dst_asn = 5607 AND dst_as_org = 'Sky UK Limited' AND src_country IS NULL`:                                                                               1,
+		`SELECT count(*) FROM vpcflow WHERE src_country IS NULL AND dst_country IS NULL AND src_asn IS NULL AND dst_asn IS NULL`:                                                                                                                                            1,
 	} {
 		if n := duckdbtest.Scalar(t, st, q); n != want {
 			t.Errorf("%d rows, want %d: %s", n, want, q)
@@ -135,4 +135,3 @@ func TestCollectCorruptGeoIP(t *testing.T) {
 		t.Errorf("error %v does not name %s", err, bad)
 	}
 }
-

@@ -198,9 +198,9 @@ type DigestLogFile struct {
 // are kept by index (the catalog in flowfields.go), so that decoders and
 // stores handle every field of every version (2–11 and Transit Gateway)
 // from one table. Strings are spans of Raw and the record holds no other
-// pointer, which keeps the garbage collector's work small when millions of
-// records pass through. An unset field ("-" or not in the log's format)
-// reads as "" or not ok.
+// pointer (but the two to shared enrichment values), which keeps the
+// garbage collector's work small when millions of records pass through.
+// An unset field ("-" or not in the log's format) reads as "" or not ok.
 type VPCFlow struct {
 	Raw  string // the line as it appeared in the input
 	Unit int64  // index of the record among the units of its object
