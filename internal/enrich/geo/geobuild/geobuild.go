@@ -56,7 +56,7 @@ func Write(dir string, nets []Net) (Files, error) {
 				rec["city"] = mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(n.City)}}
 			}
 			if err := city.Insert(ipn, rec); err != nil {
-				return Files{}, fmt.Errorf("City database: inserting %s: %w", n.Prefix, err)
+				return Files{}, fmt.Errorf("inserting %s into the City database: %w", n.Prefix, err)
 			}
 		}
 		if n.ASN != 0 {
@@ -65,7 +65,7 @@ func Write(dir string, nets []Net) (Files, error) {
 				rec["autonomous_system_organization"] = mmdbtype.String(n.ASOrg)
 			}
 			if err := asn.Insert(ipn, rec); err != nil {
-				return Files{}, fmt.Errorf("ASN database: inserting %s: %w", n.Prefix, err)
+				return Files{}, fmt.Errorf("inserting %s into the ASN database: %w", n.Prefix, err)
 			}
 		}
 	}
