@@ -1,0 +1,394 @@
+package pack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/trawl-project/trawl/internal/corpustest"
+	"github.com/trawl-project/trawl/internal/decode"
+	"github.com/trawl-project/trawl/internal/decode/cloudtrail"
+	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/gen"
+	"github.com/trawl-project/trawl/internal/sigma"
+)
+
+var writeDoc = flag.Bool("write-doc", false, "rewrite docs/rules-pack.md from the CloudTrail rules")
+
+// packRule is a rule file as the pack format describes it (Sigma plus a
+// trawl block). Unknown keys are an error, so a misspelt key is caught.
+type packRule struct {
+	Title          string    `yaml:"title"`
+	ID             string    `yaml:"id"`
+	Status         string    `yaml:"status"`
+	Description    string    `yaml:"description"`
+	References     []string  `yaml:"references"`
+	Author         string    `yaml:"author"`
+	Tags           []string  `yaml:"tags"`
+	Logsource      yaml.Node `yaml:"logsource"`
+	Detection      yaml.Node `yaml:"detection"`
+	Falsepositives []string  `yaml:"falsepositives"`
+	Level          string    `yaml:"level"`
+	Trawl          struct {
+		Title    string   `yaml:"title"`
+		Dedup    []string `yaml:"dedup"`
+		Suppress string   `yaml:"suppress"`
+		Tests    struct {
+			Match   []map[string]any `yaml:"match"`
+			NoMatch []map[string]any `yaml:"no_match"`
+		} `yaml:"tests"`
+	} `yaml:"trawl"`
+
+	file  string
+	sigma *sigma.Rule
+}
+
+var (
+	techniqueRE   = regexp.MustCompile(`^attack\.t[0-9]{4}(\.[0-9]{3})?$`)
+	idRE          = regexp.MustCompile(`^aws-[a-z0-9]+(-[a-z0-9]+)+$`)
+	placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+	levels        = map[string]bool{"informational": true, "low": true, "medium": true, "high": true, "critical": true}
+	statuses      = map[string]bool{"stable": true, "test": true, "experimental": true}
+	derived       = map[string]bool{"principal": true, "sessionName": true}
+)
+
+// loadRules reads and parses every CloudTrail rule of the pack.
+func loadRules(t *testing.T) []*packRule {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("cloudtrail", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []*packRule
+	for _, f := range files {
+		if filepath.Ext(f) != ".yml" {
+			t.Errorf("%s: every file of the pack is a .yml rule", f)
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r packRule
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&r); err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		r.file = f
+		r.sigma, err = sigma.Parse(data)
+		if err != nil {
+			t.Errorf("%s: sigma.Parse: %v", f, err)
+			continue
+		}
+		rules = append(rules, &r)
+	}
+	if len(rules) < 50 {
+		t.Errorf("the pack has %d CloudTrail rules, want at least 50", len(rules))
+	}
+	return rules
+}
+
+// record builds a test event: the default record with the test's top-level
+// keys replacing its own.
+func record(id string, i int, over map[string]any) map[string]any {
+	r := map[string]any{
+		"eventVersion":       "1.09",
+		"eventTime":          "2026-03-01T12:00:00Z",
+		"eventID":            fmt.Sprintf("00000000-test-%04d-%s", i, id),
+		"eventType":          "AwsApiCall",
+		"awsRegion":          "us-east-1",
+		"recipientAccountId": "111122223333",
+		"sourceIPAddress":    "198.51.100.7",
+		"userAgent":          "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
+		"userIdentity": map[string]any{
+			"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::111122223333:user/alice",
+			"accountId": "111122223333", "accessKeyId": "AKIAEXAMPLE", "userName": "alice",
+		},
+		"readOnly":        false,
+		"managementEvent": true,
+		"eventCategory":   "Management",
+	}
+	for k, v := range over {
+		r[k] = v
+	}
+	return r
+}
+
+// decodeRecord turns a record into the event trawl's CloudTrail decoder
+// makes of it, derived fields included.
+func decodeRecord(t *testing.T, rec map[string]any) *event.CloudTrail {
+	t.Helper()
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := cloudtrail.FromRaw(string(raw), nil)
+	return &e
+}
+
+// has reports whether the dotted path reaches a value in v (crossing
+// arrays as the Sigma engine does).
+func has(v any, path []string) bool {
+	if len(path) == 0 {
+		return v != nil
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		c, ok := x[path[0]]
+		return ok && has(c, path[1:])
+	case []any:
+		for _, el := range x {
+			if has(el, path) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestCloudTrailPack(t *testing.T) {
+	rules := loadRules(t)
+	ids := map[string]string{}
+	for _, r := range rules {
+		name := strings.TrimSuffix(filepath.Base(r.file), ".yml")
+		t.Run(name, func(t *testing.T) {
+			if r.ID != name {
+				t.Errorf("id %q differs from the file name", r.ID)
+			}
+			if !idRE.MatchString(r.ID) {
+				t.Errorf("id %q is not lowercase, dash-separated, aws-AREA-…", r.ID)
+			}
+			if prev, dup := ids[r.ID]; dup {
+				t.Errorf("id %q also in %s", r.ID, prev)
+			}
+			ids[r.ID] = r.file
+			if r.sigma.ID() != r.ID || r.sigma.Level() != r.Level {
+				t.Errorf("the Sigma engine reads id %q level %q", r.sigma.ID(), r.sigma.Level())
+			}
+			if !levels[r.Level] {
+				t.Errorf("level %q", r.Level)
+			}
+			if !statuses[r.Status] {
+				t.Errorf("status %q", r.Status)
+			}
+			if r.Title == "" || r.Description == "" || r.Author != "trawl" || len(r.References) == 0 || len(r.Falsepositives) == 0 {
+				t.Errorf("title, description, author trawl, references and falsepositives are required")
+			}
+			var ls struct{ Product, Service string }
+			if err := r.Logsource.Decode(&ls); err != nil || ls.Product != "aws" || ls.Service != "cloudtrail" {
+				t.Errorf("logsource %+v (%v), want product aws, service cloudtrail", ls, err)
+			}
+			technique, tactic := false, false
+			for _, tag := range r.Tags {
+				if techniqueRE.MatchString(tag) {
+					technique = true
+				} else if strings.HasPrefix(tag, "attack.") && !strings.HasPrefix(tag, "attack.t") {
+					tactic = true
+				}
+			}
+			if !technique || !tactic {
+				t.Errorf("tags %v: want an ATT&CK tactic and an attack.tNNNN technique", r.Tags)
+			}
+			if r.Trawl.Title == "" {
+				t.Errorf("trawl.title is missing")
+			}
+			if r.Trawl.Suppress != "" {
+				if d, err := time.ParseDuration(r.Trawl.Suppress); err != nil || d <= 0 {
+					t.Errorf("trawl.suppress %q: %v", r.Trawl.Suppress, err)
+				}
+			}
+			if len(r.Trawl.Tests.Match) == 0 || len(r.Trawl.Tests.NoMatch) == 0 {
+				t.Fatalf("want at least one match and one no_match test")
+			}
+			var matchRecs []map[string]any
+			for i, over := range r.Trawl.Tests.Match {
+				rec := record(r.ID, i, over)
+				matchRecs = append(matchRecs, rec)
+				if !r.sigma.Match(decodeRecord(t, rec)) {
+					raw, _ := json.Marshal(over)
+					t.Errorf("match test %d does not match: %s", i, raw)
+				}
+			}
+			for i, over := range r.Trawl.Tests.NoMatch {
+				if r.sigma.Match(decodeRecord(t, record(r.ID, 100+i, over))) {
+					raw, _ := json.Marshal(over)
+					t.Errorf("no_match test %d matches: %s", i, raw)
+				}
+			}
+			// Every placeholder and dedup field names something the match
+			// events have (or a derived name).
+			var names []string
+			for _, m := range placeholderRE.FindAllStringSubmatch(r.Trawl.Title, -1) {
+				names = append(names, m[1])
+			}
+			names = append(names, r.Trawl.Dedup...)
+			for _, n := range names {
+				if derived[n] {
+					continue
+				}
+				found := false
+				for _, rec := range matchRecs {
+					found = found || has(rec, strings.Split(n, "."))
+				}
+				if !found {
+					t.Errorf("%q (title or dedup) is in no match test event", n)
+				}
+			}
+		})
+	}
+}
+
+// counter runs every rule on the CloudTrail events of a data set.
+type counter struct {
+	rules  []*packRule
+	events int
+	hits   map[string]int
+}
+
+func (c *counter) emit(b *event.Batch) error {
+	for i := range b.CloudTrail {
+		e := &b.CloudTrail[i]
+		c.events++
+		for _, r := range c.rules {
+			if r.sigma.Match(e) {
+				c.hits[r.ID]++
+			}
+		}
+	}
+	return nil
+}
+
+func (c *counter) decodeTree(t *testing.T, dir string, want func(rel string) bool) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !want(filepath.ToSlash(rel)) {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return decode.Decode(context.Background(), decode.Object{Name: rel, Key: filepath.ToSlash(rel)}, f, decode.Options{Kind: event.KindCloudTrail}, c.emit)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPackNoise runs the pack over the CloudTrail events of the shared
+// corpus and of the demo data set and prints the matches per rule. No rule
+// may fire on more than 1% of the demo's events (its benign background),
+// and the demo's attack must be seen by the rules written for its steps.
+func TestPackNoise(t *testing.T) {
+	rules := loadRules(t)
+	corpus := corpustest.Dir(t)
+	cc := &counter{rules: rules, hits: map[string]int{}}
+	for _, sub := range []string{"elastic-integrations/cloudtrail", "elastic-beats/cloudtrail"} {
+		cc.decodeTree(t, filepath.Join(corpus, sub), func(rel string) bool {
+			return strings.HasSuffix(rel, ".log") && !strings.Contains(rel, "digest")
+		})
+	}
+	if cc.events < 100 {
+		t.Fatalf("decoded %d corpus events, expected over 100", cc.events)
+	}
+
+	dir := t.TempDir()
+	if _, err := gen.Generate(context.Background(), dir, gen.DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	dc := &counter{rules: rules, hits: map[string]int{}}
+	dc.decodeTree(t, dir, func(rel string) bool { return strings.Contains(rel, "/CloudTrail/") })
+	if dc.events < 10000 {
+		t.Fatalf("decoded %d demo events, expected about 20000", dc.events)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-48s %8s %8s\n", "rule", "corpus", "demo")
+	fmt.Fprintf(&b, "%-48s %8d %8d\n", "(events)", cc.events, dc.events)
+	firing := 0
+	for _, r := range rules {
+		fmt.Fprintf(&b, "%-48s %8d %8d\n", r.ID, cc.hits[r.ID], dc.hits[r.ID])
+		if cc.hits[r.ID]+dc.hits[r.ID] > 0 {
+			firing++
+		}
+		if dc.hits[r.ID]*100 > dc.events {
+			t.Errorf("%s fires on %d of %d demo events: too noisy", r.ID, dc.hits[r.ID], dc.events)
+		}
+	}
+	fmt.Fprintf(&b, "%d of %d rules fire on the corpus or the demo\n", firing, len(rules))
+	t.Log("\n" + b.String())
+
+	// The demo's attack story: each step that is a CloudTrail call.
+	for _, id := range []string{
+		"aws-iam-create-user",
+		"aws-iam-attach-admin-policy",
+		"aws-iam-create-access-key-other-user",
+		"aws-iam-create-login-profile",
+		"aws-login-console-no-mfa",
+		"aws-cloudtrail-stop-logging",
+		"aws-ec2-flow-logs-deleted",
+	} {
+		if dc.hits[id] == 0 {
+			t.Errorf("%s does not fire on the demo's attack", id)
+		}
+	}
+}
+
+// TestPackDoc checks docs/rules-pack.md lists every rule as the rules say
+// (go test ./internal/rules/pack -run TestPackDoc -write-doc rewrites it).
+func TestPackDoc(t *testing.T) {
+	rules := loadRules(t)
+	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
+	var b strings.Builder
+	b.WriteString(docHead)
+	b.WriteString("| id | level | MITRE ATT&CK | detects |\n| --- | --- | --- | --- |\n")
+	for _, r := range rules {
+		var tech []string
+		for _, tag := range r.Tags {
+			if techniqueRE.MatchString(tag) {
+				tech = append(tech, strings.ToUpper(strings.TrimPrefix(tag, "attack.")))
+			}
+		}
+		desc := strings.Join(strings.Fields(r.Description), " ")
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.ID, r.Level, strings.Join(tech, ", "), strings.ReplaceAll(desc, "|", "\\|"))
+	}
+	b.WriteString(docTail)
+	path := filepath.Join("..", "..", "..", "docs", "rules-pack.md")
+	if *writeDoc {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != b.String() {
+		t.Errorf("%s is out of date: go test ./internal/rules/pack -run TestPackDoc -write-doc", path)
+	}
+}
+
+const docHead = `# The built-in CloudTrail rule pack
+`
+
+const docTail = `
+`
