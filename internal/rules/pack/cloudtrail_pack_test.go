@@ -257,6 +257,8 @@ type counter struct {
 	rules  []*packRule
 	events int
 	hits   map[string]int
+	where  map[string][]string // rule id → objects it fired on
+	object string              // the object being decoded
 }
 
 func (c *counter) emit(b *event.Batch) error {
@@ -266,6 +268,9 @@ func (c *counter) emit(b *event.Batch) error {
 		for _, r := range c.rules {
 			if r.sigma.Match(e) {
 				c.hits[r.ID]++
+				if c.where != nil {
+					c.where[r.ID] = append(c.where[r.ID], c.object)
+				}
 			}
 		}
 	}
@@ -287,6 +292,7 @@ func (c *counter) decodeTree(t *testing.T, dir string, want func(rel string) boo
 			return err
 		}
 		defer f.Close()
+		c.object = filepath.ToSlash(rel)
 		return decode.Decode(context.Background(), decode.Object{Name: rel, Key: filepath.ToSlash(rel)}, f, decode.Options{Kind: event.KindCloudTrail}, c.emit)
 	})
 	if err != nil {
@@ -301,7 +307,7 @@ func (c *counter) decodeTree(t *testing.T, dir string, want func(rel string) boo
 func TestPackNoise(t *testing.T) {
 	rules := loadRules(t)
 	corpus := corpustest.Dir(t)
-	cc := &counter{rules: rules, hits: map[string]int{}}
+	cc := &counter{rules: rules, hits: map[string]int{}, where: map[string][]string{}}
 	for _, sub := range []string{"elastic-integrations/cloudtrail", "elastic-beats/cloudtrail"} {
 		cc.decodeTree(t, filepath.Join(corpus, sub), func(rel string) bool {
 			return strings.HasSuffix(rel, ".log") && !strings.Contains(rel, "digest")
@@ -315,7 +321,7 @@ func TestPackNoise(t *testing.T) {
 	if _, err := gen.Generate(context.Background(), dir, gen.DefaultConfig()); err != nil {
 		t.Fatal(err)
 	}
-	dc := &counter{rules: rules, hits: map[string]int{}}
+	dc := &counter{rules: rules, hits: map[string]int{}, where: map[string][]string{}}
 	dc.decodeTree(t, dir, func(rel string) bool { return strings.Contains(rel, "/CloudTrail/") })
 	if dc.events < 10000 {
 		t.Fatalf("decoded %d demo events, expected about 20000", dc.events)
@@ -335,6 +341,16 @@ func TestPackNoise(t *testing.T) {
 		}
 	}
 	fmt.Fprintf(&b, "%d of %d rules fire on the corpus or the demo\n", firing, len(rules))
+	for _, r := range rules {
+		if w := cc.where[r.ID]; len(w) > 0 {
+			fmt.Fprintf(&b, "corpus %s: %s\n", r.ID, strings.Join(w, ", "))
+		}
+	}
+	for _, r := range rules {
+		if w := dc.where[r.ID]; len(w) > 0 {
+			fmt.Fprintf(&b, "demo %s: %d in %s\n", r.ID, len(w), w[0])
+		}
+	}
 	t.Log("\n" + b.String())
 
 	// The demo's attack story: each step that is a CloudTrail call.
