@@ -376,6 +376,7 @@ func TestPackDoc(t *testing.T) {
 	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
 	var b strings.Builder
 	b.WriteString(docHead)
+	fmt.Fprintf(&b, "%d rules, by id.\n\n", len(rules))
 	b.WriteString("| id | level | MITRE ATT&CK | detects |\n| --- | --- | --- | --- |\n")
 	for _, r := range rules {
 		var tech []string
@@ -403,8 +404,148 @@ func TestPackDoc(t *testing.T) {
 	}
 }
 
-const docHead = `# The built-in CloudTrail rule pack
+const docHead = "# The built-in CloudTrail rule pack\n" + `
+trawl ships detection rules for CloudTrail, embedded in the binary from
+` + "`internal/rules/pack/cloudtrail/`" + ` (one rule per ` + "`<id>.yml`" + ` file). They are
+streaming rules: each looks at one event as it is ingested (or as
+` + "`trawl rules backfill`" + ` replays history). Rules that count events over a window
+(bursts of AccessDenied, bulk secret reads) or remember what was seen before
+(first console login from a new country) are scheduled rules, and rules over
+VPC flow logs and GuardDuty findings live beside these; neither is listed
+here.
+
+## Format
+
+A rule is a Sigma rule (see [sigma.md](sigma.md) for the fields and modifiers
+the engine supports) with a ` + "`trawl:`" + ` block the Sigma engine ignores:
+
+` + "```yaml" + `
+title: Access key created for another IAM user
+id: aws-iam-create-access-key-other-user
+status: stable
+description: An access key was created for an IAM user other than the caller. …
+references: [https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateAccessKey.html]
+author: trawl
+tags: [attack.persistence, attack.privilege_escalation, attack.t1098.001]
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection:
+    eventSource: iam.amazonaws.com
+    eventName: CreateAccessKey
+    requestParameters.userName|exists: true
+  self:
+    requestParameters.userName|fieldref: userIdentity.userName
+  failed:
+    errorCode|exists: true
+  condition: selection and not self and not failed
+falsepositives: [Administrators issuing keys to service users (prefer roles)]
+level: high
+trawl:
+  title: "{{principal}} created an access key for IAM user {{requestParameters.userName}} in account {{recipientAccountId}}"
+  dedup: [principal, requestParameters.userName]
+  suppress: 1h
+  tests:
+    match:
+      - eventSource: iam.amazonaws.com
+        eventName: CreateAccessKey
+        requestParameters: {userName: svc-backup-sync}
+    no_match:
+      - eventSource: iam.amazonaws.com
+        eventName: CreateAccessKey
+        requestParameters: {userName: alice}     # the caller's own key
+` + "```" + `
+
+- Field names are CloudTrail's JSON paths, plus trawl's derived ` + "`principal`" + `
+  (the person or actor behind the call) and ` + "`sessionName`" + `
+  ([schema.md](schema.md)).
+- ` + "`trawl.title`" + ` is the alert title; ` + "`{{path}}`" + ` renders the field's value, or
+  ` + "`-`" + ` when the event does not have it (so "(error: -)" means the call
+  succeeded).
+- ` + "`trawl.dedup`" + ` lists the fields whose values form an alert's key: inside the
+  ` + "`suppress`" + ` window another matching event with the same key updates the alert
+  (its count and last-seen time) instead of opening a new one. The pack keys
+  on the target (the user, bucket, key or security group) where one exists,
+  so ten changes to one bucket are one alert and changes to ten buckets are
+  ten.
+- ` + "`trawl.tests`" + `: events that must match and near misses that must not (the
+  same API with safe parameters, failed, or its undo). Each is a partial
+  record: the test starts from a default record (an IAM user ` + "`alice`" + ` in account
+  111122223333 calling from 198.51.100.7 with the AWS CLI, ` + "`eventType`" + `
+  AwsApiCall) and replaces its top-level keys with the test's.
+
+## Conventions
+
+- Persistence and exposure rules (a user created, a bucket made public)
+  ignore failed calls (` + "`errorCode`" + ` present): nothing changed. Rules about
+  turning off logging or security services (CloudTrail, GuardDuty, Config,
+  Security Hub, Macie, flow logs, log groups, WAF, DNS query logs,
+  Organizations, domain transfers) also fire on failed attempts, since an
+  attempt, even one a service control policy denied, shows intent; their
+  titles end with the error code.
+- Levels: ` + "`critical`" + ` is reserved for what has no legitimate use (a root access
+  key); ` + "`high`" + ` for changes that expose data or blind monitoring; ` + "`medium`" + ` for
+  changes worth a look that administrators also make; ` + "`low`" + ` for common
+  changes that matter in context.
+- Policy documents (IAM inline policies, trust policies, bucket and key
+  policies) are matched per statement with a regular expression over the
+  JSON text: "a statement with Effect Allow and Principal \"*\"" is one statement
+  having both, not a policy having both somewhere (a ` + "`Deny`" + ` for ` + "`\"*\"`" + ` with
+  ` + "`aws:SecureTransport`" + ` is not public). The expression follows objects nested
+  up to three levels inside a statement (Principal and Condition blocks) and
+  assumes no braces inside string values. IAM policy documents are also
+  matched URL-encoded, as older records carry them.
+
+## Rules
+
 `
 
 const docTail = `
+## How the pack is tested
+
+` + "`go test ./internal/rules/pack`" + ` (` + "`cloudtrail_pack_test.go`" + `):
+
+- every file parses with the Sigma engine and with a strict reader of the
+  pack format (an unknown or misspelt key fails); ids are unique, equal the
+  file name and start with ` + "`aws-`" + `; levels and statuses are valid; every rule
+  has an ATT&CK tactic and technique tag, a title template, references,
+  false positives and at least one match and one near-miss test;
+- every test event is built as above, serialised to JSON, decoded by trawl's
+  CloudTrail decoder (so ` + "`principal`" + ` and the other derived fields are what
+  ingest would make) and must match or not as it says;
+- every ` + "`{{placeholder}}`" + ` of a title and every dedup field is a derived field or
+  present in a match test event;
+- the pack runs over the 128 CloudTrail events of the shared test corpus
+  (Elastic's CloudTrail pipeline test inputs) and the ~20,000 events of the
+  demo data set (` + "`trawl demo`" + `); no rule may fire on more than 1% of the demo's
+  events, and each step of the demo's attack that is a CloudTrail call (the
+  backdoor user, its AdministratorAccess, access key and console password,
+  its console login without MFA, StopLogging, the denied DeleteFlowLogs)
+  must be caught. ` + "`go test -v -run TestPackNoise`" + ` prints the count per rule.
+- this file is generated from the rules and checked against them
+  (` + "`go test ./internal/rules/pack -run TestPackDoc -write-doc`" + ` rewrites it).
+
+Against real AWS: nothing was run against a live account. Event shapes come
+from the AWS API references and CloudTrail documentation, the real records
+of the shared corpus (security group, snapshot, AMI, RDS snapshot, trust
+policy, flow log, console sign-in, NACL records among them) and test events
+published with open-source detection rules. Shapes that are known to vary
+(EC2's newer APIs wrap parameters in ` + "`XxxRequest`" + ` objects; Lambda event names
+carry API-version suffixes such as ` + "`AddPermission20150331v2`" + `) are handled,
+but a rule whose shape guess is wrong would stay silent, not noisy: report
+a real event it misses.
+
+## Known limits
+
+- One call may carry several security group rules
+  (` + "`ipPermissions.items`" + `); the security group rules check the port and the
+  address independently, so a call adding 22 from an office range and 8080
+  from 0.0.0.0/0 is reported as port 22 open to the world.
+- ` + "`aws-iam-role-trust-external-account`" + ` cannot know your other accounts; it
+  fires when a trust policy names an AWS principal and not the role's own
+  account, and misses a policy that names both.
+- ` + "`aws-s3-bucket-policy-public`" + ` and ` + "`aws-kms-key-policy-public`" + ` treat any of the
+  usual restricting condition keys anywhere in the policy as restricting the
+  public statement.
+- ` + "`aws-iam-password-policy-weakened`" + ` follows the API: a setting the call leaves
+  out is reset to its default (off), so it is reported as weak.
 `
