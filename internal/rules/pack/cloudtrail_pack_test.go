@@ -318,7 +318,9 @@ func TestPackNoise(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	if _, err := gen.Generate(context.Background(), dir, gen.DefaultConfig()); err != nil {
+	cfg := gen.DefaultConfig() // trawl demo's data set, without the flow logs and findings
+	cfg.FlowRecords, cfg.Findings = -1, -1
+	if _, err := gen.Generate(context.Background(), dir, cfg); err != nil {
 		t.Fatal(err)
 	}
 	dc := &counter{rules: rules, hits: map[string]int{}, where: map[string][]string{}}
@@ -549,3 +551,87 @@ a real event it misses.
 - ` + "`aws-iam-password-policy-weakened`" + ` follows the API: a setting the call leaves
   out is reset to its default (off), so it is reported as weak.
 `
+
+// collector keeps the CloudTrail events of a data set.
+type collector struct{ events []event.CloudTrail }
+
+func (c *collector) emit(b *event.Batch) error {
+	c.events = append(c.events, b.CloudTrail...)
+	return nil
+}
+
+// BenchmarkCloudTrailPack evaluates every CloudTrail rule of the pack on the
+// background events of a generated data set, 5% of them with large
+// requestParameters (policy documents, launch specifications): ns/op is
+// per event for the whole pack. It then logs the slowest rules.
+func BenchmarkCloudTrailPack(b *testing.B) {
+	t := &testing.T{}
+	rules := loadRules(t)
+	if t.Failed() {
+		b.Fatal("the pack does not load; run go test ./internal/rules/pack")
+	}
+	dir := b.TempDir()
+	cfg := gen.DefaultConfig()
+	cfg.CloudTrailEvents, cfg.FlowRecords, cfg.Findings, cfg.LargeParams = 20000, -1, -1, true
+	if _, err := gen.Generate(context.Background(), dir, cfg); err != nil {
+		b.Fatal(err)
+	}
+	var col collector
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(filepath.ToSlash(p), "/CloudTrail/") {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return decode.Decode(context.Background(), decode.Object{Name: p, Key: filepath.ToSlash(p)}, f, decode.Options{Kind: event.KindCloudTrail}, col.emit)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	events := col.events
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		e := &events[i%len(events)]
+		i++
+		for _, r := range rules {
+			r.sigma.Match(e)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.StopTimer()
+
+	type cost struct {
+		id string
+		ns float64
+	}
+	var costs []cost
+	hits := 0
+	for _, r := range rules {
+		for j := range events {
+			if r.sigma.Match(&events[j]) {
+				hits++
+			}
+		}
+		best := time.Duration(1<<63 - 1)
+		for range 3 { // the fastest of three passes, the least disturbed
+			start := time.Now()
+			for j := range events {
+				r.sigma.Match(&events[j])
+			}
+			best = min(best, time.Since(start))
+		}
+		costs = append(costs, cost{r.ID, float64(best.Nanoseconds()) / float64(len(events))})
+	}
+	sort.Slice(costs, func(i, j int) bool { return costs[i].ns > costs[j].ns })
+	var s strings.Builder
+	fmt.Fprintf(&s, "%d rules, %d events, %d hits; slowest rules (ns/event):", len(rules), len(events), hits)
+	for _, c := range costs[:5] {
+		fmt.Fprintf(&s, " %s %.0f", c.id, c.ns)
+	}
+	b.Log(s.String())
+}
