@@ -618,6 +618,13 @@ average). The policy rules look for a literal ` + "`\"*\"`" + ` value (or ` + "`
   (` + "`ipPermissions.items`" + `); the security group rules check the port and the
   address independently, so a call adding 22 from an office range and 8080
   from 0.0.0.0/0 is reported as port 22 open to the world.
+- Security group rules changed in place with ` + "`ModifySecurityGroupRules`" + ` (the
+  newer API that edits an existing rule's address or ports) are not
+  covered; only ` + "`AuthorizeSecurityGroupIngress`" + ` is.
+- ` + "`aws-ec2-snapshot-shared`" + `, ` + "`aws-iam-role-trust-external-account`" + ` and the
+  other sharing rules cannot tell your own accounts from others; add an
+  override with your account ids to silence sharing inside the
+  organization.
 - ` + "`aws-iam-role-trust-external-account`" + ` cannot know your other accounts; it
   fires when a trust policy names an AWS principal and not the role's own
   account, and misses a policy that names both.
