@@ -186,11 +186,10 @@ func TestLambdaSQSEventFile(t *testing.T) {
 // function asks GET /2018-06-01/runtime/invocation/next for an event and
 // posts its result to …/invocation/{request id}/response or …/error.
 type runtimeAPI struct {
-	events chan []byte
+	events chan []byte // buffered: the events to deliver, then none
 	mu     sync.Mutex
 	n      int
 	posts  chan posted
-	done   chan struct{}
 }
 
 type posted struct {
@@ -205,7 +204,7 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var ev []byte
 		select {
 		case ev = <-a.events:
-		case <-a.done: // no more events: the function waits, as in Lambda
+		default: // no more events: the function waits, as in Lambda
 			<-r.Context().Done()
 			return
 		}
@@ -239,10 +238,9 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // AWS_LAMBDA_RUNTIME_API set), takes events from the runtime API and posts
 // the response, and Lambda's error payload for an event it cannot handle.
 func TestLambdaRuntimeAPI(t *testing.T) {
-	api := &runtimeAPI{events: make(chan []byte, 2), posts: make(chan posted, 2), done: make(chan struct{})}
+	api := &runtimeAPI{events: make(chan []byte, 2), posts: make(chan posted, 2)}
 	api.events <- lambdaCWLEvent(t, lambdaCTRecord(1, "alice"), lambdaCTRecord(2, "alice"), lambdaCTRecord(3, "bob"))
 	api.events <- []byte(`{"hello":"world"}`)
-	close(api.done)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 
