@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -451,5 +453,75 @@ func TestNoStore(t *testing.T) {
 	_, err := h.Invoke(context.Background(), json.RawMessage(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}`))
 	if err == nil || !strings.Contains(err.Error(), "no store") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// Flow-log lines delivered to CloudWatch Logs (no header) are records too.
+func TestCloudWatchLogsFlowLines(t *testing.T) {
+	h := &lambda.Handler{Evaluator: aliceEvaluator(t), Notifier: &recorder{}}
+	out, err := h.Invoke(context.Background(), cwlEvent(t, "DATA_MESSAGE",
+		"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
+		"2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(*lambda.CloudWatchLogsResponse); r.Records != 2 || r.Quarantined != 0 || r.Hits != 0 {
+		t.Fatalf("response %+v", r)
+	}
+}
+
+// BenchmarkCloudWatchLogs is the CloudWatch Logs path on a 1,000-event
+// subscription event with one Sigma rule: decoding, evaluation, hits.
+func BenchmarkCloudWatchLogs(b *testing.B) {
+	var msgs []string
+	for i := range 1000 {
+		user := "bob"
+		if i%100 == 0 {
+			user = "alice"
+		}
+		msgs = append(msgs, ctRecord(i%60, user, "ListUsers"))
+	}
+	ev := cwlEvent(b, "DATA_MESSAGE", msgs...)
+	rec := &recorder{}
+	h := &lambda.Handler{Evaluator: aliceEvaluator(b), Notifier: rec,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := h.Invoke(context.Background(), ev)
+		if err != nil || out.(*lambda.CloudWatchLogsResponse).Hits != 10 {
+			b.Fatal(err, out)
+		}
+	}
+	b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func TestCloudWatchLogsBadPayload(t *testing.T) {
+	gz := func(s string) string {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write([]byte(s))
+		zw.Close()
+		return `{"awslogs":{"data":"` + base64.StdEncoding.EncodeToString(zb.Bytes()) + `"}}`
+	}
+	h := &lambda.Handler{}
+	for _, c := range []struct{ data, want string }{
+		{`{"logEvents":[{"id":"1",`, "not valid JSON"},
+		{`[1]`, "not a JSON object"},
+		{`{"messageType":"SOMETHING_ELSE","logEvents":[]}`, `messageType "SOMETHING_ELSE"`},
+	} {
+		if _, err := h.Invoke(context.Background(), json.RawMessage(gz(c.data))); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.data, err, c.want)
+		}
+	}
+	// A payload cut short after its header: what cannot be read is
+	// quarantined and reported, as in every ingest; a retry would not
+	// mend it.
+	out, err := h.Invoke(context.Background(), json.RawMessage(gz(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","message":"x"},{"id":"2",`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(*lambda.CloudWatchLogsResponse); r.Quarantined == 0 || r.LogGroup != "g" {
+		t.Fatalf("response %+v", r)
 	}
 }
