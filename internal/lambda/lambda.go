@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -88,7 +89,16 @@ type Handler struct {
 	Workers int
 	// Log receives what happens; nil means slog.Default().
 	Log *slog.Logger
+	// Reserve is the time kept back from the invocation's deadline when
+	// ingesting (default DefaultReserve): the ingest stops that long
+	// before it, commits what is complete and answers, so that an SQS
+	// batch too large for the time left returns only its unfinished
+	// messages instead of timing out, which would return them all.
+	Reserve time.Duration
 }
+
+// DefaultReserve is the default Handler.Reserve.
+const DefaultReserve = 2 * time.Second
 
 func (h *Handler) log() *slog.Logger {
 	if h.Log == nil {
@@ -363,6 +373,16 @@ func (h *Handler) ingest(ctx context.Context, jobs []job) (*outcome, error) {
 			}))
 	}
 	log := h.log()
+	ictx := ctx // the ingest's: ends Reserve before the invocation
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := h.Reserve
+		if reserve <= 0 {
+			reserve = DefaultReserve
+		}
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
 	cfg := pipeline.Config{
 		Decode:     h.Decode,
 		Workers:    h.Workers,
@@ -372,8 +392,14 @@ func (h *Handler) ingest(ctx context.Context, jobs []job) (*outcome, error) {
 			log.Warn("quarantined", "object", q.Object, "line", q.Line, "byte", q.Offset, "reason", q.Reason)
 		},
 	}
-	res, err := st.Ingest(ctx, pipeline.Objects(objs...), cfg)
+	res, err := st.Ingest(ictx, pipeline.Objects(objs...), cfg)
 	out.res = res
+	if err != nil && ictx.Err() != nil && ctx.Err() == nil {
+		// Out of time: what is complete is committed; the rest is
+		// reported unfinished.
+		log.Warn("the invocation's time is nearly up: stopped the ingest, committed what was complete", "objects", len(jobs))
+		err = nil
+	}
 	if err != nil {
 		log.Error("ingest failed", "error", err)
 		for i := range out.errs {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/johannesboyne/gofakes3"
@@ -523,5 +524,64 @@ func TestCloudWatchLogsBadPayload(t *testing.T) {
 	}
 	if r := out.(*lambda.CloudWatchLogsResponse); r.Quarantined == 0 || r.LogGroup != "g" {
 		t.Fatalf("response %+v", r)
+	}
+}
+
+// With less time left than the reserve, the ingest stops at once and the
+// SQS batch answers with every message as a failure (they are delivered
+// again) instead of running into the timeout.
+func TestSQSOutOfTime(t *testing.T) {
+	f := newFake(t)
+	f.put(t, ctKey+"late.json.gz", ctRecord(1, "erin", "ListUsers"))
+	payload, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{
+		sqsMessage("m1", f.s3Event(ctKey+"late.json.gz")),
+		sqsMessage("m2", `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-02T10:15:00.000Z","Bucket":"trail-bucket"}`),
+	}})
+	h := f.handler(t, &recorder{})
+	h.Reserve = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := h.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(events.SQSEventResponse); len(r.BatchItemFailures) != 1 || r.BatchItemFailures[0].ItemIdentifier != "m1" {
+		t.Fatalf("%+v, want m1 only (m2 needs no work)", r)
+	}
+	if n := f.count(t, `SELECT count(*) FROM cloudtrail_base`); n != 0 {
+		t.Fatalf("%d rows", n)
+	}
+	// With time, the same batch goes through.
+	h.Reserve = 0
+	out, err = h.Invoke(ctx, payload)
+	if err != nil || len(out.(events.SQSEventResponse).BatchItemFailures) != 0 {
+		t.Fatalf("%v %+v", err, out)
+	}
+}
+
+// Lambda invoked by SNS (S3 → SNS → Lambda) and by an EventBridge rule.
+func TestSNSAndEventBridgeEvents(t *testing.T) {
+	f := newFake(t)
+	f.put(t, ctKey+"sns.json.gz", ctRecord(1, "alice", "CreateUser"))
+	f.put(t, ctKey+"eb.json.gz", ctRecord(2, "frank", "ListUsers"))
+	msg, _ := json.Marshal(f.s3Event(ctKey + "sns.json.gz"))
+	sns := `{"Records":[{"EventVersion":"1.0","EventSubscriptionArn":"arn:aws:sns:us-east-1:111122223333:trail-objects:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55","EventSource":"aws:sns","Sns":{"SignatureVersion":"1","Timestamp":"2026-11-02T10:15:01.000Z","Signature":"tcc6faL2yUC6dgZdmrwh1Y4cGa/ebXEkAi6RibDsvpi+tE/1+82j...65r==","SigningCertUrl":"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-ac565b8b1a6c5d002d285f9598aa1d9b.pem","MessageId":"95df01b4-ee98-5cb9-9903-4c221d41eb5e","Message":` + string(msg) + `,"MessageAttributes":{},"Type":"Notification","UnsubscribeUrl":"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe","TopicArn":"arn:aws:sns:us-east-1:111122223333:trail-objects","Subject":"Amazon S3 Notification"}}]}`
+	rec := &recorder{}
+	h := f.handler(t, rec)
+	out, err := h.Invoke(context.Background(), json.RawMessage(sns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(*lambda.IngestResponse); r.Kind != "sns" || r.Objects != 1 || r.Records != 1 || r.Hits != 1 || len(rec.hits) != 1 {
+		t.Fatalf("sns: %+v", r)
+	}
+	eb := fmt.Sprintf(`{"version":"0","id":"17793124-05d4-b198-2fde-7ededc63b103","detail-type":"Object Created","source":"aws.s3","account":"111122223333","time":"2026-11-02T10:15:00Z","region":"us-east-1","resources":["arn:aws:s3:::trail-bucket"],"detail":{"version":"0","bucket":{"name":"trail-bucket"},"object":{"key":%q,"size":1,"etag":%q},"request-id":"N4N7GDK58NMKJ12R","requester":"111122223333","reason":"PutObject"}}`,
+		ctKey+"eb.json.gz", f.etags[ctKey+"eb.json.gz"])
+	out, err = h.Invoke(context.Background(), json.RawMessage(eb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(*lambda.IngestResponse); r.Kind != "eventbridge" || r.Records != 1 || r.Hits != 0 {
+		t.Fatalf("eventbridge: %+v", r)
 	}
 }
