@@ -137,6 +137,11 @@ type IngestResponse struct {
 	NotifyError string   `json:"notify_error,omitempty"`
 }
 
+// MaxPayload bounds a decompressed CloudWatch Logs event. Lambda takes at
+// most 1 MB of event for an asynchronous invocation, and CloudWatch Logs
+// batches compress about ten to one.
+const MaxPayload = 64 << 20
+
 // ErrUnknownEvent is wrapped by the error of an event of a shape the
 // handler does not take.
 var ErrUnknownEvent = errors.New("not an event trawl handles (CloudWatch Logs subscription, S3, SNS, SQS or EventBridge S3 events)")
@@ -212,9 +217,12 @@ func (h *Handler) cloudWatchLogs(ctx context.Context, raw json.RawMessage) (*Clo
 	if err != nil {
 		return nil, fmt.Errorf("CloudWatch Logs event: awslogs.data is not base64-encoded gzip: %w", err)
 	}
-	body, err := io.ReadAll(zr)
+	body, err := io.ReadAll(io.LimitReader(zr, MaxPayload+1))
 	if err != nil {
 		return nil, fmt.Errorf("CloudWatch Logs event: awslogs.data: %w", err)
+	}
+	if len(body) > MaxPayload {
+		return nil, fmt.Errorf("CloudWatch Logs event: awslogs.data decompresses to more than %d bytes", MaxPayload)
 	}
 	d, err := subscriptionHeader(body)
 	if err != nil {
