@@ -31,7 +31,9 @@ type clock struct {
 	t  time.Time
 }
 
-func newClock() *clock { return &clock{t: time.Now().UTC().Add(time.Second).Truncate(time.Microsecond)} }
+func newClock() *clock {
+	return &clock{t: time.Now().UTC().Add(time.Second).Truncate(time.Microsecond)}
+}
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
