@@ -130,8 +130,8 @@ type execQuerier interface {
 // openAlert is what applying hits needs to know of an alert that may
 // absorb them.
 type openAlert struct {
-	id       int64
-	lastSeen time.Time
+	id                  int64
+	firstSeen, lastSeen time.Time
 }
 
 // applyHits records hits on q, in order: each is absorbed by the newest
@@ -164,18 +164,19 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 			return 0, 0, err
 		}
 	}
-	open := map[string]openAlert{}
+	open := map[string][]openAlert{}
 	err = eachRow(ctx, q, "reading open alerts",
-		`SELECT b.id, b.rule_id, b.dedup_key, max(h.last_seen) FROM alert_base b JOIN alert_hit h ON h.alert_id = b.id
+		`SELECT b.id, b.rule_id, b.dedup_key, min(h.first_seen), max(h.last_seen) FROM alert_base b JOIN alert_hit h ON h.alert_id = b.id
 		WHERE b.status <> 'closed' AND b.rule_id || chr(0) || b.dedup_key IN (SELECT unnest(?::VARCHAR[]))
 		GROUP BY b.id, b.rule_id, b.dedup_key ORDER BY b.id`,
 		func(rows *sql.Rows) error {
 			var a openAlert
 			var rule, key string
-			if err := rows.Scan(&a.id, &rule, &key, &a.lastSeen); err != nil {
+			if err := rows.Scan(&a.id, &rule, &key, &a.firstSeen, &a.lastSeen); err != nil {
 				return err
 			}
-			open[rule+"\x00"+key] = a // ordered by id: the newest wins
+			k := rule + "\x00" + key
+			open[k] = append(open[k], a) // ordered by id, the newest last
 			return nil
 		}, keys)
 	if err != nil {
@@ -211,8 +212,19 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 			suppress = opt.DefaultSuppress
 		}
 		key := h.RuleID + "\x00" + h.DedupKey
-		a, ok := open[key]
-		if ok && !first.After(a.lastSeen.Add(suppress)) {
+		// The newest open alert whose window (first_seen - suppress,
+		// last_seen + suppress) the hit falls in absorbs it: hits may come
+		// out of time order (several objects are read at once).
+		var a openAlert
+		j := -1
+		for i := len(open[key]) - 1; i >= 0; i-- {
+			o := open[key][i]
+			if !first.After(o.lastSeen.Add(suppress)) && !last.Before(o.firstSeen.Add(-suppress)) {
+				a, j = o, i
+				break
+			}
+		}
+		if j >= 0 {
 			updated++
 		} else {
 			created++
@@ -237,8 +249,16 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 				}
 			}
 		}
+		if j < 0 {
+			a.firstSeen, a.lastSeen = first, last
+			open[key] = append(open[key], a)
+			j = len(open[key]) - 1
+		}
 		a.lastSeen = maxTime(a.lastSeen, last)
-		open[key] = a
+		if first.Before(a.firstSeen) {
+			a.firstSeen = first
+		}
+		open[key][j] = a
 		stored := fresh
 		if len(stored) > maxHitIDs {
 			stored = stored[:maxHitIDs]
