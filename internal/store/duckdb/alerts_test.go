@@ -269,3 +269,21 @@ func BenchmarkOutbox(b *testing.B) {
 	}
 	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "deliveries/s")
 }
+
+// TestAlertOutOfOrder: a hit earlier than the alert's first_seen, within
+// the window, is absorbed and moves first_seen back; one far earlier
+// opens another alert.
+func TestAlertOutOfOrder(t *testing.T) {
+	st, _ := openTemp(t)
+	record(t, st, hit("r", "k", t0.Add(2*time.Hour), "e1"))
+	if c, u := record(t, st, hit("r", "k", t0.Add(90*time.Minute), "e0")); c != 0 || u != 1 {
+		t.Fatalf("an earlier hit within the window: created %d updated %d", c, u)
+	}
+	a, err := st.Alert(ctx, 1)
+	if err != nil || !a.FirstSeen.Equal(t0.Add(90*time.Minute)) || !a.LastSeen.Equal(t0.Add(2*time.Hour)) || a.Count != 2 {
+		t.Fatalf("alert %+v, %v", a, err)
+	}
+	if c, _ := record(t, st, hit("r", "k", t0.Add(-time.Hour), "e-1")); c != 1 {
+		t.Fatal("a hit far earlier than the window was absorbed")
+	}
+}
