@@ -151,7 +151,8 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 	known := map[string]bool{} // rule \x00 event id
 	if len(ids) > 0 {
 		err := eachRow(ctx, q, "reading the event ids of alerts",
-			`SELECT rule_id, unnest(list_intersect(event_ids, ?::VARCHAR[])) FROM alert_hit WHERE list_has_any(event_ids, ?::VARCHAR[])`,
+			`SELECT h.rule_id, h.id FROM (SELECT rule_id, unnest(event_ids) AS id FROM alert_hit) h
+			SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS id) e ON h.id = e.id`,
 			func(rows *sql.Rows) error {
 				var rule, id string
 				if err := rows.Scan(&rule, &id); err != nil {
@@ -159,7 +160,7 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 				}
 				known[rule+"\x00"+id] = true
 				return nil
-			}, ids, ids)
+			}, ids)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -182,6 +183,8 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 	if err != nil {
 		return 0, 0, err
 	}
+	// Rows to insert; a new alert has a negative id until it is numbered.
+	var bases, outbox, hitRows [][]any
 	for i := range hits {
 		h := &hits[i]
 		var fresh []string
@@ -228,28 +231,17 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 			updated++
 		} else {
 			created++
-			if err := q.QueryRowContext(ctx, `SELECT nextval('alert_id')`).Scan(&a.id); err != nil {
-				return 0, 0, fmt.Errorf("numbering an alert of rule %s: %w", h.RuleID, err)
-			}
+			a.id = -int64(created) // numbered below, all at once
 			sev := strings.ToLower(h.Severity)
 			if sev == "" {
 				sev = "medium"
 			}
-			if _, err := q.ExecContext(ctx, `INSERT INTO alert_base (id, rule_id, severity, title, log_type, dedup_key, tags, status, created_at, status_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?::VARCHAR[], 'open', ?, ?)`,
-				a.id, h.RuleID, sev, h.Title, logType(h.LogType), h.DedupKey, nonNil(h.Tags), now, now); err != nil {
-				return 0, 0, fmt.Errorf("creating an alert of rule %s: %w", h.RuleID, err)
-			}
+			bases = append(bases, []any{a.id, h.RuleID, sev, h.Title, logType(h.LogType), h.DedupKey, nonNil(h.Tags), now, now})
 			if opt.Route != nil {
 				for _, n := range opt.Route(h.RuleID, sev) {
-					if _, err := q.ExecContext(ctx, `INSERT INTO alert_outbox (id, alert_id, notifier, reason, status, attempts, created_at, next_attempt_at)
-						VALUES (nextval('alert_outbox_id'), ?, ?, 'created', 'pending', 0, ?, ?)`, a.id, n, now, now); err != nil {
-						return 0, 0, fmt.Errorf("queueing alert %d for notifier %s: %w", a.id, n, err)
-					}
+					outbox = append(outbox, []any{a.id, n, now, now})
 				}
 			}
-		}
-		if j < 0 {
 			a.firstSeen, a.lastSeen = first, last
 			open[key] = append(open[key], a)
 			j = len(open[key]) - 1
@@ -271,13 +263,99 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 			}
 			fields = string(b)
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO alert_hit (seq, alert_id, rule_id, event_ids, "count", first_seen, last_seen, fields, recorded_at)
-			VALUES (nextval('alert_hit_seq'), ?, ?, ?::VARCHAR[], ?, ?, ?, ?::JSON, ?)`,
-			a.id, h.RuleID, nonNil(stored), count, first, last, fields, now); err != nil {
-			return 0, 0, fmt.Errorf("recording a hit of rule %s on alert %d: %w", h.RuleID, a.id, err)
+		hitRows = append(hitRows, []any{a.id, h.RuleID, nonNil(stored), count, first, last, fields, now})
+	}
+	if created > 0 {
+		// Number the new alerts in one query, in order of creation.
+		ids := make([]int64, 0, created)
+		err := eachRow(ctx, q, "numbering new alerts", `SELECT nextval('alert_id') FROM range(?) ORDER BY range`, func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			ids = append(ids, id)
+			return err
+		}, created)
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(ids) != created {
+			return 0, 0, fmt.Errorf("numbering new alerts: got %d numbers for %d alerts", len(ids), created)
+		}
+		for _, rows := range [][][]any{bases, outbox, hitRows} {
+			for _, r := range rows {
+				if id := r[0].(int64); id < 0 {
+					r[0] = ids[-id-1]
+				}
+			}
 		}
 	}
+	if err := insertValues(ctx, q, "creating alerts", `INSERT INTO alert_base (id, rule_id, severity, title, log_type, dedup_key, tags, status, created_at, status_at) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?::VARCHAR[], 'open', ?, ?)`, bases); err != nil {
+		return 0, 0, err
+	}
+	if err := insertValues(ctx, q, "queueing alert deliveries", `INSERT INTO alert_outbox (id, alert_id, notifier, reason, status, attempts, created_at, next_attempt_at) VALUES `,
+		`(nextval('alert_outbox_id'), ?, ?, 'created', 'pending', 0, ?, ?)`, outbox); err != nil {
+		return 0, 0, err
+	}
+	if err := insertHits(ctx, q, hitRows); err != nil {
+		return 0, 0, err
+	}
 	return created, updated, nil
+}
+
+// insertHits inserts alert_hit rows in one statement, each column bound
+// as a list (event ids as JSON text, as a list of lists cannot be bound).
+func insertHits(ctx context.Context, q execQuerier, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	alertIDs, counts := make([]int64, n), make([]int64, n)
+	rules, ids, fields := make([]string, n), make([]string, n), make([]string, n)
+	firsts, lasts := make([]time.Time, n), make([]time.Time, n)
+	for i, r := range rows {
+		alertIDs[i], rules[i], counts[i], firsts[i], lasts[i] = r[0].(int64), r[1].(string), r[3].(int64), r[4].(time.Time), r[5].(time.Time)
+		b, err := json.Marshal(r[2].([]string))
+		if err != nil {
+			return fmt.Errorf("recording hits: %w", err)
+		}
+		ids[i] = string(b)
+		if f, ok := r[6].(string); ok {
+			fields[i] = f // "" for none: NULL
+		}
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO alert_hit (seq, alert_id, rule_id, event_ids, "count", first_seen, last_seen, fields, recorded_at)
+		SELECT nextval('alert_hit_seq'), a, r, from_json(e, '["VARCHAR"]'), c, f, l, nullif(j, '')::JSON, ?
+		FROM (SELECT unnest(?::BIGINT[]) AS a, unnest(?::VARCHAR[]) AS r, unnest(?::VARCHAR[]) AS e, unnest(?::BIGINT[]) AS c,
+			unnest(?::TIMESTAMPTZ[]) AS f, unnest(?::TIMESTAMPTZ[]) AS l, unnest(?::VARCHAR[]) AS j, generate_subscripts(?::BIGINT[], 1) AS i
+			ORDER BY i)`, rows[0][7], alertIDs, rules, ids, counts, firsts, lasts, fields, alertIDs)
+	if err != nil {
+		return fmt.Errorf("recording %d hits: %w", n, err)
+	}
+	return nil
+}
+
+// insertValues inserts rows with multi-row INSERTs of at most 256 rows:
+// one statement per row costs about a millisecond in DuckDB.
+func insertValues(ctx context.Context, q execQuerier, what, prefix, tuple string, rows [][]any) error {
+	const per = 256
+	for len(rows) > 0 {
+		n := min(len(rows), per)
+		var b strings.Builder
+		b.WriteString(prefix)
+		args := make([]any, 0, n*len(rows[0]))
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple)
+			args = append(args, r...)
+		}
+		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 func logType(k event.Kind) string {
