@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/notify"
@@ -176,5 +177,64 @@ func TestCollectorDeliversAlerts(t *testing.T) {
 	}
 	if n := duckdbtest.Scalar(t, st, `SELECT count(*) FROM alert_outbox WHERE status = 'delivered'`); n != 1 {
 		t.Errorf("%d deliveries marked delivered", n)
+	}
+}
+
+// TestCollectorWorkerBesideIngest runs `trawl run` with a source that
+// polls for ever: the worker delivers a pending alert while the pipeline
+// runs, and cancelling (SIGTERM) stops both, cleanly.
+func TestCollectorWorkerBesideIngest(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var delivered atomic.Int32
+	got := make(chan struct{}, 1)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		delivered.Add(1)
+		got <- struct{}{}
+	}))
+	defer ts.Close()
+	saved := SourceBuilders["s3"]
+	defer func() { SourceBuilders["s3"] = saved }()
+	SourceBuilders["s3"] = func(context.Context, config.Source, SourceEnv) (pipeline.Source, error) {
+		return pipeline.SourceFunc(func(ctx context.Context) (pipeline.Object, error) {
+			<-ctx.Done()
+			return pipeline.Object{}, ctx.Err()
+		}), nil
+	}
+	db := filepath.Join(t.TempDir(), "t.duckdb")
+	yaml := fmt.Sprintf("sources:\n  - name: one\n    s3: {bucket: xxx}\nalerts:\n  poll: 100ms\n  notifiers:\n    - name: hook\n      webhook: {url: %q, secret: k}\n", ts.URL)
+	cfg, err := config.Parse("trawl.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(context.Background(), Options{DB: db, Mode: Serve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ConfigureAlerts(st, cfg.Alerts)
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if _, _, err := st.RecordHits(context.Background(), []event.Hit{{RuleID: "r", Severity: "low", Title: "t", EventIDs: []string{"x"}, First: at, Last: at, Count: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		// Stop the run (SIGTERM) once the alert is out and marked.
+		<-got
+		for ctx.Err() == nil {
+			if ds, err := st.Deliveries(ctx, []alert.DeliveryStatus{alert.Delivered}, 0); err == nil && len(ds) == 1 {
+				cancel()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	c := &Collector{Store: st, Config: cfg, Log: slog.New(slog.DiscardHandler)}
+	if _, err := c.Run(ctx); err != nil {
+		t.Fatalf("a stopped collector returned %v", err)
+	}
+	if n := delivered.Load(); n != 1 {
+		t.Errorf("%d deliveries", n)
+	}
+	if n := duckdbtest.Scalar(t, st, `SELECT count(*) FROM alert_outbox WHERE status = 'delivered'`); n != 1 {
+		t.Errorf("%d rows marked delivered", n)
 	}
 }
