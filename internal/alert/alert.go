@@ -96,7 +96,7 @@ type Delivery struct {
 	ID          int64
 	AlertID     int64
 	Notifier    string
-	Reason      string // why it was queued: "created"
+	Reason      string // why it was queued: "created" or "reminder"
 	Status      DeliveryStatus
 	Attempts    int
 	CreatedAt   time.Time

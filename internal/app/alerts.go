@@ -17,7 +17,7 @@ import (
 // alert is queued for (routes). Call it before ingesting or recording
 // hits; without it no delivery is queued.
 func ConfigureAlerts(st *Store, cfg config.Alerts) {
-	st.SetAlertOptions(duckdb.AlertOptions{DefaultSuppress: cfg.Suppress, Route: cfg.Route})
+	st.SetAlertOptions(duckdb.AlertOptions{DefaultSuppress: cfg.Suppress, Route: cfg.Route, RemindAfter: cfg.RemindAfter})
 }
 
 // NewAlertWorker builds the notifiers of cfg and a delivery worker over

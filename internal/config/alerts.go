@@ -18,6 +18,10 @@ type Alerts struct {
 	// the same rule and dedup key less than this after an open alert's
 	// last_seen updates it instead of opening one (default 1h).
 	Suppress time.Duration `yaml:"suppress"`
+	// RemindAfter, if set, sends a reminder to an alert's notifiers when
+	// it absorbs a hit this long or longer after its last message; 0 (the
+	// default) notifies only when an alert is created.
+	RemindAfter time.Duration `yaml:"remind_after,omitempty"`
 	// RetryFor is how long a delivery is retried before it is marked
 	// failed (default 24h).
 	RetryFor time.Duration `yaml:"retry_for"`
@@ -191,6 +195,9 @@ func (a *Alerts) Route(rule, severity string) []string {
 
 func (d *decoder) checkAlerts(c *Config) {
 	a := &c.Alerts
+	if a.RemindAfter != 0 && a.RemindAfter < time.Minute {
+		d.errPath("alerts.remind_after", "must be 0 (no reminders) or at least 1m")
+	}
 	for _, p := range []struct {
 		key string
 		v   time.Duration

@@ -34,6 +34,8 @@ type Message struct {
 	Alert      alert.Alert
 	Subject    string
 	Text       string
+	// Reason is why the message was queued: "created" or "reminder".
+	Reason string
 }
 
 // ID is the message's idempotency key, "trawl-<delivery id>".
@@ -48,6 +50,9 @@ type TemplateData struct {
 	DeliveryID int64
 	// Severity is the alert's severity in capitals (HIGH).
 	Severity string
+	// Reason is "created" for a new alert, "reminder" for one still
+	// firing (alerts.remind_after).
+	Reason string
 	// FieldList is Fields in the order messages show them: time,
 	// principal, service, API, source IP, region, account, …, then the
 	// others by name.
@@ -60,7 +65,7 @@ type Field struct{ Name, Value string }
 // Default templates. Fields are trawl's column names as the rule put them
 // in the hit (principal, source_ip, event_name, …).
 const (
-	DefaultSubject = `[trawl {{.Severity}}] {{.Alert.Title}}`
+	DefaultSubject = `[trawl {{.Severity}}] {{if eq .Reason "reminder"}}still firing: {{end}}{{.Alert.Title}}`
 	DefaultBody    = `{{.Alert.Title}}
 Rule: {{.Alert.RuleID}}   Severity: {{.Alert.Severity}}   Alert: #{{.Alert.ID}}
 Seen: {{.Alert.Count}} time(s), {{.Alert.FirstSeen.Format "2006-01-02 15:04:05Z07:00"}} – {{.Alert.LastSeen.Format "2006-01-02 15:04:05Z07:00"}}
@@ -97,9 +102,15 @@ func NewTemplates(name, subject, body string) (*Templates, error) {
 	return &Templates{subject: s, body: b}, nil
 }
 
-// Render makes the message of delivery id of a.
+// Render makes the message of delivery id of a new alert a.
 func (t *Templates) Render(id int64, a alert.Alert) (*Message, error) {
-	d := TemplateData{Alert: a, Fields: a.Fields, DeliveryID: id, Severity: strings.ToUpper(a.Severity)}
+	return t.RenderFor(alert.Delivery{ID: id, Reason: "created"}, a)
+}
+
+// RenderFor makes the message of delivery d of alert a.
+func (t *Templates) RenderFor(del alert.Delivery, a alert.Alert) (*Message, error) {
+	id := del.ID
+	d := TemplateData{Alert: a, Fields: a.Fields, DeliveryID: id, Severity: strings.ToUpper(a.Severity), Reason: del.Reason}
 	if d.Fields == nil {
 		d.Fields = map[string]string{}
 	}
@@ -113,7 +124,7 @@ func (t *Templates) Render(id int64, a alert.Alert) (*Message, error) {
 	if err := t.body.Execute(&b, d); err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", t.body.Name(), err)
 	}
-	return &Message{DeliveryID: id, Alert: a, Subject: strings.TrimSpace(s.String()), Text: b.String()}, nil
+	return &Message{DeliveryID: id, Alert: a, Subject: strings.TrimSpace(s.String()), Text: b.String(), Reason: del.Reason}, nil
 }
 
 // Configured is a notifier built from configuration, with its templates

@@ -155,7 +155,7 @@ func (w *Worker) deliver(ctx context.Context, d alert.Delivery) (bool, error) {
 		if err != nil {
 			return fmt.Errorf("reading alert %d: %w", d.AlertID, err)
 		}
-		m, err := n.Templates.Render(d.ID, a)
+		m, err := n.Templates.RenderFor(d, a)
 		if err != nil {
 			return permanent{err}
 		}

@@ -445,4 +445,7 @@ func TestTemplates(t *testing.T) {
 	if m.Subject != "[trawl CRITICAL] T" {
 		t.Errorf("default subject %q", m.Subject)
 	}
+	if m, _ = def.RenderFor(alert.Delivery{ID: 2, Reason: "reminder"}, alert.Alert{Severity: "low", Title: "T"}); m.Subject != "[trawl LOW] still firing: T" || m.Reason != "reminder" {
+		t.Errorf("reminder subject %q", m.Subject)
+	}
 }

@@ -38,6 +38,9 @@ type AlertOptions struct {
 	// Route returns the notifiers a new alert is delivered to; nil or an
 	// empty result queues no delivery.
 	Route func(ruleID, severity string) []string
+	// RemindAfter, if set, queues a reminder to the same notifiers when
+	// an alert absorbs a hit this long or longer after its last message.
+	RemindAfter time.Duration
 }
 
 type alertConfig struct {
@@ -132,6 +135,8 @@ type execQuerier interface {
 type openAlert struct {
 	id                  int64
 	firstSeen, lastSeen time.Time
+	severity            string
+	notified            time.Time // the latest delivery queued (or creation)
 }
 
 // applyHits records hits on q, in order: each is absorbed by the newest
@@ -167,13 +172,15 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 	}
 	open := map[string][]openAlert{}
 	err = eachRow(ctx, q, "reading open alerts",
-		`SELECT b.id, b.rule_id, b.dedup_key, min(h.first_seen), max(h.last_seen) FROM alert_base b JOIN alert_hit h ON h.alert_id = b.id
+		`SELECT b.id, b.rule_id, b.dedup_key, min(h.first_seen), max(h.last_seen), b.severity,
+			coalesce((SELECT max(o.created_at) FROM alert_outbox o WHERE o.alert_id = b.id), b.created_at)
+		FROM alert_base b JOIN alert_hit h ON h.alert_id = b.id
 		WHERE b.status <> 'closed' AND b.rule_id || chr(0) || b.dedup_key IN (SELECT unnest(?::VARCHAR[]))
-		GROUP BY b.id, b.rule_id, b.dedup_key ORDER BY b.id`,
+		GROUP BY b.id, b.rule_id, b.dedup_key, b.severity, b.created_at ORDER BY b.id`,
 		func(rows *sql.Rows) error {
 			var a openAlert
 			var rule, key string
-			if err := rows.Scan(&a.id, &rule, &key, &a.firstSeen, &a.lastSeen); err != nil {
+			if err := rows.Scan(&a.id, &rule, &key, &a.firstSeen, &a.lastSeen, &a.severity, &a.notified); err != nil {
 				return err
 			}
 			k := rule + "\x00" + key
@@ -229,6 +236,13 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 		}
 		if j >= 0 {
 			updated++
+			if opt.RemindAfter > 0 && opt.Route != nil && a.id > 0 && !now.Before(a.notified.Add(opt.RemindAfter)) {
+				// Still firing long after the last message: remind.
+				for _, n := range opt.Route(h.RuleID, a.severity) {
+					outbox = append(outbox, []any{a.id, n, "reminder", now, now})
+				}
+				a.notified = now
+			}
 		} else {
 			created++
 			a.id = -int64(created) // numbered below, all at once
@@ -239,10 +253,10 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 			bases = append(bases, []any{a.id, h.RuleID, sev, h.Title, logType(h.LogType), h.DedupKey, nonNil(h.Tags), now, now})
 			if opt.Route != nil {
 				for _, n := range opt.Route(h.RuleID, sev) {
-					outbox = append(outbox, []any{a.id, n, now, now})
+					outbox = append(outbox, []any{a.id, n, "created", now, now})
 				}
 			}
-			a.firstSeen, a.lastSeen = first, last
+			a.firstSeen, a.lastSeen, a.severity, a.notified = first, last, sev, now
 			open[key] = append(open[key], a)
 			j = len(open[key]) - 1
 		}
@@ -293,7 +307,7 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 		return 0, 0, err
 	}
 	if err := insertValues(ctx, q, "queueing alert deliveries", `INSERT INTO alert_outbox (id, alert_id, notifier, reason, status, attempts, created_at, next_attempt_at) VALUES `,
-		`(nextval('alert_outbox_id'), ?, ?, 'created', 'pending', 0, ?, ?)`, outbox); err != nil {
+		`(nextval('alert_outbox_id'), ?, ?, ?, 'pending', 0, ?, ?)`, outbox); err != nil {
 		return 0, 0, err
 	}
 	if err := insertHits(ctx, q, hitRows); err != nil {

@@ -288,3 +288,27 @@ func TestAlertOutOfOrder(t *testing.T) {
 		t.Fatal("a hit far earlier than the window was absorbed")
 	}
 }
+
+// TestAlertReminders: with RemindAfter, an alert absorbing a hit that long
+// after its last message queues a reminder to the same notifiers; without
+// it, updates queue nothing.
+func TestAlertReminders(t *testing.T) {
+	st, _ := openTemp(t)
+	route := func(string, string) []string { return []string{"slack"} }
+	st.SetAlertOptions(AlertOptions{Route: route})
+	record(t, st, hit("r", "k", t0, "e1"))
+	record(t, st, hit("r", "k", t0.Add(time.Minute), "e2"))
+	if n := count(t, st, `SELECT count(*) FROM alert_outbox`); n != 1 {
+		t.Fatalf("%d deliveries without reminders, want the creation's only", n)
+	}
+	st.SetAlertOptions(AlertOptions{Route: route, RemindAfter: time.Microsecond})
+	record(t, st, hit("r", "k", t0.Add(2*time.Minute), "e3"), hit("r", "k", t0.Add(3*time.Minute), "e4"))
+	if n := count(t, st, `SELECT count(*) FROM alert_outbox WHERE reason = 'reminder' AND notifier = 'slack' AND alert_id = 1`); n != 1 {
+		t.Errorf("%d reminders, want 1 (one per call, not per hit)", n)
+	}
+	st.SetAlertOptions(AlertOptions{Route: route, RemindAfter: time.Hour})
+	record(t, st, hit("r", "k", t0.Add(4*time.Minute), "e5"))
+	if n := count(t, st, `SELECT count(*) FROM alert_outbox`); n != 2 {
+		t.Errorf("%d deliveries; a reminder came before remind_after", n)
+	}
+}
