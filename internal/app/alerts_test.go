@@ -20,6 +20,7 @@ import (
 	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/metrics"
 	"github.com/trawl-project/trawl/internal/notify"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/pipeline/pipelinetest"
@@ -236,5 +237,66 @@ func TestCollectorWorkerBesideIngest(t *testing.T) {
 	}
 	if n := duckdbtest.Scalar(t, st, `SELECT count(*) FROM alert_outbox WHERE status = 'delivered'`); n != 1 {
 		t.Errorf("%d rows marked delivered", n)
+	}
+}
+
+// TestAlertWorkerMetrics counts deliveries by notifier and outcome.
+func TestAlertWorkerMetrics(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+		}
+	}))
+	defer ts.Close()
+	cfg, err := config.Parse("trawl.yaml", []byte(fmt.Sprintf("alerts:\n  notifiers:\n    - name: hook\n      webhook: {url: %q, secret: k}\n", ts.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(context.Background(), Options{DB: filepath.Join(t.TempDir(), "t.duckdb"), Mode: Serve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ConfigureAlerts(st, cfg.Alerts)
+	m := metrics.New()
+	w, err := NewAlertWorker(context.Background(), st, cfg.Alerts, slog.New(slog.DiscardHandler), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if _, _, err := st.RecordHits(context.Background(), []event.Hit{{RuleID: "r", Severity: "low", Title: "t", EventIDs: []string{"x"}, First: at, Last: at, Count: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	w.Now = func() time.Time { return now }
+	if _, err := w.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(false)
+	now = now.Add(time.Hour)
+	if _, err := w.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "trawl_alert_deliveries_total" {
+			continue
+		}
+		for _, c := range mf.GetMetric() {
+			var labels []string
+			for _, l := range c.GetLabel() {
+				labels = append(labels, l.GetValue())
+			}
+			got[strings.Join(labels, "/")] = c.GetCounter().GetValue()
+		}
+	}
+	if got["hook/retry"] != 1 || got["hook/delivered"] != 1 {
+		t.Errorf("trawl_alert_deliveries_total %v", got)
 	}
 }

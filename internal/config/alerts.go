@@ -123,6 +123,10 @@ type Route struct {
 	MinSeverity string   `yaml:"min_severity,omitempty"`
 }
 
+// TemplateFuncs are the functions notifier templates may call, besides
+// text/template's own; internal/notify renders with the same.
+var TemplateFuncs = template.FuncMap{"join": strings.Join, "upper": strings.ToUpper}
+
 // Default values of the alerts section.
 const (
 	DefaultSuppress        = time.Hour
@@ -238,7 +242,7 @@ func (d *decoder) checkAlerts(c *Config) {
 			if t.text == "" {
 				continue
 			}
-			if _, err := template.New(n.Name + "." + t.key).Option("missingkey=zero").Parse(t.text); err != nil {
+			if _, err := template.New(n.Name + "." + t.key).Funcs(TemplateFuncs).Option("missingkey=zero").Parse(t.text); err != nil {
 				d.errPath(p+"."+t.key, "template %s.%s: %v", n.Name, t.key, err)
 			}
 		}

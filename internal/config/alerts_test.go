@@ -34,6 +34,9 @@ func TestAlertsExample(t *testing.T) {
 		t.Fatalf("%v\n%s", err, exampleAlerts(t))
 	}
 	a := c.Alerts
+	if !strings.Contains(a.Notifiers[3].Subject, "{{.Alert.Title}}") {
+		t.Errorf("the template was expanded as ${VAR}s or lost: %q", a.Notifiers[3].Subject)
+	}
 	if len(a.Notifiers) != 4 || len(a.Routes) != 2 {
 		t.Fatalf("notifiers %d routes %d", len(a.Notifiers), len(a.Routes))
 	}
@@ -75,6 +78,14 @@ func TestAlertsExample(t *testing.T) {
 }
 
 func TestAlertsErrors(t *testing.T) {
+	if _, err := Parse("/etc/trawl/trawl.yaml", []byte(`alerts:
+  notifiers:
+    - name: s
+      subject: '{{upper .Severity}} {{join .Alert.Tags ", "}} $HOME'
+      slack: {webhook_url: "https://hooks.slack.com/x"}
+`)); err != nil {
+		t.Errorf("a template with trawl's functions: %v", err)
+	}
 	got := problems(t, `alerts:
   suppress: 0s
   notifiers:

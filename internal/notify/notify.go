@@ -75,7 +75,7 @@ Seen: {{.Alert.Count}} time(s), {{.Alert.FirstSeen.Format "2006-01-02 15:04:05Z0
 {{end}}`
 )
 
-var funcs = template.FuncMap{"join": strings.Join, "upper": strings.ToUpper}
+var funcs = config.TemplateFuncs
 
 // Templates renders a notifier's messages.
 type Templates struct {
