@@ -113,7 +113,7 @@ func SlackPayload(m *Message) map[string]any {
 		map[string]any{"type": "context", "elements": []map[string]any{{"type": "mrkdwn",
 			"text": slackEscape(fmt.Sprintf("rule %s · alert #%d · %s · seen %d× · delivery %s", a.RuleID, a.ID, a.Status, a.Count, m.ID()))}}},
 	)
-	return map[string]any{"text": header, "blocks": blocks}
+	return map[string]any{"text": header, "blocks": blocks, "unfurl_links": false, "unfurl_media": false}
 }
 
 // slackEscape escapes the three characters Slack's mrkdwn reserves.
