@@ -4,7 +4,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test bench lint demo clean lambda
+.PHONY: build test bench bench-alerts lint demo clean lambda
 
 build: ## build ./trawl
 	$(GO) build -ldflags "$(LDFLAGS)" -o trawl ./cmd/trawl
@@ -14,6 +14,9 @@ test: ## run every test (the same command as the README and CI)
 
 bench: ## generate a large data set and measure ingest speed (see docs/performance.md)
 	$(GO) run ./tools/bench $(BENCHFLAGS)
+
+bench-alerts: ## alert store and outbox speed: hits recorded/s, deliveries claimed and marked/s
+	$(GO) test -run '^$$' -bench 'RecordHits|Outbox' ./internal/store/duckdb/
 
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)

@@ -66,6 +66,7 @@ func (d *decoder) check(c *Config) {
 	d.enum("log.format", c.Log.Format, "text", "json")
 	d.enum("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.checkMetrics(&c.Metrics)
+	d.checkAlerts(c)
 }
 
 func (d *decoder) enum(path, v string, allowed ...string) bool {

@@ -39,6 +39,7 @@ type Config struct {
 	Retention map[string]time.Duration `yaml:"retention"`
 	Log       Log                      `yaml:"log"`
 	Metrics   Metrics                  `yaml:"metrics"`
+	Alerts    Alerts                   `yaml:"alerts"`
 }
 
 // Store configures the DuckDB database.
@@ -230,6 +231,7 @@ func (c *Config) defaults() {
 	c.Ingest.MaxRecordSize = DefaultMaxRecordSize
 	c.Log = Log{Format: "text", Level: "info"}
 	c.Metrics.Listen = DefaultMetricsListen
+	c.Alerts.defaults()
 }
 
 func (s *Source) defaults()         { s.Enabled = true }

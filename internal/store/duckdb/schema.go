@@ -13,8 +13,9 @@ import (
 // SchemaVersion is the version of the schema this code writes. Stores
 // created by older versions are migrated on open; newer ones are refused.
 // Version 2 added ingest_warning, version 3 trawl_spill, version 4 the
-// ledger's cursor, version 5 cloudtrail's session_name and principal.
-const SchemaVersion = 5
+// ledger's cursor, version 5 cloudtrail's session_name and principal,
+// version 6 alerts and their outbox (schemaAlerts).
+const SchemaVersion = 6
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -217,7 +218,7 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaAlerts}
 
 // schemaV5 adds the cloudtrail columns session_name and principal, derived
 // at ingest (NULL in rows stored before), and recreates the cloudtrail view
