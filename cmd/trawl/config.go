@@ -37,7 +37,7 @@ every key).
 		Long: `Check reads FILE (default ./trawl.yaml; - for stdin, with relative paths
 resolved against the current directory) and prints the configuration as trawl
 understands it: defaults filled in, paths absolute, each source's effective
-aws settings, secrets (metrics.token, external_id) redacted.
+aws settings, secrets (metrics.token, external_id, notifier secrets) redacted.
 
 If anything is wrong, it prints every problem, one a line, as
 FILE:LINE:COL: key.path: what is wrong, and exits with status 2. A file

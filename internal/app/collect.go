@@ -12,6 +12,7 @@ import (
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/metrics"
+	"github.com/trawl-project/trawl/internal/notify"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
@@ -87,6 +88,21 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 		return pipeline.Result{}, ErrNoSources
 	}
 	c.Log.Info("collecting", "sources", names, "db", c.Config.Store.Path, "once", c.Once)
+	ConfigureAlerts(c.Store, c.Config.Alerts)
+	var alerts *notify.Worker
+	if len(c.Config.Alerts.Notifiers) > 0 {
+		// Alerts are delivered beside ingest, from the outbox, until ctx
+		// ends; Run returns after the worker has stopped.
+		w, err := NewAlertWorker(ctx, c.Store, c.Config.Alerts, c.Log.With("part", "alerts"), c.Metrics)
+		if err != nil {
+			return pipeline.Result{}, err
+		}
+		alerts = w
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = w.Run(wctx) }()
+		defer func() { stop(); <-done }()
+	}
 	if len(c.Config.Retention) > 0 && !c.Once {
 		rctx, stop := context.WithCancel(ctx)
 		defer stop()
@@ -115,6 +131,12 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 	res, err := c.Store.Ingest(ctx, pipeline.Merge(srcs...), cfg)
 	if err == nil && c.Once {
 		c.applyRetention(ctx)
+		if alerts != nil {
+			// Send what this pass raised; what fails waits for the next run.
+			if _, err := alerts.RunOnce(ctx); err != nil {
+				c.Log.Warn("alert delivery pass failed", "err", err)
+			}
+		}
 	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		c.Log.Info("stopped; what was complete is committed", "records", res.Stored())

@@ -67,6 +67,7 @@ func (d *decoder) check(c *Config) {
 	d.enum("log.format", c.Log.Format, "text", "json")
 	d.enum("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.checkMetrics(&c.Metrics)
+	d.checkAlerts(c)
 	d.checkEnrich(&c.Enrich)
 }
 

@@ -40,6 +40,7 @@ type Config struct {
 	Log       Log                      `yaml:"log"`
 	Metrics   Metrics                  `yaml:"metrics"`
 	Enrich    Enrich                   `yaml:"enrich"`
+	Alerts    Alerts                   `yaml:"alerts"`
 }
 
 // Enrich configures the enrichment stage (docs/enrich.md): GeoIP data for
@@ -252,6 +253,7 @@ func (c *Config) defaults() {
 	c.Log = Log{Format: "text", Level: "info"}
 	c.Metrics.Listen = DefaultMetricsListen
 	c.Enrich.UserAgent = true
+	c.Alerts.defaults()
 }
 
 func (s *Source) defaults()         { s.Enabled = true }

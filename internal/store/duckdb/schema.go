@@ -14,8 +14,9 @@ import (
 // created by older versions are migrated on open; newer ones are refused.
 // Version 2 added ingest_warning, version 3 trawl_spill, version 4 the
 // ledger's cursor, version 5 cloudtrail's session_name and principal,
-// version 6 the enrichment columns (GeoIP and user agent class).
-const SchemaVersion = 6
+// version 6 the enrichment columns (GeoIP and user agent class), version 7
+// alerts and their outbox (schemaAlerts).
+const SchemaVersion = 7
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -218,7 +219,7 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts}
 
 // enrichCT and enrichFlow are the columns of schema version 6: what the
 // enrichment stage (internal/enrich) adds to CloudTrail events and flow

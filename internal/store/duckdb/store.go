@@ -39,6 +39,7 @@ type Store struct {
 	src     *sources
 	threads int      // DuckDB threads that may fill and insert a batch
 	dedup   *ctDedup // which CloudTrail events need a duplicate look-up
+	alerts  *alertConfig
 }
 
 // storageVersion is the on-disk format written for new files: the oldest
@@ -83,7 +84,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: sql.OpenDB(c), conn: c, threads: max(opt.Threads, 1), dedup: &ctDedup{}}
+	s := &Store{db: sql.OpenDB(c), conn: c, threads: max(opt.Threads, 1), dedup: &ctDedup{}, alerts: &alertConfig{}}
 	if opt.Threads <= 0 {
 		s.threads = runtime.NumCPU()
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ type Tx struct {
 	dg   buffer[event.Digest]
 	q    []event.Quarantined
 	w    []event.Warning
+	hits []event.Hit
 	dups map[ledger.DupKey]int64
 
 	done bool
@@ -60,7 +62,8 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	return t, nil
 }
 
-// Write buffers the records, quarantine entries and warnings of a batch;
+// Write buffers the records, quarantine entries, warnings and hits (which
+// become alerts at Flush, in this transaction) of a batch;
 // the batch may be reused once Write returns. Buffers are written when
 // they are large enough, and at Flush. The batch is validated first
 // (schema.Validate, changing it as described there), also when its maker
@@ -105,6 +108,11 @@ func (t *Tx) Write(ctx context.Context, b *event.Batch) error {
 				return err
 			}
 		}
+	}
+	for _, h := range b.Hits {
+		// The batch is reused: keep copies of what its hits refer to.
+		h.EventIDs, h.Tags = slices.Clone(h.EventIDs), slices.Clone(h.Tags)
+		t.hits = append(t.hits, h)
 	}
 	if len(b.Warnings) > 0 {
 		t.w = append(t.w, b.Warnings...)
@@ -437,6 +445,18 @@ func (t *Tx) flushWarnings(ctx context.Context) error {
 	return err
 }
 
+// flushHits records the buffered hits as alerts (and their deliveries)
+// in the transaction, after the records they came from.
+func (t *Tx) flushHits(ctx context.Context) error {
+	if len(t.hits) == 0 {
+		return nil
+	}
+	_, _, err := applyHits(ctx, t.conn, t.hits, t.st.alerts.get(), t.now)
+	clear(t.hits)
+	t.hits = t.hits[:0]
+	return err
+}
+
 // ForgetObject removes the quarantine entries and warnings of an object
 // that is about to be read again from its start.
 func (t *Tx) ForgetObject(ctx context.Context, object string) error {
@@ -473,6 +493,9 @@ func (t *Tx) Flush(ctx context.Context) (map[ledger.DupKey]int64, error) {
 		return nil, err
 	}
 	if err := t.flushWarnings(ctx); err != nil {
+		return nil, err
+	}
+	if err := t.flushHits(ctx); err != nil {
 		return nil, err
 	}
 	dups := t.dups
