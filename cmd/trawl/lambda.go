@@ -161,8 +161,15 @@ func newLambdaFunction(ctx context.Context, e *env, file, dbFlag, sigmaDir strin
 	if err != nil {
 		return nil, &exitError{code: exitFailure, err: err}
 	}
+	// The databases stay open for the life of the process (Lambda reuses
+	// it across invocations).
+	enrichProcs, _, err := app.OpenEnrichment(app.EnrichSettings(cfg.Enrich), func(msg string) { fn.log.Info(msg) })
+	if err != nil {
+		return nil, &exitError{code: exitFailure, err: err}
+	}
 	fn.h = &lambda.Handler{
 		Evaluator: ev, Notifier: notifier, IngestNotifier: notifier,
+		Enrich:  enrichProcs,
 		Store:   fn.open,
 		Object:  fn.object,
 		Decode:  decode.Options{MaxRecordSize: int(cfg.Ingest.MaxRecordSize)},

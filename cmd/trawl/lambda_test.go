@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/trawl-project/trawl/internal/enrich/geo/geobuild"
 )
 
 const lambdaAliceRule = `title: IAM user alice acted
@@ -157,7 +159,12 @@ func TestLambdaSQSEventFile(t *testing.T) {
 	ev := filepath.Join(dir, "sqs.json")
 	os.WriteFile(ev, payload, 0o644)
 	cfg := filepath.Join(dir, "trawl.yaml")
-	os.WriteFile(cfg, []byte("store:\n  path: lambda.duckdb\naws:\n  region: us-east-1\n  endpoint: "+srv.URL+"\n"), 0o644)
+	// Enrichment on, with a GeoIP database that knows the records'
+	// documentation addresses (which must still get no geo data).
+	if _, err := geobuild.Write(dir, []geobuild.Net{{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Country: "ZZ", ASN: 64500}}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cfg, []byte("store:\n  path: lambda.duckdb\naws:\n  region: us-east-1\n  endpoint: "+srv.URL+"\nenrich:\n  geoip: {dir: .}\n"), 0o644)
 
 	cmd := exec.Command(trawlBin, "lambda", "--event", ev, "--config", cfg, "--sigma", sigmaDir(t))
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret",
@@ -178,6 +185,13 @@ func TestLambdaSQSEventFile(t *testing.T) {
 	stdout, stderr, code := trawl(t, nil, "query", "--db", filepath.Join(dir, "lambda.duckdb"), "--format", "csv", "SELECT count(*) AS n FROM cloudtrail")
 	if code != 0 || !strings.Contains(stdout, "2") {
 		t.Fatalf("query: exit %d: %s %s", code, stdout, stderr)
+	}
+	if !strings.Contains(errb.String(), "geo enrichment is on") {
+		t.Errorf("the function does not say geo enrichment is on: %s", errb.String())
+	}
+	stdout, stderr, code = trawl(t, nil, "query", "--db", filepath.Join(dir, "lambda.duckdb"), "--format", "csv", "SELECT count(*) AS n FROM cloudtrail WHERE ua_class = 'aws-cli' AND ua_version = '2.15.0' AND src_country IS NULL")
+	if code != 0 || !strings.Contains(stdout, "\n2") {
+		t.Errorf("enriched events: exit %d: %s %s", code, stdout, stderr)
 	}
 }
 

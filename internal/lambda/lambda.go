@@ -65,6 +65,9 @@ type Ingester interface {
 type Handler struct {
 	// Evaluator evaluates the rules; nil for none (no hits).
 	Evaluator Evaluator
+	// Enrich are the enrichment processors (internal/enrich) run first on
+	// what S3 and SQS events ingest; nil for none.
+	Enrich []pipeline.Processor
 	// Notifier receives the hits of a CloudWatch Logs event. If it fails,
 	// Invoke fails, so that Lambda invokes again (an asynchronous
 	// invocation is retried twice). nil: hits are only logged.
@@ -368,7 +371,7 @@ func (h *Handler) ingest(ctx context.Context, jobs []job) (*outcome, error) {
 		objs[i] = o
 	}
 	hitsByObject := map[string][]event.Hit{}
-	var procs []pipeline.Processor
+	procs := append([]pipeline.Processor(nil), h.Enrich...)
 	if h.Evaluator != nil {
 		procs = append(procs, h.Evaluator,
 			pipeline.ProcessorFunc(func(_ context.Context, b *event.Batch) error {
