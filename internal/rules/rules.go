@@ -316,11 +316,11 @@ type header struct {
 }
 
 type trawlBlock struct {
-	Title    string `yaml:"title"`
+	Title    string   `yaml:"title"`
 	Dedup    []string `yaml:"dedup"`
-	Suppress string `yaml:"suppress"`
-	Enabled  *bool  `yaml:"enabled"`
-	Tests    Tests  `yaml:"tests"`
+	Suppress string   `yaml:"suppress"`
+	Enabled  *bool    `yaml:"enabled"`
+	Tests    Tests    `yaml:"tests"`
 
 	Kind      string              `yaml:"kind"`
 	Every     string              `yaml:"every"`
