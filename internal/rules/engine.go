@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/trawl-project/trawl/internal/event"
@@ -26,7 +27,11 @@ type Engine struct {
 	gd       []*Rule
 	watch    []*Watch
 	n        int
+	hits     atomic.Int64
 }
+
+// Hits returns the number of hits the engine has produced.
+func (e *Engine) Hits() int64 { return e.hits.Load() }
 
 // NewEngine indexes the enabled streaming rules among rules and the watch
 // list entries.
@@ -90,6 +95,8 @@ func (e *Engine) candidates(ev *event.CloudTrail) (pinned []*Rule, all bool) {
 
 // Process evaluates the rules on every record of b.
 func (e *Engine) Process(ctx context.Context, b *event.Batch) error {
+	before := len(b.Hits)
+	defer func() { e.hits.Add(int64(len(b.Hits) - before)) }()
 	for i := range b.CloudTrail {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
