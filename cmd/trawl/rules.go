@@ -233,13 +233,13 @@ func runBackfill(ctx context.Context, e *env, db, file, since, until string, glo
 		return usageError("--since is required")
 	}
 	now := time.Now().UTC()
-	ms, err := config.ParseMoment(since)
+	ms, err := parseMoment(since)
 	if err != nil {
 		return usageError("--since: %v", err)
 	}
 	end := now
 	if until != "" {
-		mu, err := config.ParseMoment(until)
+		mu, err := parseMoment(until)
 		if err != nil {
 			return usageError("--until: %v", err)
 		}
@@ -314,6 +314,15 @@ func runBackfill(ctx context.Context, e *env, db, file, since, until string, glo
 	}
 	fmt.Fprintln(e.stderr)
 	return nil
+}
+
+// parseMoment reads a date or time, or a duration back from now (with or
+// without a leading -).
+func parseMoment(s string) (config.Moment, error) {
+	if d, err := config.ParseDuration(strings.TrimPrefix(s, "-")); err == nil && d > 0 {
+		return config.Moment{Ago: d}, nil
+	}
+	return config.ParseMoment(s)
 }
 
 func hitJSON(h event.Hit) map[string]any {

@@ -152,17 +152,14 @@ func (bf *Backfill) Run(ctx context.Context) (records, hits int64, err error) {
 			progress(r.ID+" (skipped: no column "+strings.Join(miss, ", ")+")", 0)
 			continue
 		}
-		w := r.Scheduled.Window
-		for end := bf.Since.Truncate(w).Add(w); !end.After(bf.Until.Truncate(w).Add(w)); end = end.Add(w) {
-			hs, err := r.RunWindow(ctx, bf.Store, end.Add(-w), end)
-			if err != nil {
+		hs, err := r.RunRange(ctx, bf.Store, bf.Since, bf.Until)
+		if err != nil {
+			return records, hits, err
+		}
+		if len(hs) > 0 {
+			hits += int64(len(hs))
+			if err := bf.Emit(ctx, hs); err != nil {
 				return records, hits, err
-			}
-			if len(hs) > 0 {
-				hits += int64(len(hs))
-				if err := bf.Emit(ctx, hs); err != nil {
-					return records, hits, err
-				}
 			}
 		}
 		progress(r.ID, 0)

@@ -262,6 +262,10 @@ func TestSchedulerRunsDueWindows(t *testing.T) {
 		h.Title != "alice was denied 30 times in 15 minutes in account 111122223333" || !h.First.Equal(ruletest.Base) || len(h.EventIDs) != 2 {
 		t.Errorf("hit = %+v", h)
 	}
+	hs, err := burst.RunRange(context.Background(), st, ruletest.Base.Add(-24*time.Hour), ruletest.Base.Add(24*time.Hour))
+	if err != nil || len(hs) != 1 || hs[0].Count != 30 || hs[0].Fields["window_start"] != "2026-03-01T12:00:00Z" || hs[0].DedupKey != h.DedupKey {
+		t.Errorf("RunRange: %+v %v", hs, err)
+	}
 	sql, _, err := burst.SQL(ruletest.Base, ruletest.Base.Add(time.Hour))
 	if err != nil || !strings.Contains(sql, "GROUP BY recipient_account_id, principal") || !strings.Contains(sql, "HAVING COUNT(*) >= 20") {
 		t.Errorf("SQL:\n%s\n%v", sql, err)

@@ -183,6 +183,14 @@ func (s *Scheduled) where() (string, error) {
 // correlated NOT EXISTS; only the rule's own where and column expressions
 // may use the store's functions.
 func (r *Rule) SQL(start, end time.Time) (string, []any, error) {
+	return r.sql(start, end, 0)
+}
+
+// sql is SQL; with bucket > 0 (threshold and aggregate rules), it groups
+// the range [start, end) into windows of that length and returns a bucket
+// column: the window's start in seconds since the epoch divided by the
+// window.
+func (r *Rule) sql(start, end time.Time, bucket time.Duration) (string, []any, error) {
 	s := r.Scheduled
 	if s == nil {
 		return "", nil, fmt.Errorf("rule %s is not a scheduled rule", r.ID)
@@ -210,6 +218,11 @@ func (r *Rule) SQL(start, end time.Time) (string, []any, error) {
 			agg = "SUM(" + s.Sum + ")"
 		case s.Distinct != "":
 			agg = "COUNT(DISTINCT " + s.Distinct + ")"
+		}
+		if bucket > 0 {
+			be := fmt.Sprintf("FLOOR(EXTRACT(EPOCH FROM %s) / %d)", s.timeCol, int64(bucket/time.Second))
+			sel = append(sel, be+" AS bucket")
+			group = append(group, be)
 		}
 		sel = append(sel, agg+" AS value", tail)
 		fmt.Fprintf(&b, "SELECT %s\nFROM %s\nWHERE %s >= ? AND %s < ? AND (%s)", strings.Join(sel, ", "), s.table, s.timeCol, s.timeCol, where)
@@ -285,6 +298,54 @@ func (r *Rule) RunWindow(ctx context.Context, q store.Querier, start, end time.T
 	if err != nil {
 		return nil, err
 	}
+	return r.run(ctx, q, sql, args, start, end)
+}
+
+// RunRange runs a scheduled rule over every window of [start, end)
+// (windows aligned to the rule's window): threshold and aggregate rules in
+// one query grouped by window, first-seen rules once per window that holds
+// records.
+func (r *Rule) RunRange(ctx context.Context, q store.Querier, start, end time.Time) ([]event.Hit, error) {
+	w := r.Scheduled.Window
+	start, end = start.Truncate(w), end.Truncate(w).Add(w)
+	if r.Kind != KindFirstSeen {
+		sql, args, err := r.sql(start, end, w)
+		if err != nil {
+			return nil, err
+		}
+		return r.run(ctx, q, sql, args, time.Time{}, time.Time{})
+	}
+	s := r.Scheduled
+	where, err := s.where()
+	if err != nil {
+		return nil, err
+	}
+	buckets, err := store.Collect(ctx, q, store.Request{
+		SQL: fmt.Sprintf("SELECT DISTINCT FLOOR(EXTRACT(EPOCH FROM %[1]s) / %[2]d) FROM %[3]s WHERE %[1]s >= ? AND %[1]s < ? AND (%[4]s)",
+			s.timeCol, int64(w/time.Second), s.table, where),
+		Args: []any{start, end}}, output.Text)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+	}
+	var hits []event.Hit
+	for _, b := range buckets {
+		n, err := strconv.ParseFloat(b[0], 64)
+		if err != nil {
+			continue
+		}
+		ws := time.Unix(int64(n)*int64(w/time.Second), 0).UTC()
+		hs, err := r.RunWindow(ctx, q, ws, ws.Add(w))
+		if err != nil {
+			return nil, err
+		}
+		hits = append(hits, hs...)
+	}
+	return hits, nil
+}
+
+// run runs a scheduled rule's query; a bucket column, when there is one,
+// gives each row its window, otherwise it is [start, end).
+func (r *Rule) run(ctx context.Context, q store.Querier, sql string, args []any, start, end time.Time) ([]event.Hit, error) {
 	rows, err := q.Query(ctx, store.Request{SQL: sql, Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.ID, err)
@@ -298,8 +359,15 @@ func (r *Rule) RunWindow(ctx context.Context, q store.Querier, start, end time.T
 		var first, last time.Time
 		var ids []string
 		var count int64
+		ws, we := start, end
 		for i, c := range cols {
 			switch c {
+			case "bucket":
+				if n, err := strconv.ParseFloat(output.Text(vals[i]), 64); err == nil {
+					w := r.Scheduled.Window
+					ws = time.Unix(int64(n)*int64(w/time.Second), 0).UTC()
+					we = ws.Add(w)
+				}
 			case "first_time":
 				first, _ = vals[i].(time.Time)
 			case "last_time":
@@ -315,8 +383,8 @@ func (r *Rule) RunWindow(ctx context.Context, q store.Querier, start, end time.T
 			}
 		}
 		m["count"] = strconv.FormatInt(count, 10)
-		m["window_start"] = start.UTC().Format(time.RFC3339)
-		m["window_end"] = end.UTC().Format(time.RFC3339)
+		m["window_start"] = ws.UTC().Format(time.RFC3339)
+		m["window_end"] = we.UTC().Format(time.RFC3339)
 		key := r.ID
 		for _, c := range append(append(append([]Column{}, r.Scheduled.GroupBy...), r.Scheduled.Key...), r.Scheduled.Value...) {
 			key += "|" + m[c.Name]
