@@ -426,3 +426,24 @@ func techniques(tags []string) []string {
 	}
 	return out
 }
+
+// FromSigma wraps a plain Sigma rule (one without a trawl: block, such as
+// SigmaHQ's) as an enabled streaming rule: its title is the alert title
+// and every matching record is its own alert.
+func FromSigma(sr *sigma.Rule, file string) *Rule {
+	r := &Rule{ID: sr.ID(), Title: sr.Title(), Description: sr.Description(), Level: sr.Level(), Tags: sr.Tags(),
+		Techniques: techniques(sr.Tags()), Enabled: true, File: file, Suppress: DefaultSuppress, Kind: KindStreaming,
+		Sigma: sr, title: &template{lits: []string{sr.Title()}}}
+	switch sr.Service() {
+	case sigma.ServiceVPCFlow:
+		r.LogType = event.KindVPCFlow
+	case sigma.ServiceGuardDuty:
+		r.LogType = event.KindGuardDuty
+	default:
+		r.LogType = event.KindCloudTrail
+	}
+	if !validLevel(r.Level) {
+		r.Level = "medium"
+	}
+	return r
+}
