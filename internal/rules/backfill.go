@@ -191,20 +191,26 @@ func flowBuilder(keys *[]string) func(b *event.Batch, vals []any) error {
 	for i, f := range event.FlowFields {
 		names[i] = f.Name
 	}
-	header := strings.Join(names, " ")
+	p := vpcflow.NewParser(nil)
+	if _, err := p.Line(strings.Join(names, " ")); err != vpcflow.ErrHeader {
+		panic(fmt.Sprintf("flow header of every field: %v", err))
+	}
+	parts := make([]string, len(event.FlowFields))
 	return func(b *event.Batch, vals []any) error {
-		p := vpcflow.NewParser(nil)
-		if _, err := p.Line(header); err != vpcflow.ErrHeader {
-			return fmt.Errorf("flow header: %v", err)
-		}
-		parts := make([]string, len(event.FlowFields))
 		for i := range event.FlowFields {
-			v := output.Text(vals[i])
+			var v string
+			switch x := vals[i].(type) {
+			case nil:
+				v = "-"
+			case string:
+				v = x
+			case float64: // epoch() of start_time and end_time
+				v = strconv.FormatInt(int64(x), 10)
+			default:
+				v = output.Text(x)
+			}
 			if v == "" {
 				v = "-"
-			}
-			if f, err := strconv.ParseFloat(v, 64); err == nil && strings.ContainsAny(v, ".eE") {
-				v = strconv.FormatInt(int64(f), 10)
 			}
 			parts[i] = v
 		}
