@@ -15,6 +15,7 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/rules"
 	"github.com/trawl-project/trawl/internal/rules/ruletest"
+	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
 
@@ -297,3 +298,69 @@ func TestUserDirAndPack(t *testing.T) {
 		t.Error("the same rule loaded twice")
 	}
 }
+
+// TestLoginNewCountry runs the first-seen rules on GeoIP columns, which the
+// enrichment schema version adds: here the test adds src_country and
+// src_asn itself, as that migration will, and fills them.
+func TestLoginNewCountry(t *testing.T) {
+	set, err := rules.Load(rules.Pack())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*rules.Rule{}
+	for _, r := range set.Rules {
+		byID[r.ID] = r
+	}
+	ctx := context.Background()
+	st, _ := duckdbtest.Open(t)
+	login := func(ip string, ago time.Duration, user string) map[string]any {
+		return map[string]any{"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "eventType": "AwsConsoleSignIn",
+			"sourceIPAddress": ip, "eventTime": ruletest.Base.Add(-ago).Format(time.RFC3339),
+			"userIdentity": map[string]any{"type": "IAMUser", "userName": user, "arn": "arn:aws:iam::111122223333:user/" + user}}
+	}
+	b := ctBatch(t,
+		login("81.2.69.142", 240*time.Hour, "alice"), login("175.16.199.1", 0, "alice"), // alice: GB before, CN now
+		login("81.2.69.142", 240*time.Hour, "bob"), login("81.2.69.142", 0, "bob"), // bob: GB both times
+		login("175.16.199.1", 0, "carol"), // carol: no history
+	)
+	if err := ruletest.Store(ctx, st, b); err != nil {
+		t.Fatal(err)
+	}
+	r := byID["aws-login-new-country"]
+	if miss, err := r.MissingColumns(ctx, st); err != nil || len(miss) != 1 {
+		t.Fatalf("missing columns before: %v %v", miss, err)
+	}
+	for _, sql := range []string{
+		`ALTER TABLE cloudtrail_base ADD COLUMN src_country VARCHAR`,
+		`ALTER TABLE cloudtrail_base ADD COLUMN src_asn INTEGER`,
+		`UPDATE cloudtrail_base SET src_country = CASE source_ip WHEN '81.2.69.142' THEN 'GB' ELSE 'CN' END,
+			src_asn = CASE source_ip WHEN '81.2.69.142' THEN 20712 ELSE 4837 END`,
+		`CREATE OR REPLACE VIEW cloudtrail AS SELECT * FROM cloudtrail_base`,
+	} {
+		rows, err := st.Query(ctx, storeReq(sql))
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		rows.Close()
+	}
+	for _, id := range []string{"aws-login-new-country", "aws-login-new-asn"} {
+		r := byID[id]
+		if miss, err := r.MissingColumns(ctx, st); err != nil || len(miss) != 0 {
+			t.Fatalf("%s: missing columns: %v %v", id, miss, err)
+		}
+		start, end := ruletest.Window(r)
+		hits, err := r.RunWindow(ctx, st, start, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != 1 || hits[0].Fields["principal"] != "alice" {
+			t.Errorf("%s: hits %+v", id, hits)
+			continue
+		}
+		if id == "aws-login-new-country" && hits[0].Title != "alice signed in to the console from CN for the first time in 90 days" {
+			t.Errorf("title %q", hits[0].Title)
+		}
+	}
+}
+
+func storeReq(sql string) store.Request { return store.Request{SQL: sql} }
