@@ -4,7 +4,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test bench lint demo clean
+.PHONY: build test bench lint demo clean lambda
 
 build: ## build ./trawl
 	$(GO) build -ldflags "$(LDFLAGS)" -o trawl ./cmd/trawl
@@ -20,8 +20,13 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+lambda: ## build bootstrap and trawl-lambda.zip for AWS Lambda, provided.al2023 x86-64 (docs/lambda.md)
+	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build -tags lambda.norpc,netgo,osusergo \
+		-ldflags "$(LDFLAGS) -s -w -linkmode external -extldflags=-static" -o bootstrap ./cmd/trawl
+	rm -f trawl-lambda.zip && zip -j trawl-lambda.zip bootstrap
+
 demo: build ## run the demo
 	./trawl demo
 
 clean:
-	rm -rf trawl trawl.duckdb trawl.duckdb.wal trawl-demo bench-data
+	rm -rf trawl bootstrap trawl-lambda.zip trawl.duckdb trawl.duckdb.wal trawl-demo bench-data

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/lambda"
 )
 
 // Exit codes. Scripts can tell a clean ingest from one that quarantined
@@ -117,6 +118,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newVerifyCmd(e))
 	root.AddCommand(newMatchCmd(e))
 	root.AddCommand(newRulesCmd(e))
+	root.AddCommand(newLambdaCmd(e))
 	return root
 }
 
@@ -124,6 +126,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	ctx, stop := interruptContext()
 	defer stop()
+	if len(args) == 0 && os.Getenv(lambda.RuntimeAPIEnv) != "" {
+		// Lambda starts its bootstrap with no arguments.
+		args = []string{"lambda"}
+	}
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -53,10 +53,9 @@ type field struct {
 // typedFields maps CloudTrail paths to the event.CloudTrail fields the
 // decoder fills with the same text (an empty field means absent; Match
 // then reads the raw record, so an event without its typed fields still
-// matches). Derived or normalised fields (eventID, userIdentity.userName)
-// are not here: they are read from the record. principal and sessionName
-// are trawl's derived names (docs/schema.md), which the record does not
-// have.
+// matches). Normalised fields (eventID, userIdentity.userName) are not
+// here: they are read from the record. principal and sessionName are
+// trawl's derived names, which no record holds.
 var typedFields = map[string]func(e *event.CloudTrail) string{
 	"eventSource":              func(e *event.CloudTrail) string { return notInsight(e, e.EventSource) },
 	"eventName":                func(e *event.CloudTrail) string { return notInsight(e, e.EventName) },
@@ -80,8 +79,10 @@ var typedFields = map[string]func(e *event.CloudTrail) string{
 	"sharedEventID": func(e *event.CloudTrail) string { return e.SharedEventID },
 	"vpcEndpointId": func(e *event.CloudTrail) string { return e.VPCEndpointID },
 	"apiVersion":    func(e *event.CloudTrail) string { return e.APIVersion },
-	"principal":     func(e *event.CloudTrail) string { return e.Principal },
-	"sessionName":   func(e *event.CloudTrail) string { return e.SessionName },
+	// Derived names (docs/schema.md), not paths of the record: the person
+	// or actor behind the call and the role session name.
+	"principal":   func(e *event.CloudTrail) string { return e.Principal },
+	"sessionName": func(e *event.CloudTrail) string { return e.SessionName },
 }
 
 // findingStr and findingNum map GuardDuty JSON paths to the typed fields

@@ -108,6 +108,30 @@ func TestModifiersAndConditions(t *testing.T) {
 	}
 }
 
+// principal and sessionName are trawl's derived names: the decoder fills
+// them, no record has them.
+func TestDerivedFields(t *testing.T) {
+	sso := `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:jane.doe@example.com","arn":"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_5f8f0a1b2c3d4e5f/jane.doe@example.com","accountId":"111122223333"},"eventTime":"2026-11-01T10:05:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"E2"}`
+	for _, c := range []struct {
+		raw, det string
+		want     bool
+	}{
+		{sampleRaw, "  sel:\n    principal: alice\n  condition: sel", true},
+		{sampleRaw, "  sel:\n    principal: bob\n  condition: sel", false},
+		{sampleRaw, "  sel:\n    sessionName|exists: false\n  condition: sel", true},
+		{sso, "  sel:\n    principal|endswith: '@example.com'\n  condition: sel", true},
+		{sso, "  sel:\n    sessionName: jane.doe@example.com\n  condition: sel", true},
+	} {
+		r, err := Parse([]byte(rule(c.det)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Match(decoded(c.raw)); got != c.want {
+			t.Errorf("%s: Match = %v, want %v", c.det, got, c.want)
+		}
+	}
+}
+
 // An Insight event's typed EventName comes from insightDetails; Sigma's
 // eventName is the record's, which an Insight event does not have.
 func TestInsightEventName(t *testing.T) {

@@ -1,0 +1,2 @@
+// Package pack holds trawl's built-in detection rules as YAML.
+package pack
