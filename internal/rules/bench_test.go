@@ -88,6 +88,11 @@ func BenchmarkEngine(b *testing.B) {
 	}
 	ctFill := func(bt *event.Batch, i int) { bt.CloudTrail = ct[i:min(i+1024, len(ct))] }
 	flowFill := func(bt *event.Batch, i int) { bt.VPCFlow = flows[i:min(i+1024, len(flows))] }
+	pack, err := rules.Load(rules.Pack())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cloudtrail-pack", func(b *testing.B) { run(b, rules.NewEngine(pack.Rules, nil), len(ct), ctFill) })
 	b.Run("cloudtrail", func(b *testing.B) { run(b, rules.NewEngine(all, nil), len(ct), ctFill) })
 	b.Run("cloudtrail-unindexed", func(b *testing.B) {
 		// Every CloudTrail rule evaluated on every event.
@@ -118,5 +123,9 @@ func BenchmarkEngine(b *testing.B) {
 	eng := rules.NewEngine(all, nil)
 	bt := &event.Batch{CloudTrail: ct}
 	_ = eng.Process(context.Background(), bt)
-	b.Logf("%d rules (%s), %d CloudTrail events with %d hits, %d flow records", len(all), eng, len(ct), len(bt.Hits), len(flows))
+	pe := rules.NewEngine(pack.Rules, nil)
+	pb := &event.Batch{CloudTrail: ct}
+	_ = pe.Process(context.Background(), pb)
+	b.Logf("pack: %s, %d hits; with SigmaHQ: %d rules (%s), %d CloudTrail events with %d hits, %d flow records",
+		pe, len(pb.Hits), len(all), eng, len(ct), len(bt.Hits), len(flows))
 }
