@@ -95,6 +95,9 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 		fmt.Fprintf(e.stderr, "ingesting %s into %s\n", o.out, o.db)
 	}
 	iopt := ingestOptions{db: o.db, progress: o.progress, quiet: o.quiet}
+	if iopt.rules, err = packRules(e); err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
 	rep, err := ingestObjects(ctx, e, st, pipeline.Objects(objs...), iopt, decode.Options{})
 	if err != nil {
 		if ctx.Err() != nil {

@@ -48,6 +48,8 @@ type Collector struct {
 	Progress func(pipeline.Progress)
 	// RetainEvery is how often retention is applied; 0 means hourly.
 	RetainEvery time.Duration
+	// Processors run on every batch (streaming rules).
+	Processors []pipeline.Processor
 }
 
 // CollectTxAge is how often a collector commits at least.
@@ -104,8 +106,9 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 		go c.retain(rctx)
 	}
 	cfg := pipeline.Config{
-		Decode:  decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
-		Workers: c.Config.Ingest.Workers,
+		Decode:     decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
+		Workers:    c.Config.Ingest.Workers,
+		Processors: c.Processors,
 		// Queue messages are deleted, and cursors advance, at commits:
 		// collection commits every few seconds, not every minute.
 		TxAge: CollectTxAge,

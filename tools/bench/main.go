@@ -112,6 +112,7 @@ func main() {
 		rate := float64(stored) / el.Seconds()
 		fmt.Printf("   trawl ingest (end to end): %10.0f records/s %8.1f MB/s  peak RSS %4d MiB  (%d records in %s)\n",
 			rate, float64(size)/1e6/el.Seconds(), rss>>20, stored, el.Round(time.Millisecond))
+		rulesOff(bin, db, t.dir, stored, el)
 		if *skipBaseline {
 			continue
 		}
@@ -134,6 +135,28 @@ func main() {
 	if *big > 0 {
 		bigRecords(bin, *dir, *big)
 	}
+}
+
+// rulesOff ingests dir again with --no-rules and prints the cost of the
+// streaming rules (on by default), then times `trawl rules backfill
+// --dry-run` over the whole stored range.
+func rulesOff(bin, db, dir string, stored int64, on time.Duration) {
+	os.Remove(db)
+	os.Remove(db + ".wal")
+	el, _, err := runChild(bin, "ingest", "--db", db, "--progress", "never", "--no-rules", dir)
+	if err != nil {
+		fmt.Printf("   trawl ingest --no-rules failed: %v\n", err)
+		return
+	}
+	fmt.Printf("   trawl ingest --no-rules:   %10.0f records/s; with the rule pack on ingest takes %+.1f%%\n",
+		float64(stored)/el.Seconds(), (on.Seconds()/el.Seconds()-1)*100)
+	bel, _, err := runChild(bin, "rules", "backfill", "--db", db, "--since", "2000-01-01", "--dry-run")
+	if err != nil {
+		fmt.Printf("   trawl rules backfill failed: %v\n", err)
+		return
+	}
+	fmt.Printf("   trawl rules backfill:      %10.0f records/s (every rule over the stored range, --dry-run, %s)\n",
+		float64(stored)/bel.Seconds(), bel.Round(time.Millisecond))
 }
 
 // fromS3 serves dir from gofakes3 on 127.0.0.1 and ingests it with trawl
