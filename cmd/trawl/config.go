@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/config"
 )
 
@@ -72,6 +73,15 @@ that cannot be read is exit status 1.`,
 				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d %s", file, len(ce.Problems), noun)}
 			case err != nil:
 				return &exitError{code: exitFailure, err: err}
+			}
+			if cfg.Rules.Enabled {
+				// The rules: section names rules and patterns: check them.
+				_, _, err := app.Rules(cfg.Rules, func(f, reason string) {
+					fmt.Fprintf(e.stderr, "%s: rules: rule %s not loaded: %s\n", file, f, reason)
+				})
+				if err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("%s: rules: %w", file, err)}
+				}
 			}
 			_, err = io.WriteString(e.stdout, cfg.String())
 			return err

@@ -102,6 +102,9 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	defer closeEnrich()
+	if iopt.rules, err = packRules(e); err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
 	rep, err := ingestObjects(ctx, e, st, pipeline.Objects(objs...), iopt, decode.Options{})
 	if err != nil {
 		if ctx.Err() != nil {

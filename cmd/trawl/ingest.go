@@ -22,6 +22,7 @@ import (
 	"github.com/trawl-project/trawl/internal/enrich"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/rules"
 	"github.com/trawl-project/trawl/internal/source/file"
 	s3src "github.com/trawl-project/trawl/internal/source/s3"
 	"github.com/trawl-project/trawl/internal/source/s3/layout"
@@ -57,6 +58,8 @@ type ingestOptions struct {
 	enrich      enrich.Settings
 	noUA        bool
 	procs       []pipeline.Processor // the enrichment stage, opened by openEnrichment
+	noRules     bool
+	rules       *rules.Engine // streaming rules, nil with --no-rules
 }
 
 // openEnrichment opens the enrichment stage o.enrich describes into
@@ -154,6 +157,7 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal), always, plain (a line every 10s, for logs) or never")
 	f.StringVar(&o.memoryLimit, "memory-limit", app.IngestMemoryLimit, "memory DuckDB may use, at least 16MiB (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
+	f.BoolVar(&o.noRules, "no-rules", false, "do not run the built-in streaming rules on the records (docs/rules.md)")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
 	f.StringVar(&o.txBytes, "tx-bytes", "", "commit once a transaction holds this much record text (default 2GiB)")
@@ -183,6 +187,8 @@ type ingestReport struct {
 	notices    []string
 	objects    int
 	unreadable []error // paths that could not be read or listed
+	rules      int     // streaming rules run (0: none)
+	ruleHits   int64
 }
 
 // onlyStreams reports whether every object can be read only once.
@@ -269,6 +275,11 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	if len(srcs) > 0 {
 		src = pipeline.Merge(append([]pipeline.Source{src}, srcs...)...)
 	}
+	if !o.noRules {
+		if o.rules, err = packRules(e); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
 	rep, err := ingestObjects(runCtx, e, st, src, o, opt)
 	rep.unreadable = list.Problems
 	if !o.quiet {
@@ -332,7 +343,6 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, src pipeline.Sour
 	bar := newProgressLine(e.stderr, show, plain)
 	shown := 0
 	cfg := pipeline.Config{
-		Processors: o.procs,
 		Quarantined: func(q *event.Quarantined) {
 			shown++
 			if o.quiet || shown > maxShownQuarantine {
@@ -340,13 +350,16 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, src pipeline.Sour
 			}
 			bar.println(quarantineMessage(q))
 		},
-		Decode:   opt,
-		Workers:  o.workers,
-		Force:    o.force,
-		TxRows:   o.txRows,
-		TxBytes:  o.txBytesN,
-		TxAge:    o.txAge,
-		Progress: bar.update,
+		Decode:  opt,
+		Workers: o.workers,
+		// Enrichment first (rules read its columns), then the streaming
+		// rules, which append their hits to the batches.
+		Processors: append(slices.Clip(o.procs), ruleProcessors(o.rules)...),
+		Force:      o.force,
+		TxRows:     o.txRows,
+		TxBytes:    o.txBytesN,
+		TxAge:      o.txAge,
+		Progress:   bar.update,
 		Notice: func(msg string) {
 			rep.notices = append(rep.notices, msg)
 			if !o.quiet {
@@ -360,6 +373,9 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, src pipeline.Sour
 		fmt.Fprintf(e.stderr, "… and %d more quarantine entries\n", shown-maxShownQuarantine)
 	}
 	rep.res, rep.objects = res, res.ObjectsTotal
+	if o.rules != nil {
+		rep.rules, rep.ruleHits = o.rules.Rules(), o.rules.Hits()
+	}
 	return rep, err
 }
 
@@ -392,6 +408,9 @@ func printIngestSummary(w io.Writer, db string, rep ingestReport) {
 		fmt.Fprintf(w, " (%d unchanged, skipped: already ingested)", r.ObjectsSkipped)
 	}
 	fmt.Fprintln(w)
+	if rep.rules > 0 {
+		fmt.Fprintf(w, "rules: %d streaming rules matched %s times\n", rep.rules, humanize.Comma(rep.ruleHits))
+	}
 	var parts []string
 	for _, k := range event.Kinds {
 		if n := r.Records[k]; n > 0 {

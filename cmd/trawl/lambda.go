@@ -20,7 +20,9 @@ import (
 	"github.com/trawl-project/trawl/internal/awsconf"
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/decode"
+	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/lambda"
+	"github.com/trawl-project/trawl/internal/notify"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/sigma"
 	s3src "github.com/trawl-project/trawl/internal/source/s3"
@@ -57,8 +59,11 @@ the binary (/var/task/trawl.yaml in Lambda), else the defaults. The store is
 trawl.duckdb in the temporary directory (/tmp: the only writable place in
 Lambda, and lost when the execution environment ends).
 
-Rules: --sigma DIR (or $TRAWL_SIGMA_DIR) loads Sigma rules for CloudTrail;
-each match is a hit. Hits are written to the log.`,
+Rules: the configuration's rules section (the built-in pack, your rule
+directories, overrides and the watch list; docs/rules.md), and the Sigma
+rules of --sigma DIR (or $TRAWL_SIGMA_DIR). Hits of a CloudWatch Logs event
+are sent at once to the notifiers of alerts.notifiers that alerts.routes
+name (docs/alerts.md), or written to the log when none is configured.`,
 		Example: `  trawl lambda --event cwl-event.json --sigma rules/
   trawl lambda --event s3-event.json --config trawl.yaml --db /tmp/t.duckdb
   GOOS=linux GOARCH=amd64 go build -tags lambda.norpc -o bootstrap ./cmd/trawl   # see docs/lambda.md`,
@@ -179,34 +184,67 @@ func newLambdaFunction(ctx context.Context, e *env, file, dbFlag, sigmaDir strin
 	return fn, nil
 }
 
-// lambdaEvaluator builds the rules the function evaluates: the Sigma
-// rules of sigmaDir, or none. (The rules engine, with the built-in pack
-// and the watch list of the configuration, takes this place when it is
-// wired in.)
-func lambdaEvaluator(_ context.Context, log *slog.Logger, _ *config.Config, sigmaDir string) (lambda.Evaluator, error) {
-	if sigmaDir == "" {
+// lambdaEvaluator builds the rules the function evaluates: the rules of
+// the configuration (the built-in pack, its rule directories, overrides and
+// watch list; rules.enabled: false turns them off) and the Sigma rules of
+// sigmaDir, if given.
+func lambdaEvaluator(_ context.Context, log *slog.Logger, cfg *config.Config, sigmaDir string) (lambda.Evaluator, error) {
+	var evs []lambda.Evaluator
+	if cfg.Rules.Enabled {
+		_, eng, err := app.Rules(cfg.Rules, func(file, reason string) {
+			log.Warn("rule not loaded", "file", file, "reason", reason)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rules: %w", err)
+		}
+		log.Info("rules loaded", "streaming", eng.Rules(), "watch", len(cfg.Rules.Watch))
+		evs = append(evs, eng)
+	}
+	if sigmaDir != "" {
+		rules, unsupported, err := sigma.LoadDir(sigmaDir)
+		if err != nil {
+			return nil, fmt.Errorf("loading Sigma rules from %s: %w", sigmaDir, err)
+		}
+		for _, u := range unsupported {
+			log.Warn("Sigma rule not loaded", "file", u.File, "reason", u.Reason)
+		}
+		if len(rules) == 0 {
+			return nil, fmt.Errorf("no Sigma rule could be loaded from %s", sigmaDir)
+		}
+		log.Info("Sigma rules loaded", "sigma", len(rules), "dir", sigmaDir)
+		evs = append(evs, lambda.SigmaEvaluator(rules))
+	}
+	switch len(evs) {
+	case 0:
 		log.Info("no rules configured: records are decoded and counted, nothing is notified")
 		return nil, nil
+	case 1:
+		return evs[0], nil
 	}
-	rules, unsupported, err := sigma.LoadDir(sigmaDir)
-	if err != nil {
-		return nil, fmt.Errorf("loading Sigma rules from %s: %w", sigmaDir, err)
-	}
-	for _, u := range unsupported {
-		log.Warn("Sigma rule not loaded", "file", u.File, "reason", u.Reason)
-	}
-	if len(rules) == 0 {
-		return nil, fmt.Errorf("no Sigma rule could be loaded from %s", sigmaDir)
-	}
-	log.Info("rules loaded", "sigma", len(rules), "dir", sigmaDir)
-	return lambda.SigmaEvaluator(rules), nil
+	return pipeline.ProcessorFunc(func(ctx context.Context, b *event.Batch) error {
+		for _, ev := range evs {
+			if err := ev.Process(ctx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), nil
 }
 
-// lambdaNotifier builds the notifier of hits from the configuration's
-// alerts section. None yet: hits are written to the log. (The notifiers
-// of internal/notify take this place when they are wired in.)
-func lambdaNotifier(context.Context, *slog.Logger, *config.Config) (lambda.Notifier, error) {
-	return nil, nil
+// lambdaNotifier builds the notifiers of the configuration's alerts
+// section, sending each hit at once to the notifiers its routes name (no
+// outbox: a failed notification fails the invocation and Lambda retries
+// it). With no notifier configured, hits are written to the log.
+func lambdaNotifier(ctx context.Context, log *slog.Logger, cfg *config.Config) (lambda.Notifier, error) {
+	if len(cfg.Alerts.Notifiers) == 0 {
+		log.Info("no notifier configured (alerts.notifiers): hits are written to the log")
+		return nil, nil
+	}
+	ns, err := notify.Build(ctx, cfg.Alerts)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	return &notify.Direct{Notifiers: ns, Route: cfg.Alerts.Route}, nil
 }
 
 // open opens the store and the S3 client on the first S3 or SQS event and

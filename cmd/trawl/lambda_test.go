@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -83,7 +85,9 @@ func TestLambdaEventFile(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &resp); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	if resp["kind"] != "cloudwatch_logs" || resp["records"] != 2.0 || resp["hits"] != 1.0 || resp["log_group"] != "aws-cloudtrail-logs-org" {
+	// 1 hit of the Sigma rule (alice) and 2 of the built-in pack's
+	// aws-iam-create-user (both records are CreateUser calls).
+	if resp["kind"] != "cloudwatch_logs" || resp["records"] != 2.0 || resp["hits"] != 3.0 || resp["log_group"] != "aws-cloudtrail-logs-org" {
 		t.Fatalf("response %s", stdout)
 	}
 	if !strings.Contains(stderr, "msg=hit") || !strings.Contains(stderr, "6f0c3d7e-2a41-4b7e-9d55-0a1ce0a11ce0") {
@@ -91,7 +95,7 @@ func TestLambdaEventFile(t *testing.T) {
 	}
 	// The same from stdin.
 	stdout, _, code = trawl(t, lambdaCWLEvent(t, lambdaCTRecord(3, "alice")), "lambda", "--event", "-", "--sigma", sigmaDir(t))
-	if code != 0 || !strings.Contains(stdout, `"hits": 1`) {
+	if code != 0 || !strings.Contains(stdout, `"hits": 2`) {
 		t.Fatalf("stdin: exit %d: %s", code, stdout)
 	}
 }
@@ -286,7 +290,7 @@ func TestLambdaRuntimeAPI(t *testing.T) {
 		t.Fatalf("first post %s %s: %s", p.kind, p.id, p.body)
 	}
 	var resp map[string]any
-	if err := json.Unmarshal(p.body, &resp); err != nil || resp["records"] != 3.0 || resp["hits"] != 2.0 || resp["message_type"] != "DATA_MESSAGE" {
+	if err := json.Unmarshal(p.body, &resp); err != nil || resp["records"] != 3.0 || resp["hits"] != 5.0 || /* 2 Sigma (alice) + 3 pack (CreateUser) */ resp["message_type"] != "DATA_MESSAGE" {
 		t.Fatalf("response %s (%v)", p.body, err)
 	}
 	p = get()
@@ -301,3 +305,95 @@ func TestLambdaRuntimeAPI(t *testing.T) {
 		t.Fatalf("error payload %s (%v)", p.body, err)
 	}
 }
+
+// TestLambdaWatchListNotifies is the classic function with no code: a
+// watch-list entry for alice in trawl.yaml, a signed webhook routed to the
+// watch list only, and a CloudWatch Logs event with alice's and bob's
+// calls. Exactly alice's call is posted, signed; the built-in pack's hits
+// (CreateUser) are not routed there. A receiver that fails makes the
+// invocation fail, so Lambda retries it, and the retry carries the same
+// message id.
+func TestLambdaWatchListNotifies(t *testing.T) {
+	type post struct {
+		body      []byte
+		sig, id   string
+		principal string
+	}
+	var (
+		mu    sync.Mutex
+		posts []post
+		fail  bool
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m struct {
+			Alert struct {
+				RuleID string            `json:"rule_id"`
+				Fields map[string]string `json:"fields"`
+			} `json:"alert"`
+		}
+		json.Unmarshal(b, &m)
+		mu.Lock()
+		defer mu.Unlock()
+		posts = append(posts, post{b, r.Header.Get("X-Trawl-Signature"), r.Header.Get("X-Trawl-Delivery"), m.Alert.Fields["principal"]})
+		if fail {
+			http.Error(w, "down", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "trawl.yaml")
+	os.WriteFile(cfg, []byte(`rules:
+  watch:
+    - name: alice
+      principal: alice
+alerts:
+  notifiers:
+    - name: hook
+      webhook: {url: "`+srv.URL+`", secret: s3cr3t}
+  routes:
+    - notifiers: [hook]
+      rules: ["watch-*"]
+`), 0o644)
+	ev := filepath.Join(dir, "event.json")
+	os.WriteFile(ev, lambdaCWLEvent(t, lambdaCTRecord(1, "alice"), lambdaCTRecord(2, "bob")), 0o644)
+
+	stdout, stderr, code := trawl(t, nil, "lambda", "--event", ev, "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stdout, stderr)
+	}
+	var resp struct {
+		Records, Hits int
+	}
+	if err := json.Unmarshal([]byte(stdout), &resp); err != nil || resp.Records != 2 || resp.Hits < 3 {
+		t.Fatalf("response %s (%v): want 2 records and the watch hit plus the pack's two CreateUser hits", stdout, err)
+	}
+	mu.Lock()
+	got := slicesClone(posts)
+	mu.Unlock()
+	if len(got) != 1 || got[0].principal != "alice" {
+		t.Fatalf("posts %+v, want one about alice", got)
+	}
+	mac := hmac.New(sha256.New, []byte("s3cr3t"))
+	mac.Write(got[0].body)
+	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); got[0].sig != want {
+		t.Fatalf("signature %q, want %q", got[0].sig, want)
+	}
+
+	// The receiver fails: the invocation fails (Lambda retries it), with
+	// the same message id as before.
+	mu.Lock()
+	fail = true
+	mu.Unlock()
+	stdout, _, code = trawl(t, nil, "lambda", "--event", ev, "--config", cfg)
+	if code != exitFailure || !strings.Contains(stdout, "notifier hook") {
+		t.Fatalf("exit %d, want %d with the notifier named: %s", code, exitFailure, stdout)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 2 || posts[1].id == "" || posts[1].id != posts[0].id {
+		t.Fatalf("retry posts %+v: want the same delivery id twice", posts)
+	}
+}
+
+func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }

@@ -117,6 +117,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newVerifyCmd(e))
 	root.AddCommand(newMatchCmd(e))
+	root.AddCommand(newRulesCmd(e))
 	root.AddCommand(newLambdaCmd(e))
 	root.AddCommand(newAlertsCmd(e))
 	return root

@@ -11,6 +11,8 @@ import (
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/metrics"
+	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/rules"
 )
 
 func newRunCmd(e *env) *cobra.Command {
@@ -80,6 +82,23 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool) erro
 	}
 	log.Info("metrics", "url", fmt.Sprintf("http://%s/metrics", addr))
 	c := &app.Collector{Store: st, Config: cfg, Log: log, Metrics: m, Once: once}
+	if cfg.Rules.Enabled {
+		set, eng, err := app.Rules(cfg.Rules, func(file, reason string) {
+			log.Warn("rule not loaded", "file", file, "reason", reason)
+		})
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("%s: rules: %w", file, err)}
+		}
+		c.Processors = []pipeline.Processor{eng}
+		log.Info("rules", "streaming", eng.String())
+		if cfg.Rules.Schedule.Enabled {
+			sch := &rules.Scheduler{Rules: set.Enabled(), Store: st.Querier(), Recorder: app.Recorder(st, log),
+				Settle: cfg.Rules.Schedule.Settle, Log: log}
+			sctx, stop := context.WithCancel(ctx)
+			defer stop()
+			go sch.Run(sctx)
+		}
+	}
 	if e.stderrIsTerminal() && cfg.Log.Format != "json" {
 		// Between the log lines, a progress line every ten seconds.
 		c.Progress = newProgressLine(e.stderr, false, true).update

@@ -32,4 +32,15 @@ func TestRunBadConfig(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "no enabled source") {
 		t.Errorf("no sources: exit %d: %s", code, stderr)
 	}
+	// The rules: section is checked when run starts, and by config check.
+	bad := "store:\n  path: t.duckdb\nrules:\n  override:\n    aws-vpcflow-port-scn: {level: high}\n  watch:\n    - {name: a, principal: alice}\n"
+	if err := os.WriteFile(cfg, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"run", "--config", cfg, "--once"}, {"config", "check", cfg}} {
+		_, stderr, code = trawl(t, nil, args...)
+		if code != exitUsage || !strings.Contains(stderr, `no rule has id "aws-vpcflow-port-scn"`) {
+			t.Errorf("%v with a bad override: exit %d: %s", args, code, stderr)
+		}
+	}
 }

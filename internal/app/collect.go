@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -48,6 +49,8 @@ type Collector struct {
 	Progress func(pipeline.Progress)
 	// RetainEvery is how often retention is applied; 0 means hourly.
 	RetainEvery time.Duration
+	// Processors run on every batch (streaming rules).
+	Processors []pipeline.Processor
 }
 
 // CollectTxAge is how often a collector commits at least.
@@ -111,7 +114,7 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 	cfg := pipeline.Config{
 		Decode:     decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
 		Workers:    c.Config.Ingest.Workers,
-		Processors: procs,
+		Processors: append(slices.Clip(procs), c.Processors...), // enrichment first: rules read its columns
 		// Queue messages are deleted, and cursors advance, at commits:
 		// collection commits every few seconds, not every minute.
 		TxAge: CollectTxAge,

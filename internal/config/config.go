@@ -40,6 +40,7 @@ type Config struct {
 	Log       Log                      `yaml:"log"`
 	Metrics   Metrics                  `yaml:"metrics"`
 	Enrich    Enrich                   `yaml:"enrich"`
+	Rules     Rules                    `yaml:"rules"`
 	Alerts    Alerts                   `yaml:"alerts"`
 }
 
@@ -61,6 +62,57 @@ type GeoIP struct {
 	City    string `yaml:"city,omitempty" cfg:"path"`
 	Country string `yaml:"country,omitempty" cfg:"path"`
 	ASN     string `yaml:"asn,omitempty" cfg:"path"`
+}
+
+// Rules configures the rule engine (docs/rules.md): the built-in pack is
+// on unless Enabled is false; Dirs add the user's rule files.
+type Rules struct {
+	// Enabled turns streaming and scheduled rules on (default true).
+	Enabled bool `yaml:"enabled"`
+	// Dirs are directories of the user's rule files (.yml), read
+	// recursively.
+	Dirs []string `yaml:"dirs,omitempty" cfg:"path"`
+	// Disable lists rule ids or globs (aws-vpcflow-*) to turn off.
+	Disable []string `yaml:"disable,omitempty"`
+	// Override changes rules by id.
+	Override map[string]RuleOverride `yaml:"override,omitempty"`
+	// Watch is the watch list: every action of a principal, user or
+	// filter pattern raises an alert.
+	Watch []Watch `yaml:"watch,omitempty"`
+	// Schedule configures scheduled rules in trawl run.
+	Schedule RuleSchedule `yaml:"schedule"`
+}
+
+// RuleOverride changes one rule.
+type RuleOverride struct {
+	Level    string         `yaml:"level,omitempty"`
+	Suppress *time.Duration `yaml:"suppress,omitempty"`
+	Enabled  *bool          `yaml:"enabled,omitempty"`
+	// Params sets a scheduled rule's parameters (allowed_regions…).
+	Params map[string][]string `yaml:"params,omitempty"`
+}
+
+// Watch is one watch-list entry: exactly one of Principal, UserName and
+// Filter selects the CloudTrail events it alerts on.
+type Watch struct {
+	Name      string `yaml:"name"`
+	Principal string `yaml:"principal,omitempty"`
+	UserName  string `yaml:"user_name,omitempty"`
+	// Filter is a CloudWatch Logs filter pattern matched on the record.
+	Filter string `yaml:"filter,omitempty" cfg:"literal"`
+	// Severity is info, low, medium, high or critical (default medium).
+	Severity string `yaml:"severity,omitempty"`
+	// Suppress is the suppression window (default 0: every event alerts).
+	Suppress time.Duration `yaml:"suppress,omitempty"`
+}
+
+// RuleSchedule configures the scheduler of scheduled rules.
+type RuleSchedule struct {
+	// Enabled runs scheduled rules in trawl run (default true).
+	Enabled bool `yaml:"enabled"`
+	// Settle is how long after an event's time trawl waits before a
+	// window holding it is evaluated, for late delivery (default 20m).
+	Settle time.Duration `yaml:"settle,omitempty"`
 }
 
 // Store configures the DuckDB database.
@@ -253,6 +305,7 @@ func (c *Config) defaults() {
 	c.Log = Log{Format: "text", Level: "info"}
 	c.Metrics.Listen = DefaultMetricsListen
 	c.Enrich.UserAgent = true
+	c.Rules.Enabled, c.Rules.Schedule.Enabled = true, true
 	c.Alerts.defaults()
 }
 

@@ -54,7 +54,7 @@ func BenchmarkRawField(b *testing.B) {
 		e := &event.CloudTrail{Raw: benchRaw}
 		for b.Loop() {
 			got := ""
-			f.each(e, func(v string, _ kind) bool { got = v; return false })
+			f.each(rec{ct: e}, func(v string, _ kind) bool { got = v; return false })
 			if got != "instance-state-name" {
 				b.Fatal(got)
 			}

@@ -11,20 +11,18 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/trawl-project/trawl/internal/event"
 )
 
 // node is a compiled part of a detection.
 type node interface {
-	eval(e *event.CloudTrail) bool
+	eval(r rec) bool
 }
 
 type andNode []node
 
-func (n andNode) eval(e *event.CloudTrail) bool {
+func (n andNode) eval(r rec) bool {
 	for _, c := range n {
-		if !c.eval(e) {
+		if !c.eval(r) {
 			return false
 		}
 	}
@@ -33,9 +31,9 @@ func (n andNode) eval(e *event.CloudTrail) bool {
 
 type orNode []node
 
-func (n orNode) eval(e *event.CloudTrail) bool {
+func (n orNode) eval(r rec) bool {
 	for _, c := range n {
-		if c.eval(e) {
+		if c.eval(r) {
 			return true
 		}
 	}
@@ -44,21 +42,21 @@ func (n orNode) eval(e *event.CloudTrail) bool {
 
 type notNode struct{ n node }
 
-func (n notNode) eval(e *event.CloudTrail) bool { return !n.n.eval(e) }
+func (n notNode) eval(r rec) bool { return !n.n.eval(r) }
 
 // parseSearch compiles a search identifier: a map (every field matches) or
 // a list of maps (any of them matches).
-func parseSearch(name string, v *yaml.Node) (node, error) {
+func parseSearch(svc, name string, v *yaml.Node) (node, error) {
 	switch v.Kind {
 	case yaml.MappingNode:
-		return parseMap(name, v)
+		return parseMap(svc, name, v)
 	case yaml.SequenceNode:
 		var alts orNode
 		for _, c := range v.Content {
 			if c.Kind != yaml.MappingNode {
 				return nil, unsupported("search %q: keyword (field-less) search", name)
 			}
-			m, err := parseMap(name, c)
+			m, err := parseMap(svc, name, c)
 			if err != nil {
 				return nil, err
 			}
@@ -69,10 +67,10 @@ func parseSearch(name string, v *yaml.Node) (node, error) {
 	return nil, unsupported("search %q: keyword (field-less) search", name)
 }
 
-func parseMap(name string, v *yaml.Node) (node, error) {
+func parseMap(svc, name string, v *yaml.Node) (node, error) {
 	var all andNode
 	for i := 0; i+1 < len(v.Content); i += 2 {
-		f, err := parseField(name, v.Content[i].Value, v.Content[i+1])
+		f, err := parseField(svc, name, v.Content[i].Value, v.Content[i+1])
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +88,7 @@ func cost(n node) int {
 		return 3
 	}
 	c := 0
-	if f.path.typed == nil {
+	if f.path.typed == nil && f.path.str == nil && f.path.num == nil {
 		c = 2
 	}
 	for _, m := range f.vals {
@@ -111,22 +109,22 @@ type fieldNode struct {
 	vals  []matcher
 }
 
-func (f *fieldNode) eval(e *event.CloudTrail) bool {
+func (f *fieldNode) eval(r rec) bool {
 	if f.exist != 0 {
 		found := false
-		f.path.each(e, func(string, kind) bool { found = true; return false })
+		f.path.each(r, func(string, kind) bool { found = true; return false })
 		return found == (f.exist > 0)
 	}
 	if f.all {
 		for _, m := range f.vals {
-			if !f.matchAny(e, m) {
+			if !f.matchAny(r, m) {
 				return false
 			}
 		}
 		return true
 	}
 	for _, m := range f.vals {
-		if f.matchAny(e, m) {
+		if f.matchAny(r, m) {
 			return true
 		}
 	}
@@ -135,9 +133,15 @@ func (f *fieldNode) eval(e *event.CloudTrail) bool {
 
 // matchAny reports whether m matches the field's value, or any element
 // when the path reaches arrays; a null matcher also matches an absent field.
-func (f *fieldNode) matchAny(e *event.CloudTrail, m matcher) bool {
+func (f *fieldNode) matchAny(r rec, m matcher) bool {
+	if r.ct == nil && f.path.num != nil && !m.null && m.ref == nil {
+		// A number of a flow record or finding: compared without text.
+		if n, ok := f.path.num(r); ok {
+			return m.matchNum(n)
+		}
+	}
 	hit, seen := false, false
-	f.path.each(e, func(v string, k kind) bool {
+	f.path.each(r, func(v string, k kind) bool {
 		seen = true
 		if k == kindNull {
 			hit = m.null
@@ -147,7 +151,7 @@ func (f *fieldNode) matchAny(e *event.CloudTrail, m matcher) bool {
 			return true
 		}
 		if m.ref != nil {
-			hit = m.matchRef(e, v)
+			hit = m.matchRef(r, v)
 			return !hit
 		}
 		hit = m.match(v, k)
@@ -159,13 +163,17 @@ func (f *fieldNode) matchAny(e *event.CloudTrail, m matcher) bool {
 	return hit
 }
 
-func parseField(search, key string, v *yaml.Node) (node, error) {
+func parseField(svc, search, key string, v *yaml.Node) (node, error) {
 	parts := strings.Split(key, "|")
 	name := parts[0]
 	if name == "" {
 		return nil, unsupported("search %q: keyword search with modifiers %q", search, key)
 	}
-	f := &fieldNode{path: newField(name)}
+	fp, err := newServiceField(svc, name)
+	if err != nil {
+		return nil, unsupported("field %q: %v", key, err)
+	}
+	f := &fieldNode{path: fp}
 	op := opEqual
 	var reFlags string
 	fieldref := false
@@ -231,7 +239,10 @@ func parseField(search, key string, v *yaml.Node) (node, error) {
 			if op != opEqual && op != opContains && op != opStartsWith && op != opEndsWith {
 				return nil, unsupported("field %q: fieldref with this modifier", key)
 			}
-			ref := newField(y.Value)
+			ref, err := newServiceField(svc, y.Value)
+			if err != nil {
+				return nil, unsupported("field %q: %v", key, err)
+			}
 			f.vals = append(f.vals, matcher{op: op, ref: &ref})
 			continue
 		}
@@ -351,12 +362,31 @@ func (m *matcher) match(v string, k kind) bool {
 	return m.pat.match(v)
 }
 
+// matchNum matches a numeric value of a flow record or finding.
+func (m *matcher) matchNum(n float64) bool {
+	switch m.op {
+	case opLT:
+		return n < m.num
+	case opLTE:
+		return n <= m.num
+	case opGT:
+		return n > m.num
+	case opGTE:
+		return n >= m.num
+	case opEqual:
+		if m.isNum {
+			return n == m.num
+		}
+	}
+	return m.match(strconv.FormatFloat(n, 'f', -1, 64), kindNumber)
+}
+
 // matchRef compares v with the value(s) of the referenced field, ignoring
 // case; an absent reference never matches.
-func (m *matcher) matchRef(e *event.CloudTrail, v string) bool {
+func (m *matcher) matchRef(r rec, v string) bool {
 	hit := false
 	v = strings.ToLower(v)
-	m.ref.each(e, func(r string, k kind) bool {
+	m.ref.each(r, func(r string, k kind) bool {
 		if k == kindNull {
 			return true
 		}

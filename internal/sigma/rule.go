@@ -29,6 +29,7 @@ import (
 // Rule is one parsed Sigma rule, ready to match CloudTrail events.
 type Rule struct {
 	id, title, level, description, status string
+	service                               string
 	tags                                  []string
 	cond                                  node
 }
@@ -51,8 +52,72 @@ func (r *Rule) Description() string { return r.description }
 // Status returns the rule's status (stable, test, experimental…).
 func (r *Rule) Status() string { return r.status }
 
-// Match reports whether the event matches the rule's detection.
-func (r *Rule) Match(e *event.CloudTrail) bool { return r.cond.eval(e) }
+// Service returns the log source the rule evaluates on: ServiceCloudTrail,
+// ServiceVPCFlow or ServiceGuardDuty.
+func (r *Rule) Service() string { return r.service }
+
+// Match reports whether the CloudTrail event matches the rule's detection
+// (false for a rule of another log source).
+func (r *Rule) Match(e *event.CloudTrail) bool {
+	return r.service == ServiceCloudTrail && r.cond.eval(rec{ct: e})
+}
+
+// MatchFlow reports whether the flow record matches a vpcflow rule.
+func (r *Rule) MatchFlow(e *event.VPCFlow) bool {
+	return r.service == ServiceVPCFlow && r.cond.eval(rec{flow: e})
+}
+
+// MatchFinding reports whether the finding matches a guardduty rule.
+func (r *Rule) MatchFinding(e *event.Finding) bool {
+	return r.service == ServiceGuardDuty && r.cond.eval(rec{gd: e})
+}
+
+// Pinned returns the values (lowercased) a field must have for the rule
+// to match, when its detection pins the field to a list of exact values in
+// every alternative (eventName: [CreateUser, CreateLoginProfile]), and nil
+// otherwise. Rule engines use it to evaluate a record only against rules
+// that can match it.
+func (r *Rule) Pinned(name string) []string {
+	vals, ok := pinned(r.cond, name)
+	if !ok {
+		return nil
+	}
+	return vals
+}
+
+func pinned(n node, name string) ([]string, bool) {
+	switch n := n.(type) {
+	case *fieldNode:
+		if n.path.name != name || n.all || n.exist != 0 || len(n.vals) == 0 {
+			return nil, false
+		}
+		var out []string
+		for _, m := range n.vals {
+			if m.null || m.ref != nil || m.op != opEqual || m.pat.kind != patExact {
+				return nil, false
+			}
+			out = append(out, m.pat.lit)
+		}
+		return out, true
+	case andNode:
+		for _, c := range n {
+			if v, ok := pinned(c, name); ok {
+				return v, true
+			}
+		}
+	case orNode:
+		var out []string
+		for _, c := range n {
+			v, ok := pinned(c, name)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v...)
+		}
+		return out, len(n) > 0
+	}
+	return nil, false
+}
 
 // UnsupportedError is returned by Parse for a well-formed rule that uses a
 // feature this package cannot evaluate on single CloudTrail events.
@@ -106,8 +171,9 @@ func Parse(data []byte) (*Rule, error) {
 	if !y.Correlation.IsZero() {
 		return nil, unsupported("correlation rule")
 	}
-	if !strings.EqualFold(y.Logsource.Product, "aws") || !strings.EqualFold(y.Logsource.Service, "cloudtrail") {
-		return nil, unsupported("logsource product %q service %q category %q is not AWS CloudTrail",
+	svc := strings.ToLower(y.Logsource.Service)
+	if !strings.EqualFold(y.Logsource.Product, "aws") || (svc != ServiceCloudTrail && svc != ServiceVPCFlow && svc != ServiceGuardDuty) {
+		return nil, unsupported("logsource product %q service %q category %q is not AWS CloudTrail, VPC flow logs or GuardDuty",
 			y.Logsource.Product, y.Logsource.Service, y.Logsource.Category)
 	}
 	if y.Detection.Kind != yaml.MappingNode {
@@ -137,7 +203,7 @@ func Parse(data []byte) (*Rule, error) {
 			timeframe = v.Value
 			continue
 		}
-		n, err := parseSearch(k, v)
+		n, err := parseSearch(svc, k, v)
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +236,7 @@ func Parse(data []byte) (*Rule, error) {
 	}
 	return &Rule{
 		id: y.ID, title: y.Title, level: y.Level, description: strings.TrimSpace(y.Description),
-		status: y.Status, tags: y.Tags, cond: cond,
+		status: y.Status, service: svc, tags: y.Tags, cond: cond,
 	}, nil
 }
 

@@ -149,6 +149,7 @@ func main() {
 		fmt.Printf("   enrichment costs %+.1f%% of end-to-end ingest time, %+.1f%% of CPU time (target: at most +15%%)\n",
 			(best[1].wall.Seconds()/best[0].wall.Seconds()-1)*100, (best[1].cpu.Seconds()/best[0].cpu.Seconds()-1)*100)
 		rate := float64(stored) / best[0].wall.Seconds()
+		rulesOff(bin, db, t.dir, stored, best[0].wall)
 		if *skipBaseline {
 			continue
 		}
@@ -171,6 +172,28 @@ func main() {
 	if *big > 0 {
 		bigRecords(bin, *dir, *big)
 	}
+}
+
+// rulesOff ingests dir again with --no-rules and prints the cost of the
+// streaming rules (on by default), then times `trawl rules backfill
+// --dry-run` over the whole stored range.
+func rulesOff(bin, db, dir string, stored int64, on time.Duration) {
+	os.Remove(db)
+	os.Remove(db + ".wal")
+	el, _, err := runChild(bin, "ingest", "--db", db, "--progress", "never", "--no-rules", "--no-user-agent", dir) // as the enrichment-off run, but without rules
+	if err != nil {
+		fmt.Printf("   trawl ingest --no-rules failed: %v\n", err)
+		return
+	}
+	fmt.Printf("   trawl ingest --no-rules:   %10.0f records/s; with the rule pack on ingest takes %+.1f%%\n",
+		float64(stored)/el.Seconds(), (on.Seconds()/el.Seconds()-1)*100)
+	bel, _, err := runChild(bin, "rules", "backfill", "--db", db, "--since", "2000-01-01", "--dry-run")
+	if err != nil {
+		fmt.Printf("   trawl rules backfill failed: %v\n", err)
+		return
+	}
+	fmt.Printf("   trawl rules backfill:      %10.0f records/s (every rule over the stored range, --dry-run, %s)\n",
+		float64(stored)/bel.Seconds(), bel.Round(time.Millisecond))
 }
 
 // fromS3 serves dir from gofakes3 on 127.0.0.1 and ingests it with trawl

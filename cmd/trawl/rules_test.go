@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func trawlRun(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestRulesIngestAndBackfill(t *testing.T) {
+	dir := t.TempDir()
+	flows := filepath.Join(dir, "flows.log")
+	writeFile(t, flows, strings.Join([]string{
+		"2 111122223333 eni-0a1b2c3d4e5f60001 198.51.100.7 10.0.0.5 40000 22 6 3 180 1793613000 1793613060 REJECT OK",
+		"2 111122223333 eni-0a1b2c3d4e5f60001 10.0.0.5 198.51.100.7 443 40001 6 10 8000 1793613000 1793613060 ACCEPT OK",
+		"2 111122223333 eni-0a1b2c3d4e5f60001 198.51.100.8 10.0.0.5 40002 3389 6 1 60 1793613000 1793613060 ACCEPT OK",
+	}, "\n")+"\n")
+	db := filepath.Join(dir, "t.duckdb")
+	out, errs, code := trawlRun(t, "ingest", "--db", db, "--progress", "never", flows)
+	if code != 0 || !strings.Contains(out, "streaming rules matched 2 times") {
+		t.Fatalf("ingest: %d\n%s\n%s", code, out, errs)
+	}
+	db2 := filepath.Join(dir, "t2.duckdb")
+	out, _, code = trawlRun(t, "ingest", "--db", db2, "--progress", "never", "--no-rules", flows)
+	if code != 0 || strings.Contains(out, "rules:") {
+		t.Errorf("--no-rules: %d\n%s", code, out)
+	}
+	out, errs, code = trawlRun(t, "rules", "backfill", "--db", db, "--since", "2026-11-01", "--until", "2026-11-30", "--dry-run")
+	if code != 0 {
+		t.Fatalf("backfill: %d %s", code, errs)
+	}
+	rules := map[string]map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var h map[string]any
+		if err := json.Unmarshal([]byte(line), &h); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		rules[h["rule_id"].(string)] = h
+	}
+	rej, acc := rules["aws-vpcflow-rejected-admin-port-internet"], rules["aws-vpcflow-accepted-remote-admin-internet"]
+	if len(rules) != 2 || rej == nil || acc == nil {
+		t.Fatalf("backfill hits: %s", out)
+	}
+	if ids := rej["event_ids"].([]any); len(ids) != 1 || !strings.HasPrefix(ids[0].(string), flows+"#sha256:") {
+		t.Errorf("flow row key: %v", ids)
+	}
+	if rej["title"] != "Rejected 198.51.100.7 → 10.0.0.5:22 (interface eni-0a1b2c3d4e5f60001, account 111122223333)" || acc["severity"] != "high" {
+		t.Errorf("hits: %v\n%v", rej, acc)
+	}
+	if !strings.Contains(errs, "3 records and ") || !strings.Contains(errs, ": 2 hits in") {
+		t.Errorf("backfill summary: %s", errs)
+	}
+	_, errs, code = trawlRun(t, "rules", "backfill", "--db", db, "--since", "30d", "--rules", "nothing-*")
+	if code != exitUsage || !strings.Contains(errs, "no rule matches nothing-*") {
+		t.Errorf("--rules nothing: %d %s", code, errs)
+	}
+}
+
+func TestRulesListAndTest(t *testing.T) {
+	out, _, code := trawlRun(t, "rules", "list", "--format", "json")
+	var list []ruleJSON
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 {
+		t.Fatalf("list: %d %v\n%s", code, err, out)
+	}
+	found := false
+	for _, r := range list {
+		if r.ID == "aws-vpcflow-port-scan" {
+			found = r.Kind == "threshold" && r.LogType == "vpcflow" && r.Enabled && r.File == "pack:scheduled/port-scan.yml" && r.MITRE[0] == "T1046"
+		}
+	}
+	if !found {
+		t.Errorf("port-scan rule not listed right:\n%s", out)
+	}
+	out, _, code = trawlRun(t, "rules", "test")
+	if code != 0 || !strings.Contains(out, " 0 failed") {
+		t.Errorf("rules test on the pack: %d\n%s", code, out)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "wrong.yml"), `title: Wrong
+id: my-wrong
+level: low
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    eventName: CreateUser
+  condition: sel
+trawl:
+  tests:
+    match: [{eventName: DeleteUser}]
+    no_match: [{eventName: GetUser}]
+`)
+	writeFile(t, filepath.Join(dir, "broken.yml"), "title: x\nid: my-broken\nlevel: low\nlogsource: {product: aws, service: cloudtrail}\ndetection: {sel: {a: 1}}\ntrawl: {tests: {match: [{}], no_match: [{}]}}\n")
+	out, _, code = trawlRun(t, "rules", "test", dir)
+	if code != exitFailure || !strings.Contains(out, "FAIL  my-wrong ("+filepath.Join(dir, "wrong.yml")+")") ||
+		!strings.Contains(out, "match[0]: the rule did not match") || !strings.Contains(out, "broken.yml: not loaded: sigma: detection has no condition") {
+		t.Errorf("rules test with a failing rule: %d\n%s", code, out)
+	}
+}
