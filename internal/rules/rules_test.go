@@ -15,7 +15,6 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/rules"
 	"github.com/trawl-project/trawl/internal/rules/ruletest"
-	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
 
@@ -353,5 +352,3 @@ func TestLoginNewCountry(t *testing.T) {
 		}
 	}
 }
-
-func storeReq(sql string) store.Request { return store.Request{SQL: sql} }
