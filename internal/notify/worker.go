@@ -54,6 +54,11 @@ type Worker struct {
 	// [0.5, 1) applied to backoffs (random when nil).
 	Now    func() time.Time
 	Jitter func() float64
+
+	// pass makes passes one at a time: two passes at once (trawl run
+	// --once ends with a pass while the polling one may be running) would
+	// both take the same due rows and send them twice.
+	pass sync.Mutex
 }
 
 // Default worker settings.
@@ -103,6 +108,8 @@ func (w *Worker) log() *slog.Logger {
 // RunOnce sends the deliveries due now (up to Batch of them) and returns
 // how many were delivered.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	w.pass.Lock()
+	defer w.pass.Unlock()
 	batch, parallel := w.Batch, w.Parallel
 	if batch <= 0 {
 		batch = 100
