@@ -120,6 +120,7 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 		return &exitError{code: exitFailure, err: fmt.Errorf("summarising: %w", err)}
 	}
 	fmt.Fprintf(e.stdout, "\nExplore it (go build -o trawl ./cmd/trawl, or go run ./cmd/trawl):\n  trawl query --db %s \"SELECT user_name, event_name, source_ip FROM cloudtrail WHERE event_name = 'StopLogging'\"\n", o.db)
+	fmt.Fprintf(e.stdout, "  trawl alerts list --db %s --severity high      # then: trawl alerts show ID\n", o.db)
 	return nil
 }
 

@@ -318,6 +318,11 @@ func TestDemo(t *testing.T) {
 		"called StopLogging",
 		"port scan:",
 		"UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B",
+		// The built-in rules' alerts on the attack, among the most severe.
+		"Alerts raised by the built-in rules",
+		"AdministratorAccess attached by ci-deployer",
+		"CloudTrail StopLogging arn:aws:cloudtrail:us-east-1:428592661197:trail/organization-trail by svc-backup-sync",
+		"Flow logs fl-3f3eb9142928d2702 deleted by svc-backup-sync",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo summary lacks %q:\n%s", want, out)

@@ -52,7 +52,7 @@ func TestRulesIngestAndBackfill(t *testing.T) {
 	if ids := rej["event_ids"].([]any); len(ids) != 1 || !strings.HasPrefix(ids[0].(string), flows+"#sha256:") {
 		t.Errorf("flow row key: %v", ids)
 	}
-	if rej["title"] != "Internet traffic to admin port 22 rejected in account 111122223333, first 198.51.100.7 → 10.0.0.5 (interface eni-0a1b2c3d4e5f60001)" || acc["severity"] != "high" {
+	if rej["title"] != "Internet traffic to admin port 22 rejected in account 111122223333, first 198.51.100.7 → 10.0.0.5 (interface eni-0a1b2c3d4e5f60001)" || acc["severity"] != "medium" {
 		t.Errorf("hits: %v\n%v", rej, acc)
 	}
 	if !strings.Contains(errs, "3 records and ") || !strings.Contains(errs, ": 2 hits in") {

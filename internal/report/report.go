@@ -147,5 +147,45 @@ func Summary(ctx context.Context, q store.Querier, w io.Writer) error {
 	if found == 0 {
 		fmt.Fprintln(w, "  nothing: no admin grants, MFA-less logins from new addresses, logging tampering, port scans or high-severity findings")
 	}
+	return Alerts(ctx, q, w, 10)
+}
+
+// Alerts writes how many alerts are open by severity and the n most
+// severe, newest first (the alert table: docs/alerts.md).
+func Alerts(ctx context.Context, q store.Querier, w io.Writer, n int) error {
+	bySev, err := store.Collect(ctx, q, store.Request{SQL: alertsBySeverity}, output.Text)
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	if len(bySev) == 0 {
+		fmt.Fprintf(w, "\nAlerts: none open.\n")
+		return nil
+	}
+	var parts []string
+	for _, v := range bySev {
+		parts = append(parts, v[1]+" "+v[0])
+	}
+	fmt.Fprintf(w, "\nAlerts raised by the built-in rules (trawl alerts list): %s\n", strings.Join(parts, ", "))
+	top, err := store.Collect(ctx, q, store.Request{SQL: topAlerts, Args: []any{n}}, output.Text)
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	for _, v := range top {
+		count := ""
+		if v[4] != "1" {
+			count = " (" + v[4] + " times)"
+		}
+		fmt.Fprintf(w, "  #%-4s %-8s %s  %s%s\n", v[0], v[1], v[2], v[3], count)
+	}
 	return nil
 }
+
+// severityRank orders severities in SQL, most severe first.
+const severityRank = `CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`
+
+const alertsBySeverity = `SELECT severity, count(*)::VARCHAR FROM alert WHERE status <> 'closed'
+	GROUP BY severity ORDER BY min(` + severityRank + `)`
+
+const topAlerts = `SELECT id::VARCHAR, severity, strftime(first_seen, '%Y-%m-%d %H:%M'), title, count::VARCHAR
+	FROM alert WHERE status <> 'closed'
+	ORDER BY ` + severityRank + `, first_seen DESC, id LIMIT ?`

@@ -59,7 +59,7 @@ type packRule struct {
 var (
 	techniqueRE   = regexp.MustCompile(`^attack\.t[0-9]{4}(\.[0-9]{3})?$`)
 	idRE          = regexp.MustCompile(`^aws-[a-z0-9]+(-[a-z0-9]+)+$`)
-	placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+	placeholderRE = regexp.MustCompile(`\{\{\s*([^{}|]*?)\s*(?:\|[^{}]*)?\}\}`)
 	levels        = map[string]bool{"informational": true, "low": true, "medium": true, "high": true, "critical": true}
 	statuses      = map[string]bool{"stable": true, "test": true, "experimental": true}
 	derived       = map[string]bool{"principal": true, "sessionName": true}
@@ -517,8 +517,8 @@ trawl:
   (the person or actor behind the call) and ` + "`sessionName`" + `
   ([schema.md](schema.md)).
 - ` + "`trawl.title`" + ` is the alert title; ` + "`{{path}}`" + ` renders the field's value, or
-  ` + "`-`" + ` when the event does not have it (so "(error: -)" means the call
-  succeeded).
+  ` + "`-`" + ` when the event does not have it; ` + "`{{path|text}}`" + ` renders text instead
+  (` + "`({{errorCode|succeeded}})`" + `).
 - ` + "`trawl.dedup`" + ` lists the fields whose values form an alert's key: inside the
   ` + "`suppress`" + ` window another matching event with the same key updates the alert
   (its count and last-seen time) instead of opening a new one. The pack keys
