@@ -84,17 +84,17 @@ func (bf *Backfill) Run(ctx context.Context) (records, hits int64, err error) {
 		return false
 	}
 	parts := []struct {
-		kind  event.Kind
-		sql   string
-		name  string
-		build func(b *event.Batch, vals []any) error
+		kind       event.Kind
+		sql        string
+		name, time string // table and its time column
+		build      func(b *event.Batch, vals []any) error
 	}{
-		{event.KindCloudTrail, "SELECT raw FROM cloudtrail WHERE event_time >= ? AND event_time < ? ORDER BY event_time", "cloudtrail",
+		{event.KindCloudTrail, "SELECT raw FROM cloudtrail WHERE event_time >= ? AND event_time < ? ORDER BY event_time", "cloudtrail", "event_time",
 			func(b *event.Batch, vals []any) error {
 				b.CloudTrail = append(b.CloudTrail, cloudtrail.FromRaw(output.Text(vals[0]), nil))
 				return nil
 			}},
-		{event.KindGuardDuty, "SELECT raw FROM guardduty_finding_history WHERE updated_at >= ? AND updated_at < ? ORDER BY updated_at", "guardduty",
+		{event.KindGuardDuty, "SELECT raw FROM guardduty_finding_history WHERE updated_at >= ? AND updated_at < ? ORDER BY updated_at", "guardduty_finding_history", "updated_at",
 			func(b *event.Batch, vals []any) error {
 				f, err := guardduty.FromRaw(output.Text(vals[0]), nil)
 				if err != nil {
@@ -103,39 +103,52 @@ func (bf *Backfill) Run(ctx context.Context) (records, hits int64, err error) {
 				b.Findings = append(b.Findings, f)
 				return nil
 			}},
-		{event.KindVPCFlow, flowSQL(), "vpcflow", flowBuilder(&flowKeys)},
+		{event.KindVPCFlow, flowSQL(), "vpcflow", "start_time", flowBuilder(&flowKeys)},
 	}
 	for _, p := range parts {
 		if !has(p.kind) {
 			continue
 		}
-		rows, err := bf.Store.Query(ctx, store.Request{SQL: p.sql, Args: []any{bf.Since, bf.Until}})
+		// The records are read in time order, a window at a time: sorting
+		// the whole range at once holds all of its text in DuckDB's
+		// memory (a million CloudTrail events are gigabytes).
+		first, last, err := timeSpan(ctx, bf.Store, p.name, p.time, bf.Since, bf.Until)
 		if err != nil {
 			return records, hits, fmt.Errorf("backfill %s: %w", p.name, err)
 		}
 		b := &event.Batch{Object: "backfill"}
 		var n int64
-		for rows.Next() {
-			if err := p.build(b, rows.Values()); err != nil {
-				rows.Close()
+		for lo := first; !first.IsZero() && !lo.After(last); lo = lo.Add(backfillWindow) {
+			hi := lo.Add(backfillWindow)
+			if hi.After(bf.Until) {
+				hi = bf.Until
+			}
+			rows, err := bf.Store.Query(ctx, store.Request{SQL: p.sql, Args: []any{lo, hi}})
+			if err != nil {
 				return records, hits, fmt.Errorf("backfill %s: %w", p.name, err)
 			}
-			n++
-			records++
-			if b.Rows() >= backfillBatch {
-				if err := flush(b); err != nil {
+			for rows.Next() {
+				if err := p.build(b, rows.Values()); err != nil {
 					rows.Close()
-					return records, hits, err
+					return records, hits, fmt.Errorf("backfill %s: %w", p.name, err)
+				}
+				n++
+				records++
+				if b.Rows() >= backfillBatch {
+					if err := flush(b); err != nil {
+						rows.Close()
+						return records, hits, err
+					}
+				}
+				if n%50000 == 0 {
+					progress(p.name, n)
 				}
 			}
-			if n%50000 == 0 {
-				progress(p.name, n)
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return records, hits, fmt.Errorf("backfill %s: %w", p.name, err)
 			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return records, hits, fmt.Errorf("backfill %s: %w", p.name, err)
 		}
 		if err := flush(b); err != nil {
 			return records, hits, err
@@ -224,4 +237,32 @@ func flowBuilder(keys *[]string) func(b *event.Batch, vals []any) error {
 		*keys = append(*keys, output.Text(vals[len(vals)-2])+"#sha256:"+hex.EncodeToString(sum[:8]))
 		return nil
 	}
+}
+
+// backfillWindow is how much of the range backfill reads and sorts at once.
+const backfillWindow = time.Hour
+
+// timeSpan returns the start of the first backfillWindow of [since, until)
+// holding a record of table, and the time of the last record; zero times
+// when there is none. Windows start on multiples of backfillWindow from
+// since.
+func timeSpan(ctx context.Context, q store.Querier, table, col string, since, until time.Time) (first, last time.Time, err error) {
+	rows, err := q.Query(ctx, store.Request{
+		SQL:  "SELECT min(" + col + "), max(" + col + ") FROM " + table + " WHERE " + col + " >= ? AND " + col + " < ?",
+		Args: []any{since, until},
+	})
+	if err != nil {
+		return first, last, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		v := rows.Values()
+		lo, ok1 := v[0].(time.Time)
+		hi, ok2 := v[1].(time.Time)
+		if ok1 && ok2 {
+			first = since.Add(lo.Sub(since).Truncate(backfillWindow))
+			last = hi
+		}
+	}
+	return first, last, rows.Err()
 }
