@@ -544,7 +544,10 @@ func TestFailedObjectGoesToDLQ(t *testing.T) {
 func TestDuplicateDeliveryTwoConsumers(t *testing.T) {
 	s3f := newFakeS3(t)
 	objs, m := s3f.generated(t)
-	q := newFakeSQS(t, 30*time.Second, 5)
+	// A visibility timeout far beyond the run: the subject is two copies
+	// of each notification, not redelivery, which a slow machine would
+	// otherwise add (a message received again after 30 s).
+	q := newFakeSQS(t, 10*time.Minute, 5)
 	for _, o := range objs {
 		q.send(s3Event(s3f.bucket, o))
 		q.send(eventBridge(s3f.bucket, "Object Created", o))
