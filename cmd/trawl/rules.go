@@ -281,7 +281,7 @@ func runBackfill(ctx context.Context, e *env, db, file, since, until string, glo
 	enc := json.NewEncoder(e.stdout)
 	var rec rules.HitRecorder
 	if !dryRun {
-		rec = app.Recorder(st, newLogger(e.stderr, config.Log{}))
+		rec = app.Recorder(st)
 	}
 	var created, updated int
 	bf := &rules.Backfill{Store: st.Querier(), Rules: sel, Watch: watch, Since: start, Until: end,

@@ -92,7 +92,7 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool) erro
 		c.Processors = []pipeline.Processor{eng}
 		log.Info("rules", "streaming", eng.String())
 		if cfg.Rules.Schedule.Enabled {
-			sch := &rules.Scheduler{Rules: set.Enabled(), Store: st.Querier(), Recorder: app.Recorder(st, log),
+			sch := &rules.Scheduler{Rules: set.Enabled(), Store: st.Querier(), Recorder: app.Recorder(st),
 				Settle: cfg.Rules.Schedule.Settle, Log: log}
 			sctx, stop := context.WithCancel(ctx)
 			defer stop()

@@ -1,11 +1,8 @@
 package app
 
 import (
-	"context"
-	"log/slog"
 
 	"github.com/trawl-project/trawl/internal/config"
-	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/rules"
 )
 
@@ -29,21 +26,6 @@ func Rules(c config.Rules, warn func(file, reason string)) (*rules.Set, *rules.E
 	return set, rules.NewEngine(set.Rules, watch), nil
 }
 
-// Recorder returns the store's alert recorder when the store has one
-// (the alert table), and otherwise one that logs each hit.
-func Recorder(st *Store, log *slog.Logger) rules.HitRecorder {
-	if r, ok := any(st.Store).(rules.HitRecorder); ok {
-		return r
-	}
-	return logRecorder{log}
-}
-
-type logRecorder struct{ log *slog.Logger }
-
-func (l logRecorder) RecordHits(_ context.Context, hits []event.Hit) (int, int, error) {
-	for _, h := range hits {
-		l.log.Warn("rule hit", "rule", h.RuleID, "severity", h.Severity, "title", h.Title, "count", h.Count,
-			"first", h.First, "last", h.Last, "dedup_key", h.DedupKey)
-	}
-	return len(hits), 0, nil
-}
+// Recorder returns where scheduled rules and backfill record their hits:
+// the store's alert table.
+func Recorder(st *Store) rules.HitRecorder { return st.Store }
