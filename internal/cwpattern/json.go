@@ -435,7 +435,7 @@ func readValue(src string, i int, stop func(byte) bool) (value, int, error) {
 			return v, i, err
 		}
 		v.str, v.quoted, v.pattern = text, true, src[i:end]
-		v.wild = strings.Contains(text, "*")
+		v.wild = isWild(text)
 		return v, end, nil
 	case '%':
 		end := strings.IndexByte(src[i+1:], '%')
@@ -460,7 +460,7 @@ func readValue(src string, i int, stop func(byte) bool) (value, int, error) {
 		return v, i, errAt(i, "expected a value")
 	}
 	v.str, v.pattern = src[i:j], src[i:j]
-	v.wild = strings.Contains(v.str, "*")
+	v.wild = isWild(v.str)
 	if f, ok := parseNumber(v.str); ok {
 		v.num, v.isNum = f, true
 	}

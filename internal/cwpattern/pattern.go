@@ -111,33 +111,43 @@ func (p *Pattern) MatchString(event string) bool {
 type value struct {
 	str     string // text, without quotes
 	quoted  bool
-	wild    bool // str holds a *
+	wild    bool // str starts or ends with a * (a wildcard)
 	num     float64
 	isNum   bool // unquoted and a number
 	re      *regexp.Regexp
 	pattern string // the literal as written, for messages
 }
 
-// globMatch matches s against a pattern in which * stands for any run of
-// characters, anchored at both ends.
-func globMatch(pat, s string) bool {
-	parts := strings.Split(pat, "*")
-	if len(parts) == 1 {
-		return pat == s
+// isWild reports whether a string value has a wildcard: a * at its start
+// or end. CloudWatch Logs documents *Event and Event* as wildcards and
+// Ev*ent as matching only the text Ev*ent, so a * inside a value is a
+// literal character.
+func isWild(s string) bool {
+	return strings.HasPrefix(s, "*") || strings.HasSuffix(s, "*")
+}
+
+// wildMatch matches s against a value that starts and/or ends with the
+// wildcard *: *x is "ends with x", x* "starts with x", *x* "contains x"
+// and * anything. Any other * is literal.
+func wildMatch(pat, s string) bool {
+	lead := strings.HasPrefix(pat, "*")
+	core := pat
+	if lead {
+		core = core[1:]
 	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
+	trail := strings.HasSuffix(core, "*")
+	if trail {
+		core = core[:len(core)-1]
 	}
-	s = s[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, part := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, part)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(part):]
+	switch {
+	case lead && trail:
+		return strings.Contains(s, core)
+	case lead:
+		return strings.HasSuffix(s, core)
+	case trail:
+		return strings.HasPrefix(s, core)
 	}
-	return strings.HasSuffix(s, last) && len(s) >= len(last)
+	return s == core
 }
 
 // eqString reports whether text equals the value as a string (with
@@ -147,7 +157,7 @@ func (v *value) eqString(text string) bool {
 		return v.re.MatchString(text)
 	}
 	if v.wild {
-		return globMatch(v.str, text)
+		return wildMatch(v.str, text)
 	}
 	return v.str == text
 }

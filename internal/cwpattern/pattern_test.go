@@ -129,6 +129,15 @@ func TestJSON(t *testing.T) {
 		{`{ $.ThisFlag IS FALSE }`, guideEvent, false},
 		{`{ $.eventType IS TRUE }`, guideEvent, false},
 		{`{ $.cluster.name = "c1" }`, guideEvent, false}, // a dot always separates selector steps
+		// * is a wildcard at the start or end of a value only
+		{`{ $.eventType = "*" }`, guideEvent, true},
+		{`{ $.eventType = "**" }`, guideEvent, true},
+		{`{ $.eventType = "Up*Trail" }`, guideEvent, false},
+		{`{ $.eventType = "Up*Trail" }`, `{"eventType":"Up*Trail"}`, true},
+		{`{ $.eventType = "*p*Trail" }`, `{"eventType":"Up*Trail"}`, true},
+		{`{ $.eventType = "*p*Trail" }`, guideEvent, false},
+		{`{ $.eventType = Update* }`, guideEvent, true},
+		{`{ $.eventType = *Trail }`, guideEvent, true},
 		// the brief's pattern
 		{`{ $.userIdentity.userName = "alice" && ($.errorCode = "AccessDenied" || $.sourceIPAddress != 10.* ) }`, ctEvent, true},
 		{`{ $.userIdentity.userName = "alice" && ($.errorCode = "Throttling" || $.sourceIPAddress != 10.* ) }`, ctEvent, true},
@@ -230,6 +239,13 @@ func TestSpaceDelimited(t *testing.T) {
 		{`[a, b]`, "one", false},
 		{`[a, b]`, "one two", true},
 		{`[a=one, b]`, "  one   two  ", true},
+		// a trailing comma is one more, unnamed, field
+		{`[a, b,]`, "one two three", true},
+		{`[a, b,]`, "one two", false},
+		{`[a, b = 4*,]`, "one 404 three", true},
+		// inner * is literal in space-delimited values too
+		{`[a, b = 4*4]`, "one 404", false},
+		{`[a, b = 4*4]`, "one 4*4", true},
 	})
 }
 
@@ -248,6 +264,8 @@ func TestParseErrors(t *testing.T) {
 		{`{ $.a = 1 } x`, "column 13: unexpected text after }"},
 		{`{ $.a = %[% }`, "column 9: bad regular expression"},
 		{`[a, b`, "column 6: missing closing ]"},
+		{`[,]`, "column 2: expected a field name or ..."},
+		{`[a,,b]`, "column 4: expected a field name or ..."},
 		{`[a, b=]`, "column 7: expected a value"},
 		{`[a, a]`, "column 5: field \"a\" is named twice"},
 		{`[a, b > x]`, "column 9: > needs a number"},

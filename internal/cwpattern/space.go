@@ -221,12 +221,17 @@ func (sp *spaceParser) field() error {
 	idx := len(sp.p.fields)
 	if name == "" {
 		// An unnamed field with a condition ([..., =404, ...]) gets a
-		// name of its own.
-		if sp.pos < len(sp.src) && strings.IndexByte("=!<>", sp.src[sp.pos]) >= 0 {
-			name = "\x00" + string(rune('0'+idx))
-		} else {
+		// name of its own. So does the empty last field after a trailing
+		// comma ([..., status_code=4*,]): the user guide's extracted
+		// values for that pattern show one more field after status_code.
+		next := byte(0)
+		if sp.pos < len(sp.src) {
+			next = sp.src[sp.pos]
+		}
+		if strings.IndexByte("=!<>", next) < 0 && (next != ']' || idx == 0) {
 			return errAt(sp.pos, "expected a field name or ...")
 		}
+		name = "\x00" + string(rune('0'+idx))
 	}
 	if _, dup := sp.p.names[name]; dup {
 		return errAt(start, "field %q is named twice", name)

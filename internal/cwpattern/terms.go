@@ -98,6 +98,11 @@ func parseTerms(src string, off int) (*termPattern, error) {
 		if i < len(src) && !isSpace(src[i]) {
 			return nil, errAt(i, "expected a space after the term")
 		}
+		if t.re == nil && strings.TrimSpace(t.text) == "" {
+			// A blank quoted term ("" or " ") is no term: CloudWatch Logs
+			// documents the pattern " " as matching every event.
+			continue
+		}
 		switch mod {
 		case '?':
 			p.any = append(p.any, t)
