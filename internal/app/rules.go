@@ -1,7 +1,6 @@
 package app
 
 import (
-
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/rules"
 )
