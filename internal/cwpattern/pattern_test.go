@@ -6,14 +6,9 @@ import (
 	"testing"
 )
 
-// The CloudWatch Logs user guide's own pages (FilterAndPatternSyntax and
-// its subpages) were not available to the search tool; the cases below
-// use the examples that were (the JSON-events page's
-// { $.eventType = "UpdateTrail" } and { $.sourceIPAddress != 123.123.* },
-// the API references' "", -ERROR, ERROR, "ERROR Exception",
-// "?ERROR ?Exception", "error 404", the CDK's rendered patterns) and
-// otherwise the documented semantics, with the user guide's well-known
-// example events.
+// This implementation's own cases, from the documented semantics. Every
+// example of AWS's filter-pattern pages is in aws_examples_test.go, each
+// naming its page.
 
 const ctEvent = `{"eventVersion":"1.08","eventType":"AwsApiCall","eventName":"UpdateTrail","eventSource":"cloudtrail.amazonaws.com",
 "userIdentity":{"type":"IAMUser","userName":"alice","accessKeyId":"AKIAEXAMPLE"},
