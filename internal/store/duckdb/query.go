@@ -18,6 +18,9 @@ func (s *Store) Query(ctx context.Context, req store.Request) (store.Rows, error
 	rows, err := s.db.QueryContext(ctx, req.SQL, req.Args...)
 	if err != nil {
 		cancel()
+		if h := castHint(req.SQL, err); h != "" {
+			return nil, fmt.Errorf("query failed: %s\n%s", strings.TrimSpace(err.Error()), h)
+		}
 		return nil, fmt.Errorf("query failed: %s", strings.TrimSpace(err.Error()))
 	}
 	cols, err := rows.Columns()
