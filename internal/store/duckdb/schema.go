@@ -363,3 +363,9 @@ func schemaV1() []string {
 // quoteIdent quotes a column name (some, like "type", "count", "source",
 // "end" or "bytes", are SQL keywords).
 func quoteIdent(s string) string { return `"` + s + `"` }
+
+// InternalTables are the tables (and the view-backing tables) trawl keeps
+// for itself: `trawl schema` and `trawl query 'SHOW TABLES'` leave them out
+// (they can still be queried). cloudtrail_base is read through the
+// cloudtrail view, alert_base and alert_hit through alert.
+var InternalTables = []string{"trawl_meta", "trawl_spill", "cloudtrail_base", "alert_base", "alert_hit", "alert_outbox"}
