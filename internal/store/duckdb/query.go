@@ -4,16 +4,28 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/trawl-project/trawl/internal/store"
 )
 
-// Query runs a read-only request. Its rows hold a connection until Close.
+// showTables matches a plain SHOW TABLES statement.
+var showTables = regexp.MustCompile(`(?is)^\s*SHOW\s+TABLES\s*;?\s*$`)
+
+// showUserTables answers SHOW TABLES with the tables and views people
+// query: DuckDB's answer, without InternalTables.
+var showUserTables = `SELECT name FROM (SHOW TABLES) WHERE name NOT IN ('` + strings.Join(InternalTables, "', '") + `') ORDER BY name`
+
+// Query runs a read-only request. A plain SHOW TABLES lists the tables and
+// views people query, without trawl's internal tables (InternalTables). Its rows hold a connection until Close.
 func (s *Store) Query(ctx context.Context, req store.Request) (store.Rows, error) {
 	cancel := context.CancelFunc(func() {})
 	if req.Timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+	}
+	if showTables.MatchString(req.SQL) {
+		req.SQL = showUserTables
 	}
 	rows, err := s.db.QueryContext(ctx, req.SQL, req.Args...)
 	if err != nil {
