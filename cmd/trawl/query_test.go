@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,5 +46,53 @@ func TestSchemaCommand(t *testing.T) {
 	_, stderr, code = trawl(t, nil, "schema", "--db", none, "nosuch")
 	if code != exitUsage || !strings.Contains(stderr, `no table "nosuch"`) || !strings.Contains(stderr, "vpcflow") {
 		t.Errorf("schema nosuch: exit %d: %s", code, stderr)
+	}
+}
+
+// queryDB ingests a few CloudTrail events into a new database.
+func queryDB(t *testing.T) string {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "t.duckdb")
+	in := fmt.Sprintf(ctLine, "e1", "CreateUser") + "\n" + fmt.Sprintf(ctLine, "e2", "ListUsers")
+	if out, stderr, code := trawl(t, []byte(in), "ingest", "--db", db, "-"); code != 0 {
+		t.Fatalf("ingest: exit %d\n%s%s", code, out, stderr)
+	}
+	return db
+}
+
+// TestQuerySeveralStatements checks that every result of several
+// statements is printed, in every format, and that a failing statement is
+// named after the results before it.
+func TestQuerySeveralStatements(t *testing.T) {
+	db := queryDB(t)
+	q := "SELECT count(*) AS n FROM cloudtrail; SELECT 'a;b' AS s -- c;\n; SELECT event_id FROM cloudtrail ORDER BY 1;"
+	out, stderr, code := trawl(t, nil, "query", "--db", db, "--format", "csv", q)
+	if want := "n\n2\n\ns\na;b\n\nevent_id\ne1\ne2\n"; code != 0 || out != want {
+		t.Errorf("csv: exit %d\n%q, want\n%q\n%s", code, out, want, stderr)
+	}
+	out, _, code = trawl(t, nil, "query", "--db", db, "--format", "json", q)
+	if want := "{\"n\":2}\n{\"s\":\"a;b\"}\n{\"event_id\":\"e1\"}\n{\"event_id\":\"e2\"}\n"; code != 0 || out != want {
+		t.Errorf("json: exit %d\n%q, want\n%q", code, out, want)
+	}
+	out, _, code = trawl(t, nil, "query", "--db", db, "--format", "table", q)
+	if code != 0 || strings.Count(out, "(1 row)") != 2 || !strings.Contains(out, "(2 rows)") || !strings.Contains(out, "a;b") {
+		t.Errorf("table: exit %d\n%s", code, out)
+	}
+	out, stderr, code = trawl(t, nil, "query", "--db", db, "--format", "csv", "SELECT 7 AS x; SELECT nosuch; SELECT 8")
+	if code != exitFailure || out != "x\n7\n" || !strings.Contains(stderr, "statement 2 of 3") || !strings.Contains(stderr, "nosuch") {
+		t.Errorf("failing statement: exit %d\n%q\n%s", code, out, stderr)
+	}
+}
+
+// TestQueryUnquotedSQL checks the hint for SQL given as several words.
+func TestQueryUnquotedSQL(t *testing.T) {
+	db := queryDB(t)
+	_, stderr, code := trawl(t, nil, "query", "--db", db, "SELECT", "count(*)", "FROM", "cloudtrail")
+	if code != exitUsage || !strings.Contains(stderr, "put the SQL in quotes") || !strings.Contains(stderr, `trawl query "SELECT count(*) FROM cloudtrail"`) {
+		t.Errorf("unquoted: exit %d: %s", code, stderr)
+	}
+	_, stderr, code = trawl(t, nil, "query", "--db", db)
+	if code != exitUsage || !strings.Contains(stderr, "needs the SQL") {
+		t.Errorf("no SQL: exit %d: %s", code, stderr)
 	}
 }
