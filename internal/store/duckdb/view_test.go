@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,7 +69,81 @@ func TestViewComputesAsBefore(t *testing.T) {
 	if err := st.db.QueryRowContext(ctx, `SELECT sql FROM duckdb_views() WHERE view_name = 'cloudtrail'`).Scan(&def); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(def, "json_extract"); n != 7 || strings.Contains(def, "raw->>") {
+	if n := strings.Count(def, "json_extract"); n != 7 || strings.Contains(def, "->>") {
 		t.Errorf("the view extracts from raw %d times (want 7: one list and six JSON members):\n%s", n, def)
+	}
+}
+
+// v7View is the cloudtrail view of schema version 7.
+func v7View() string {
+	var b strings.Builder
+	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
+	for _, c := range ctColumns {
+		if c.name == "raw" {
+			for _, v := range ctComputed {
+				fmt.Fprintf(&b, "  CAST(%s AS %s) AS %s,\n", oldComputed(v.typ, v.path), v.typ, v.name)
+			}
+		}
+		fmt.Fprintf(&b, "  %s,\n", quoteIdent(c.name))
+	}
+	b.WriteString(`  spill_id,
+  source,
+  ingested_at
+FROM (SELECT * REPLACE (CASE WHEN b.spill_id IS NULL THEN b.raw
+    ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = b.spill_id) END AS raw)
+  FROM cloudtrail_base b)`)
+	return b.String()
+}
+
+// TestMigrateFromVersion7 checks that a version-7 file (the view that
+// extracts each column from raw) keeps working read-only, and gets the
+// version-8 view, with the same columns and values, when opened for
+// writing.
+func TestMigrateFromVersion7(t *testing.T) {
+	st, path := openTemp(t)
+	wantView := viewColumns(t, st)
+	tx := mustTx(t, st)
+	if err := tx.Write(ctx, &event.Batch{Object: "a.json", CloudTrail: []event.CloudTrail{cloudtrail.FromRaw(
+		`{"eventID":"m","requestID":"r7","requestParameters":{"userName":"bob"},"userIdentity":{"sessionContext":{"attributes":{"creationDate":"20131102T010628Z"}}}}`, nil)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{v7View(), `UPDATE trawl_meta SET value = '7' WHERE key = 'schema_version'`} {
+		if _, err := st.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	st.Close()
+	const check = `SELECT count(*) FROM cloudtrail WHERE request_id = 'r7' AND param(request_parameters, 'userName') = 'bob' AND session_created_at = '2013-11-02 01:06:28+00'`
+	viewDef := func(st *Store) string {
+		var def string
+		if err := st.db.QueryRowContext(ctx, `SELECT sql FROM duckdb_views() WHERE view_name = 'cloudtrail'`).Scan(&def); err != nil {
+			t.Fatal(err)
+		}
+		return def
+	}
+	ro, err := Open(ctx, path, Options{MemoryLimit: "256MB", ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, ro, check); n != 1 || !strings.Contains(viewDef(ro), "->>") {
+		t.Errorf("read-only version 7: %d rows, view %s", n, viewDef(ro))
+	}
+	ro.Close()
+	st, err = Open(ctx, path, Options{MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v := count(t, st, `SELECT value::INT FROM trawl_meta WHERE key = 'schema_version'`); v != 8 {
+		t.Errorf("schema version %d after opening, want 8", v)
+	}
+	if got := viewColumns(t, st); !slices.Equal(got, wantView) {
+		t.Errorf("view columns after the migration:\n%v\nwant\n%v", got, wantView)
+	}
+	if n := count(t, st, check); n != 1 || strings.Contains(viewDef(st), "->>") || !strings.Contains(viewDef(st), "trawl_s") {
+		t.Errorf("version 8: %d rows, view %s", n, viewDef(st))
 	}
 }
