@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +97,64 @@ func TestQueryUnquotedSQL(t *testing.T) {
 	_, stderr, code = trawl(t, nil, "query", "--db", db)
 	if code != exitUsage || !strings.Contains(stderr, "needs the SQL") {
 		t.Errorf("no SQL: exit %d: %s", code, stderr)
+	}
+}
+
+// TestReadmeRunsAsWritten runs every ./trawl command of README.md's shell
+// examples, as written, in a new directory holding the binary as ./trawl
+// (what `go build -o trawl ./cmd/trawl` gives), after `./trawl demo`; the
+// block of commands that need AWS (it has s3:// in it) is left out. Each
+// must exit 0; verify may exit 1, its code for problems found (the demo's
+// digests are weeks old by the clock).
+func TestReadmeRunsAsWritten(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin, err := os.ReadFile(trawlBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "trawl"), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	demoFirst := false
+	for _, block := range strings.Split(string(readme), "```sh\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if strings.Contains(block, "s3://") {
+			continue
+		}
+		for _, line := range strings.Split(block, "\n") {
+			if strings.HasPrefix(line, "./trawl ") {
+				if len(cmds) == 0 && strings.HasPrefix(line, "./trawl demo") {
+					demoFirst = true
+				}
+				cmds = append(cmds, line)
+			}
+		}
+	}
+	if !demoFirst || len(cmds) < 10 {
+		t.Fatalf("README: %d ./trawl commands, the first one not ./trawl demo: %q", len(cmds), cmds)
+	}
+	for _, c := range cmds {
+		cmd := exec.Command("sh", "-c", c)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TRAWL_DB=")
+		out, err := cmd.CombinedOutput()
+		code := 0
+		var xe *exec.ExitError
+		if errors.As(err, &xe) {
+			code = xe.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != 0 && !(strings.HasPrefix(c, "./trawl verify ") && code == 1 && strings.Contains(string(out), "overdue-digest")) {
+			t.Errorf("%s: exit %d\n%s", c, code, out)
+		}
+		if strings.HasPrefix(c, "./trawl query ") && !strings.Contains(string(out), "\n") {
+			t.Errorf("%s: no output", c)
+		}
 	}
 }
