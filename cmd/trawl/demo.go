@@ -119,8 +119,9 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 	if err := report.Summary(ctx, st.Querier(), e.stdout); err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("summarising: %w", err)}
 	}
-	fmt.Fprintf(e.stdout, "\nExplore it (go build -o trawl ./cmd/trawl, or go run ./cmd/trawl):\n  trawl query --db %s \"SELECT user_name, event_name, source_ip FROM cloudtrail WHERE event_name = 'StopLogging'\"\n", o.db)
-	fmt.Fprintf(e.stdout, "  trawl alerts list --db %s --severity high      # then: trawl alerts show ID\n", o.db)
+	fmt.Fprintf(e.stdout, "\nExplore it (after go build -o trawl ./cmd/trawl; or go run ./cmd/trawl instead of ./trawl):\n  ./trawl query --db %s \"SELECT user_name, event_name, source_ip FROM cloudtrail WHERE event_name = 'StopLogging'\"\n", o.db)
+	fmt.Fprintf(e.stdout, "  ./trawl schema cloudtrail                       # the tables' columns (docs/schema.md, docs/query.md)\n")
+	fmt.Fprintf(e.stdout, "  ./trawl alerts list --db %s --severity high      # then: ./trawl alerts show ID\n", o.db)
 	return nil
 }
 

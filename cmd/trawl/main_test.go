@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/trawl-project/trawl/internal/gen"
+	"github.com/trawl-project/trawl/internal/schemadoc"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
@@ -366,7 +367,7 @@ func TestSchemaDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sections := schemaDocSections(string(doc))
+	sections := schemadoc.Parse(string(doc))
 	db := filepath.Join(t.TempDir(), "t.duckdb")
 	st, err := duckdb.Open(context.Background(), db, duckdb.Options{})
 	if err != nil {
@@ -390,23 +391,25 @@ func TestSchemaDocumented(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("table %s has no section (a heading naming `%s`)", table, table))
 			continue
 		}
-		d, ok := sec.cols[col]
+		d, ok := sec.Columns[col]
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("%s.%s (%s) is not in the column table under %q", table, col, typ, sec.heading))
-		case d.typ != typ:
-			problems = append(problems, fmt.Sprintf("%s.%s is %s, documented as %q (line %d)", table, col, typ, d.typ, d.line))
-		case d.computed && !view:
-			problems = append(problems, fmt.Sprintf("%s.%s is stored in table %s but documented as computed (line %d)", table, col, table, d.line))
+			problems = append(problems, fmt.Sprintf("%s.%s (%s) is not in the column table under %q", table, col, typ, sec.Heading))
+		case d.Type != typ:
+			problems = append(problems, fmt.Sprintf("%s.%s is %s, documented as %q (line %d)", table, col, typ, d.Type, d.Line))
+		case d.Computed && !view:
+			problems = append(problems, fmt.Sprintf("%s.%s is stored in table %s but documented as computed (line %d)", table, col, table, d.Line))
+		case schemadoc.Describe(sections, table, col) == "":
+			problems = append(problems, fmt.Sprintf("%s.%s has no description, here or under the table it is read through (line %d)", table, col, d.Line))
 		}
 	}
 	// Every documented column exists in its section's tables: a computed
 	// one in a view, any other one in every table of the section.
 	for _, sec := range sections {
-		for col, d := range sec.cols {
-			for _, table := range sec.tables {
-				if _, ok := actual[key{table, col}]; !ok && (!d.computed || isView[table]) {
-					problems = append(problems, fmt.Sprintf("line %d documents %s.%s, which does not exist", d.line, table, col))
+		for col, d := range sec.Columns {
+			for _, table := range sec.Tables {
+				if _, ok := actual[key{table, col}]; !ok && (!d.Computed || isView[table]) {
+					problems = append(problems, fmt.Sprintf("line %d documents %s.%s, which does not exist", d.Line, table, col))
 				}
 			}
 		}
@@ -417,67 +420,6 @@ func TestSchemaDocumented(t *testing.T) {
 		t.Errorf("docs/schema.md does not match the schema:\n%s", strings.Join(problems, "\n"))
 	}
 	_ = sql.ErrNoRows
-}
-
-// docSection is a section of docs/schema.md: the tables its heading names
-// and the columns its column tables document.
-type docSection struct {
-	heading string
-	tables  []string
-	cols    map[string]docColumn
-}
-
-// docColumn is one documented column: its SQL type as written before any
-// comma or parenthesis ("VARCHAR (JSON text)" is VARCHAR), whether it is
-// marked computed, and the line that documents it.
-type docColumn struct {
-	typ      string
-	computed bool
-	line     int
-}
-
-var backticked = regexp.MustCompile("`([^`]+)`")
-
-// schemaDocSections parses docs/schema.md: every heading starts a section
-// for the tables it names in backticks, and each row of a Markdown table
-// headed "| column | type |" documents the columns named in its first cell.
-func schemaDocSections(doc string) map[string]*docSection {
-	sections := map[string]*docSection{}
-	var sec *docSection
-	inTable, columnTable := false, false
-	for i, line := range strings.Split(doc, "\n") {
-		if strings.HasPrefix(line, "#") {
-			sec = &docSection{heading: strings.TrimLeft(line, "# "), cols: map[string]docColumn{}}
-			for _, m := range backticked.FindAllStringSubmatch(line, -1) {
-				sec.tables = append(sec.tables, m[1])
-				sections[m[1]] = sec
-			}
-			continue
-		}
-		if !strings.HasPrefix(line, "|") {
-			inTable = false
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "| "), "|")
-		for j := range cells {
-			cells[j] = strings.TrimSpace(cells[j])
-		}
-		if !inTable {
-			inTable = true
-			columnTable = len(cells) >= 2 && cells[0] == "column" && cells[1] == "type"
-			continue
-		}
-		if !columnTable || sec == nil || len(cells) < 2 {
-			continue
-		}
-		typ, _, _ := strings.Cut(cells[1], ",")
-		typ, _, _ = strings.Cut(typ, "(")
-		d := docColumn{typ: strings.TrimSpace(typ), computed: strings.Contains(cells[1], "computed"), line: i + 1}
-		for _, m := range backticked.FindAllStringSubmatch(cells[0], -1) {
-			sec.cols[m[1]] = d
-		}
-	}
-	return sections
 }
 
 // killAtProgress starts cmd (a trawl ingest with --progress always) and

@@ -112,6 +112,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	}
 	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.AddCommand(newIngestCmd(e), newQueryCmd(e), newDemoCmd(e), newVersionCmd(e))
+	root.AddCommand(newSchemaCmd(e))
 	root.AddCommand(newPruneCmd(e))
 	root.AddCommand(newRunCmd(e))
 	root.AddCommand(newConfigCmd(e))

@@ -19,7 +19,7 @@ func TestUsageErrorsByType(t *testing.T) {
 		{"unknown command", []string{"ingets", "x"}, []string{`unknown command "ingets"`, "Did you mean this?", "\tingest", "trawl --help"}},
 		{"unknown command, no suggestion", []string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
 		{"ingest without paths", []string{"ingest"}, []string{"requires at least 1 arg", "trawl ingest --help"}},
-		{"query with two statements", []string{"query", "SELECT 1", "SELECT 2"}, []string{"accepts 1 arg", "trawl query --help"}},
+		{"query with two statements", []string{"query", "SELECT 1", "SELECT 2"}, []string{"takes the SQL as one argument", `trawl query "SELECT 1; SELECT 2"`, "trawl query --help"}},
 		{"version with an argument", []string{"version", "extra"}, []string{"extra", "trawl version --help"}},
 		{"demo with an argument", []string{"demo", "extra"}, []string{"extra"}},
 		{"unknown flag", []string{"ingest", "--no-such-flag", "x"}, []string{"unknown flag: --no-such-flag", "trawl ingest --help"}},

@@ -32,7 +32,8 @@ const (
 	// DuckDB's idle threads would take CPU from the decoders), a memory
 	// limit that keeps the process under about 1 GiB, and a Go heap limit.
 	Ingest Mode = iota
-	// Query reads: the database opened read-only, all cores.
+	// Query reads: the database opened read-only, all cores, and half of
+	// the machine's memory (QueryMemoryLimit).
 	Query
 	// Serve ingests and answers queries in one process (DuckDB allows one
 	// writer per file): all cores for queries, the ingest memory limits.
@@ -44,9 +45,26 @@ const (
 // under 1 GiB.
 const (
 	IngestMemoryLimit = "384MB"
-	QueryMemoryLimit  = "512MB"
 	GoMemoryLimit     = 320 << 20
+	// FallbackQueryMemoryLimit is the query limit where the machine's
+	// memory is unknown.
+	FallbackQueryMemoryLimit = "2GB"
 )
+
+// QueryMemoryLimit is DuckDB's memory limit for a query process: half of
+// the memory the machine (or the process's cgroup) has, at least 512 MiB.
+// A query process is short-lived and alone with its database, and DuckDB
+// needs room for sorts and joins (SELECT * … ORDER BY … LIMIT on a large
+// database ran out of memory at 512 MB); half leaves the rest to other
+// processes and to the OS page cache.
+func QueryMemoryLimit() string { return queryMemoryLimit(physicalMemory()) }
+
+func queryMemoryLimit(total uint64) string {
+	if total == 0 {
+		return FallbackQueryMemoryLimit
+	}
+	return fmt.Sprintf("%dB", max(total/2, 512<<20))
+}
 
 // Options open a store.
 type Options struct {
@@ -83,7 +101,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	case Ingest:
 		dopt.Threads, dopt.MemoryLimit = 1, IngestMemoryLimit
 	case Query:
-		dopt.ReadOnly, dopt.MemoryLimit = true, QueryMemoryLimit
+		dopt.ReadOnly, dopt.MemoryLimit = true, QueryMemoryLimit()
 	case Serve:
 		dopt.Threads, dopt.MemoryLimit = runtime.NumCPU(), IngestMemoryLimit
 	}

@@ -2,7 +2,7 @@
 package output
 
 import (
-	"encoding/csv"
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,7 +28,7 @@ func NewWriter(format string, w io.Writer, maxWidth int) (Writer, error) {
 	case "table":
 		return &tableWriter{w: w, maxWidth: maxWidth}, nil
 	case "csv":
-		return &csvWriter{w: csv.NewWriter(w)}, nil
+		return &csvWriter{w: bufio.NewWriter(w)}, nil
 	case "json", "jsonl", "ndjson":
 		return &jsonWriter{w: w}, nil
 	}
@@ -51,7 +51,8 @@ func Rows(w Writer, rows store.Rows) error {
 	return w.Flush()
 }
 
-// Text renders a value for table and CSV output; NULL is "".
+// Text renders a value for table and CSV output; NULL is "" (CSV output
+// writes ” as "" to tell them apart).
 func Text(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -98,19 +99,49 @@ func jsonValue(v any) any {
 	return Text(v)
 }
 
-type csvWriter struct{ w *csv.Writer }
-
-func (c *csvWriter) Header(cols []string) error { return c.w.Write(cols) }
-
-func (c *csvWriter) Row(vals []any) error {
-	rec := make([]string, len(vals))
-	for i, v := range vals {
-		rec[i] = Text(v)
-	}
-	return c.w.Write(rec)
+// csvWriter writes RFC 4180 CSV with \n line ends that tells NULL from an
+// empty string: NULL is an empty field, ” is "" (encoding/csv writes
+// both as an empty field). Fields are quoted when they hold a comma, a
+// quote, a line break or leading or trailing space, or are empty strings.
+type csvWriter struct {
+	w   *bufio.Writer
+	buf []byte
 }
 
-func (c *csvWriter) Flush() error { c.w.Flush(); return c.w.Error() }
+func (c *csvWriter) Header(cols []string) error {
+	vals := make([]any, len(cols))
+	for i, col := range cols {
+		vals[i] = col
+	}
+	return c.Row(vals)
+}
+
+func (c *csvWriter) Row(vals []any) error {
+	c.buf = c.buf[:0]
+	for i, v := range vals {
+		if i > 0 {
+			c.buf = append(c.buf, ',')
+		}
+		if v == nil {
+			continue
+		}
+		c.buf = appendCSVField(c.buf, Text(v))
+	}
+	c.buf = append(c.buf, '\n')
+	_, err := c.w.Write(c.buf)
+	return err
+}
+
+func appendCSVField(b []byte, s string) []byte {
+	if s != "" && !strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ' && s[0] != '\t' && s[len(s)-1] != ' ' && s[len(s)-1] != '\t' {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
+	return append(b, '"')
+}
+
+func (c *csvWriter) Flush() error { return c.w.Flush() }
 
 type jsonWriter struct {
 	w    io.Writer

@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"encoding/csv"
 	"strings"
 	"testing"
 	"time"
@@ -47,5 +48,45 @@ func TestTable(t *testing.T) {
 	}
 	if _, err := NewWriter("xml", &b, 0); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+// TestCSVTellsNullFromEmpty checks that CSV output writes NULL as an empty
+// field and an empty string as "", quotes what needs quoting, and that
+// encoding/csv reads it back to the same text.
+func TestCSVTellsNullFromEmpty(t *testing.T) {
+	var b strings.Builder
+	w, err := NewWriter("csv", &b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Header([]string{"a", "b", "c d"}); err != nil {
+		t.Fatal(err)
+	}
+	rows := [][]any{
+		{nil, "", "x"},
+		{"", nil, nil},
+		{"a,b", `say "hi"`, "line\nbreak"},
+		{" lead", "trail ", int64(3)},
+	}
+	for _, r := range rows {
+		if err := w.Row(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "a,b,c d\n" +
+		",\"\",x\n" +
+		"\"\",,\n" +
+		"\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\"\n" +
+		"\" lead\",\"trail \",3\n"
+	if b.String() != want {
+		t.Errorf("csv:\n%q\nwant\n%q", b.String(), want)
+	}
+	recs, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil || len(recs) != 5 || recs[3][1] != `say "hi"` || recs[3][2] != "line\nbreak" || recs[4][0] != " lead" {
+		t.Errorf("read back: %q %v", recs, err)
 	}
 }

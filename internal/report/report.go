@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/trawl-project/trawl/internal/output"
@@ -133,21 +134,56 @@ func Summary(ctx context.Context, q store.Querier, w io.Writer) error {
 	}
 
 	fmt.Fprintf(w, "\nWhat stands out:\n")
-	found := 0
-	for _, c := range Checks {
-		rows, err := c.Run(ctx, q)
-		if err != nil {
-			return err
-		}
-		for _, v := range rows {
-			fmt.Fprintln(w, "  "+c.Line(v))
-		}
-		found += len(rows)
+	lines, err := Standouts(ctx, q)
+	if err != nil {
+		return err
 	}
-	if found == 0 {
+	for _, l := range lines {
+		fmt.Fprintln(w, "  "+l)
+	}
+	if len(lines) == 0 {
 		fmt.Fprintln(w, "  nothing: no admin grants, MFA-less logins from new addresses, logging tampering, port scans or high-severity findings")
 	}
 	return Alerts(ctx, q, w, 10)
+}
+
+// Standouts runs every check and returns their lines in time order
+// (each line starts with "! " and the time of what it reports; lines
+// without a time come last, checks' order kept for equal times).
+func Standouts(ctx context.Context, q store.Querier) ([]string, error) {
+	var lines []string
+	for _, c := range Checks {
+		rows, err := c.Run(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range rows {
+			lines = append(lines, c.Line(v))
+		}
+	}
+	slices.SortStableFunc(lines, func(a, b string) int {
+		ta, tb := lineTime(a), lineTime(b)
+		switch {
+		case ta == tb:
+			return 0
+		case ta == "":
+			return 1
+		case tb == "":
+			return -1
+		}
+		return strings.Compare(ta, tb)
+	})
+	return lines, nil
+}
+
+// lineTime is the "YYYY-MM-DD HH:MM" a check's line starts with after
+// "! ", or "".
+func lineTime(l string) string {
+	l = strings.TrimPrefix(l, "! ")
+	if len(l) < 16 || l[4] != '-' || l[10] != ' ' {
+		return ""
+	}
+	return l[:16]
 }
 
 // Alerts writes how many alerts are open by severity and the n most

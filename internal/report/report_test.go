@@ -70,6 +70,26 @@ func TestChecksFindTheAttack(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
 	}
+	// "What stands out" in the summary is in time order, and has every
+	// check's lines.
+	_, section, _ := strings.Cut(b.String(), "What stands out:\n")
+	section, _, _ = strings.Cut(section, "\n\n")
+	shown := strings.Split(section, "\n")
+	prev := ""
+	for _, l := range shown {
+		ts := strings.TrimPrefix(strings.TrimSpace(l), "! ")[:16]
+		if ts < prev {
+			t.Errorf("what stands out is not in time order: %q after %s:\n%s", l, prev, section)
+		}
+		prev = ts
+	}
+	lines, err := report.Standouts(ctx, st.Querier())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != len(shown) || len(lines) < len(report.Checks) {
+		t.Errorf("%d lines shown, %d found by %d checks:\n%s", len(shown), len(lines), len(report.Checks), section)
+	}
 
 	quiet := ingest(t, false)
 	for _, c := range report.Checks {

@@ -3,21 +3,47 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/trawl-project/trawl/internal/store"
 )
 
-// Query runs a read-only request. Its rows hold a connection until Close.
+// showTables matches a plain SHOW TABLES statement.
+var showTables = regexp.MustCompile(`(?is)^\s*SHOW\s+TABLES\s*;?\s*$`)
+
+// showUserTables answers SHOW TABLES with the tables and views people
+// query: DuckDB's answer, without InternalTables.
+var showUserTables = `SELECT name FROM (SHOW TABLES) WHERE name NOT IN ('` + strings.Join(InternalTables, "', '") + `') ORDER BY name`
+
+// Query runs a read-only request. A plain SHOW TABLES lists the tables and
+// views people query, without trawl's internal tables (InternalTables).
+// Its rows hold a connection until Close.
 func (s *Store) Query(ctx context.Context, req store.Request) (store.Rows, error) {
+	return query(ctx, s.db, req)
+}
+
+// queryer is a database or one of its connections.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func query(ctx context.Context, db queryer, req store.Request) (store.Rows, error) {
 	cancel := context.CancelFunc(func() {})
 	if req.Timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 	}
-	rows, err := s.db.QueryContext(ctx, req.SQL, req.Args...)
+	if showTables.MatchString(req.SQL) {
+		req.SQL = showUserTables
+	}
+	rows, err := db.QueryContext(ctx, req.SQL, req.Args...)
 	if err != nil {
 		cancel()
+		if h := castHint(req.SQL, err); h != "" {
+			return nil, fmt.Errorf("query failed: %s\n%s", strings.TrimSpace(err.Error()), h)
+		}
 		return nil, fmt.Errorf("query failed: %s", strings.TrimSpace(err.Error()))
 	}
 	cols, err := rows.Columns()
@@ -31,6 +57,60 @@ func (s *Store) Query(ctx context.Context, req store.Request) (store.Rows, error
 		r.ptrs[i] = &r.vals[i]
 	}
 	return r, nil
+}
+
+// StatementError is a failure of one statement of several (QueryEach).
+type StatementError struct {
+	N, Of     int    // 1-based position, number of statements
+	Statement string // its text
+	Err       error
+}
+
+func (e *StatementError) Error() string {
+	return fmt.Sprintf("statement %d of %d: %v", e.N, e.Of, e.Err)
+}
+
+func (e *StatementError) Unwrap() error { return e.Err }
+
+// QueryEach runs every statement of req.SQL (SplitStatements) in order on
+// one connection, so that SET and temporary tables carry over, and passes
+// each result to fn, which must not keep the rows. It stops at the first
+// error, a *StatementError when there are several statements. req.Args
+// are allowed with one statement only.
+func (s *Store) QueryEach(ctx context.Context, req store.Request, fn func(rows store.Rows) error) error {
+	stmts := SplitStatements(req.SQL)
+	if len(stmts) == 0 {
+		return errors.New("no SQL statement to run")
+	}
+	if len(stmts) > 1 && len(req.Args) > 0 {
+		return fmt.Errorf("query arguments need a single statement, not %d", len(stmts))
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("query failed: %w", err)
+	}
+	defer conn.Close()
+	for i, stmt := range stmts {
+		r := req
+		if len(stmts) > 1 {
+			r.SQL = stmt
+		}
+		err := func() error {
+			rows, err := query(ctx, conn, r)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			return fn(rows)
+		}()
+		if err != nil && len(stmts) > 1 {
+			return &StatementError{N: i + 1, Of: len(stmts), Statement: stmt, Err: err}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type queryRows struct {

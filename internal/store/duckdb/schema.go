@@ -15,8 +15,9 @@ import (
 // Version 2 added ingest_warning, version 3 trawl_spill, version 4 the
 // ledger's cursor, version 5 cloudtrail's session_name and principal,
 // version 6 the enrichment columns (GeoIP and user agent class), version 7
-// alerts and their outbox (schemaAlerts).
-const SchemaVersion = 7
+// alerts and their outbox (schemaAlerts), version 8 the cloudtrail view
+// that parses raw once per row for its text columns (schemaV8).
+const SchemaVersion = 8
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -118,56 +119,68 @@ func floatCol[T any](name string, f func(*T) float64) column[T] {
 // would not save anything.)
 var ctColumns = fromSchema(schema.CloudTrail)
 
-// ctComputed are cloudtrail view columns computed from raw at query time.
-var ctComputed = []struct{ name, typ, expr string }{
-	{"event_version", "VARCHAR", `raw->>'$.eventVersion'`},
-	{"user_principal_id", "VARCHAR", `raw->>'$.userIdentity.principalId'`},
-	{"session_issuer_type", "VARCHAR", `raw->>'$.userIdentity.sessionContext.sessionIssuer.type'`},
-	{"session_issuer_arn", "VARCHAR", `raw->>'$.userIdentity.sessionContext.sessionIssuer.arn'`},
-	{"session_created_at", "TIMESTAMPTZ", `coalesce(try_strptime(raw->>'$.userIdentity.sessionContext.attributes.creationDate', '%Y%m%dT%H%M%SZ')::TIMESTAMPTZ, TRY_CAST(raw->>'$.userIdentity.sessionContext.attributes.creationDate' AS TIMESTAMPTZ))`},
-	{"source_identity", "VARCHAR", `raw->>'$.userIdentity.sessionContext.sourceIdentity'`},
-	{"identity_store_user_id", "VARCHAR", `raw->>'$.userIdentity.onBehalfOf.userId'`},
-	{"session_credential_from_console", "BOOLEAN", `TRY_CAST(raw->>'$.sessionCredentialFromConsole' AS BOOLEAN)`},
-	{"request_id", "VARCHAR", `raw->>'$.requestID'`},
-	{"shared_event_id", "VARCHAR", `raw->>'$.sharedEventID'`},
-	{"vpc_endpoint_id", "VARCHAR", `raw->>'$.vpcEndpointId'`},
-	{"api_version", "VARCHAR", `raw->>'$.apiVersion'`},
-	{"tls_version", "VARCHAR", `raw->>'$.tlsDetails.tlsVersion'`},
-	{"tls_cipher_suite", "VARCHAR", `raw->>'$.tlsDetails.cipherSuite'`},
-	{"tls_client_host", "VARCHAR", `raw->>'$.tlsDetails.clientProvidedHostHeader'`},
-	{"resources", "JSON", jsonMember("resources")},
-	{"request_parameters", "JSON", jsonMember("requestParameters")},
-	{"response_elements", "JSON", jsonMember("responseElements")},
-	{"additional_event_data", "JSON", jsonMember("additionalEventData")},
-	{"service_event_details", "JSON", jsonMember("serviceEventDetails")},
-	{"insight_details", "JSON", jsonMember("insightDetails")},
+// ctComputed are cloudtrail view columns computed from raw at query time:
+// the value at path, converted by expr from its text (%s). JSON columns
+// are the member at path as JSON, NULL for JSON null.
+var ctComputed = []struct{ name, typ, path, expr string }{
+	{"event_version", "VARCHAR", "$.eventVersion", "%s"},
+	{"user_principal_id", "VARCHAR", "$.userIdentity.principalId", "%s"},
+	{"session_issuer_type", "VARCHAR", "$.userIdentity.sessionContext.sessionIssuer.type", "%s"},
+	{"session_issuer_arn", "VARCHAR", "$.userIdentity.sessionContext.sessionIssuer.arn", "%s"},
+	{"session_created_at", "TIMESTAMPTZ", "$.userIdentity.sessionContext.attributes.creationDate", `coalesce(try_strptime(%[1]s, '%%Y%%m%%dT%%H%%M%%SZ')::TIMESTAMPTZ, TRY_CAST(%[1]s AS TIMESTAMPTZ))`},
+	{"source_identity", "VARCHAR", "$.userIdentity.sessionContext.sourceIdentity", "%s"},
+	{"identity_store_user_id", "VARCHAR", "$.userIdentity.onBehalfOf.userId", "%s"},
+	{"session_credential_from_console", "BOOLEAN", "$.sessionCredentialFromConsole", "TRY_CAST(%s AS BOOLEAN)"},
+	{"request_id", "VARCHAR", "$.requestID", "%s"},
+	{"shared_event_id", "VARCHAR", "$.sharedEventID", "%s"},
+	{"vpc_endpoint_id", "VARCHAR", "$.vpcEndpointId", "%s"},
+	{"api_version", "VARCHAR", "$.apiVersion", "%s"},
+	{"tls_version", "VARCHAR", "$.tlsDetails.tlsVersion", "%s"},
+	{"tls_cipher_suite", "VARCHAR", "$.tlsDetails.cipherSuite", "%s"},
+	{"tls_client_host", "VARCHAR", "$.tlsDetails.clientProvidedHostHeader", "%s"},
+	{"resources", "JSON", "$.resources", ""},
+	{"request_parameters", "JSON", "$.requestParameters", ""},
+	{"response_elements", "JSON", "$.responseElements", ""},
+	{"additional_event_data", "JSON", "$.additionalEventData", ""},
+	{"service_event_details", "JSON", "$.serviceEventDetails", ""},
+	{"insight_details", "JSON", "$.insightDetails", ""},
 }
 
-// jsonMember extracts a free-form member of raw as JSON, NULL for JSON null.
-func jsonMember(key string) string {
-	return fmt.Sprintf(`nullif(json_extract(raw, '$.%s'), 'null'::JSON)`, key)
-}
-
+// cloudtrailDDL returns the cloudtrail_base table and the cloudtrail view.
+// The view's text columns come from one parse of raw per row
+// (json_extract_string with a list of paths, trawl_s), not one parse per
+// column: SELECT * … ORDER BY … LIMIT computes every column for every row
+// before the top-N, and 21 parses per row made it run out of memory
+// (docs/query.md has the measurements). The JSON columns, which queries
+// filter on one at a time, keep an extraction each: in the list, every
+// member would be serialised whichever one a query reads.
 func cloudtrailDDL() []string {
 	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
 	var b strings.Builder
+	var paths []string
 	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
 	for _, c := range ctColumns {
 		if c.name == "raw" {
 			for _, v := range ctComputed {
-				fmt.Fprintf(&b, "  CAST(%s AS %s) AS %s,\n", v.expr, v.typ, v.name)
+				expr := fmt.Sprintf("nullif(json_extract(raw, '%s'), 'null'::JSON)", v.path)
+				if v.typ != "JSON" {
+					paths = append(paths, "'"+v.path+"'")
+					expr = fmt.Sprintf(v.expr, fmt.Sprintf("trawl_s[%d]", len(paths)))
+				}
+				fmt.Fprintf(&b, "  CAST(%s AS %s) AS %s,\n", expr, v.typ, v.name)
 			}
 		}
 		fmt.Fprintf(&b, "  %s,\n", quoteIdent(c.name))
 	}
 	// raw is read in full: the text of a record stored in parts is put
 	// together again from trawl_spill (spill.go).
-	b.WriteString(`  spill_id,
+	fmt.Fprintf(&b, `  spill_id,
   source,
   ingested_at
-FROM (SELECT * REPLACE (CASE WHEN b.spill_id IS NULL THEN b.raw
+FROM (SELECT *, json_extract_string(raw, [%s]) AS trawl_s
+  FROM (SELECT * REPLACE (CASE WHEN b.spill_id IS NULL THEN b.raw
     ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = b.spill_id) END AS raw)
-  FROM cloudtrail_base b)`)
+  FROM cloudtrail_base b))`, strings.Join(paths, ", "))
 	return []string{table, b.String()}
 }
 
@@ -219,7 +232,12 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts, schemaV8}
+
+// schemaV8 recreates the cloudtrail view so that it parses raw once per
+// row for its computed text columns (cloudtrailDDL); the tables do not
+// change.
+func schemaV8() []string { return []string{cloudtrailDDL()[1]} }
 
 // enrichCT and enrichFlow are the columns of schema version 6: what the
 // enrichment stage (internal/enrich) adds to CloudTrail events and flow
@@ -363,3 +381,9 @@ func schemaV1() []string {
 // quoteIdent quotes a column name (some, like "type", "count", "source",
 // "end" or "bytes", are SQL keywords).
 func quoteIdent(s string) string { return `"` + s + `"` }
+
+// InternalTables are the tables (and the view-backing tables) trawl keeps
+// for itself: `trawl schema` and `trawl query 'SHOW TABLES'` leave them out
+// (they can still be queried). cloudtrail_base is read through the
+// cloudtrail view, alert_base and alert_hit through alert.
+var InternalTables = []string{"trawl_meta", "trawl_spill", "cloudtrail_base", "alert_base", "alert_hit", "alert_outbox"}

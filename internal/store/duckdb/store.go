@@ -77,9 +77,17 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	// the store lives, after the caller's ctx may be cancelled.
 	initCtx := context.WithoutCancel(ctx)
 	c, err := duckdb.NewConnector(path+"?"+q.Encode(), func(ex driver.ExecerContext) error {
-		// Per connection: show and read timestamps in UTC, as AWS writes them.
-		_, err := ex.ExecContext(initCtx, "SET TimeZone = 'UTC'", nil)
-		return err
+		// Per connection: show and read timestamps in UTC, as AWS writes
+		// them, and create the SQL helpers (macros.go).
+		if _, err := ex.ExecContext(initCtx, "SET TimeZone = 'UTC'", nil); err != nil {
+			return err
+		}
+		for _, m := range macros {
+			if _, err := ex.ExecContext(initCtx, m, nil); err != nil {
+				return fmt.Errorf("creating the SQL helpers: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, openError(path, err)
