@@ -121,6 +121,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newRulesCmd(e))
 	root.AddCommand(newLambdaCmd(e))
 	root.AddCommand(newAlertsCmd(e))
+	root.AddCommand(newSearchCmd(e))
 	return root
 }
 

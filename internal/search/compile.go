@@ -1,0 +1,466 @@
+package search
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/cwpattern"
+)
+
+// Options bound a search.
+type Options struct {
+	// Table is the table searched; nil chooses it from the fields the
+	// query names (the first of Tables that knows them all; cloudtrail for
+	// free text, vpcflow for a space-delimited filter pattern).
+	Table *Table
+	// Since and Until, when set, keep events with Since <= time < Until.
+	Since, Until time.Time
+}
+
+// Compiled is a query compiled for one table: a WHERE clause with its
+// bound arguments, and, for a CloudWatch Logs filter pattern, the pattern
+// that rows' raw records must also match (evaluated in Go).
+type Compiled struct {
+	Table *Table
+	// Where is an SQL boolean expression over Table; Args are its bound
+	// parameters in order (? placeholders).
+	Where string
+	Args  []any
+	// Pattern, if not nil, must match a row's raw record for the row to
+	// match; SQL cannot evaluate it.
+	Pattern *cwpattern.Pattern
+}
+
+// Select returns the SQL that lists matches newest first: the columns
+// cols (Table.Show if nil), then raw when a Pattern must filter the rows
+// (the caller filters; see Filter). limit <= 0 means no limit; with a
+// Pattern the limit is the caller's to apply.
+func (c *Compiled) Select(cols []string, limit int) (string, []any) {
+	if cols == nil {
+		cols = c.Table.Show
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(strings.Join(cols, ", "))
+	if c.Pattern != nil {
+		b.WriteString(", raw")
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(c.Table.Name)
+	b.WriteString(" WHERE ")
+	b.WriteString(c.Where)
+	b.WriteString(" ORDER BY ")
+	b.WriteString(c.Table.Time)
+	b.WriteString(" DESC")
+	args := append([]any(nil), c.Args...)
+	if limit > 0 && c.Pattern == nil {
+		b.WriteString(" LIMIT ?")
+		args = append(args, int64(limit))
+	}
+	return b.String(), args
+}
+
+// Count returns the SQL that counts matches. With a Pattern it selects the
+// raw records instead, for the caller to count the ones that match.
+func (c *Compiled) Count() (string, []any) {
+	args := append([]any(nil), c.Args...)
+	if c.Pattern != nil {
+		return "SELECT raw FROM " + c.Table.Name + " WHERE " + c.Where, args
+	}
+	return "SELECT count(*) FROM " + c.Table.Name + " WHERE " + c.Where, args
+}
+
+// HasColumn reports whether name is a column of t that Select may list.
+func (t *Table) HasColumn(name string) bool {
+	_, ok := t.cols[name]
+	return ok || name == "raw"
+}
+
+// Compile turns a parsed query into SQL over one table.
+func Compile(q *Query, opt Options) (*Compiled, error) {
+	t := opt.Table
+	if t == nil {
+		var err error
+		if t, err = chooseTable(q); err != nil {
+			return nil, err
+		}
+	}
+	c := &compiler{t: t, src: q.src}
+	var parts []string
+	if !opt.Since.IsZero() {
+		parts = append(parts, t.Time+" >= ?")
+		c.args = append(c.args, opt.Since.UTC())
+	}
+	if !opt.Until.IsZero() {
+		parts = append(parts, t.Time+" < ?")
+		c.args = append(c.args, opt.Until.UTC())
+	}
+	if q.root != nil {
+		var b strings.Builder
+		if err := c.node(&b, q.root); err != nil {
+			return nil, err
+		}
+		parts = append(parts, "("+b.String()+")")
+	}
+	where := "TRUE"
+	if len(parts) > 0 {
+		where = strings.Join(parts, " AND ")
+	}
+	return &Compiled{Table: t, Where: where, Args: c.args, Pattern: q.cw}, nil
+}
+
+// ParseCompile parses and compiles a search box.
+func ParseCompile(src string, opt Options) (*Compiled, error) {
+	q, err := Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(q, opt)
+}
+
+func chooseTable(q *Query) (*Table, error) {
+	if q.cw != nil {
+		if strings.HasPrefix(strings.TrimSpace(q.src), "[") {
+			return VPCFlow, nil
+		}
+		return CloudTrail, nil
+	}
+	fits := map[*Table]bool{}
+	for _, t := range Tables {
+		fits[t] = true
+	}
+	var err error
+	walk(q.root, func(tm term) {
+		if tm.field == "" || err != nil {
+			return
+		}
+		any := false
+		for _, t := range Tables {
+			if _, ok := t.resolve(tm.field); ok {
+				any = true
+			} else {
+				fits[t] = false
+			}
+		}
+		if !any {
+			err = &Error{Column: col(q.src, tm.fieldPos), Msg: fmt.Sprintf("unknown field %q", tm.field)}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range Tables {
+		if fits[t] {
+			return t, nil
+		}
+	}
+	return nil, &Error{Column: 1, Msg: "no table has every field this query names (set the type: cloudtrail, vpcflow or guardduty)"}
+}
+
+func walk(n node, f func(term)) {
+	switch x := n.(type) {
+	case andNode:
+		for _, k := range x.kids {
+			walk(k, f)
+		}
+	case orNode:
+		for _, k := range x.kids {
+			walk(k, f)
+		}
+	case notNode:
+		walk(x.x, f)
+	case term:
+		f(x)
+	}
+}
+
+func col(src string, pos int) int { return (&parser{src: src}).col(pos) }
+
+type compiler struct {
+	t    *Table
+	src  string
+	args []any
+}
+
+func (c *compiler) errf(pos int, format string, args ...any) error {
+	return &Error{Column: col(c.src, pos), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (c *compiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return "?"
+}
+
+func (c *compiler) node(b *strings.Builder, n node) error {
+	switch x := n.(type) {
+	case andNode, orNode:
+		kids, op := []node(nil), ""
+		if a, ok := x.(andNode); ok {
+			kids, op = a.kids, " AND "
+		} else {
+			kids, op = x.(orNode).kids, " OR "
+		}
+		b.WriteByte('(')
+		for i, k := range kids {
+			if i > 0 {
+				b.WriteString(op)
+			}
+			if err := c.node(b, k); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(')')
+	case notNode:
+		// A field that is missing (NULL) does not equal the value, so NOT
+		// keeps the row, as Kibana does.
+		b.WriteString("(NOT coalesce(")
+		if err := c.node(b, x.x); err != nil {
+			return err
+		}
+		b.WriteString(", false))")
+	case term:
+		return c.term(b, x)
+	}
+	return nil
+}
+
+// expr writes the SQL expression of a target: a column name from the
+// whitelist, or a JSON extraction from raw with the path bound.
+func (c *compiler) expr(tg target) string {
+	if tg.path != "" {
+		return "json_extract_string(raw, " + c.arg(tg.path) + ")"
+	}
+	return tg.col.name
+}
+
+func (c *compiler) term(b *strings.Builder, tm term) error {
+	if tm.field == "" {
+		return c.freeText(b, tm.val)
+	}
+	tg, ok := c.t.resolve(tm.field)
+	if !ok {
+		if strings.Contains(strings.TrimPrefix(tm.field, "$."), ".") && c.t.roots != nil {
+			return c.errf(tm.fieldPos, "unknown field %q for %s (free-form paths must start with a top-level key of the record, such as requestParameters, and hold only letters, digits, _ and [N])", tm.field, c.t.Type)
+		}
+		return c.errf(tm.fieldPos, "unknown field %q for %s", tm.field, c.t.Type)
+	}
+	v := tm.val
+	typ := tg.col.typ
+	if tg.path != "" {
+		typ = tStr
+	}
+	switch v.kind {
+	case vExists:
+		fmt.Fprintf(b, "(%s IS NOT NULL)", c.expr(tg))
+		return nil
+	case vCmp:
+		arg, err := c.operand(tg, typ, v.w, tm.field)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "(%s %s %s)", c.numExpr(tg), v.op, c.arg(arg))
+		return nil
+	case vRange:
+		return c.rangeTerm(b, tg, typ, v, tm.field)
+	}
+	w := v.w
+	switch typ {
+	case tInt, tFloat, tTime:
+		if v.kind == vWord && w.wild {
+			return c.errf(w.pos, "wildcards work on text fields only; %s is a %s field", tm.field, typeName(typ))
+		}
+		if typ == tTime {
+			return c.timeTerm(b, tg, w, tm.field)
+		}
+		arg, err := c.operand(tg, typ, w, tm.field)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "(%s = %s)", c.expr(tg), c.arg(arg))
+		return nil
+	case tBool:
+		switch strings.ToLower(w.text) {
+		case "true":
+			fmt.Fprintf(b, "(%s = true)", c.expr(tg))
+		case "false":
+			fmt.Fprintf(b, "(%s = false)", c.expr(tg))
+		default:
+			return c.errf(w.pos, "%s is true or false, not %q", tm.field, w.text)
+		}
+		return nil
+	}
+	if v.kind == vWord && tg.col.addr && strings.Contains(w.text, "/") && !w.wild {
+		pfx, err := netip.ParsePrefix(w.text)
+		if err != nil {
+			return c.errf(w.pos, "%q is not a CIDR block (like 10.0.0.0/8)", w.text)
+		}
+		return c.cidr(b, tg, pfx.Masked(), w)
+	}
+	if v.kind == vWord && w.wild {
+		fmt.Fprintf(b, "(%s LIKE %s ESCAPE '\\')", c.expr(tg), c.arg(w.like))
+		return nil
+	}
+	fmt.Fprintf(b, "(%s = %s)", c.expr(tg), c.arg(w.text))
+	return nil
+}
+
+// freeText searches the raw record, case-insensitively, for the word or
+// phrase (a word's wildcards stay wildcards).
+func (c *compiler) freeText(b *strings.Builder, v value) error {
+	switch v.kind {
+	case vExists:
+		b.WriteString("TRUE")
+		return nil
+	case vRange, vCmp:
+		return c.errf(v.w.pos, "a range or comparison needs a field (field:[a TO b], field:>=n)")
+	}
+	fmt.Fprintf(b, "(raw ILIKE %s ESCAPE '\\')", c.arg("%"+v.w.like+"%"))
+	return nil
+}
+
+func typeName(t colType) string {
+	switch t {
+	case tInt:
+		return "integer"
+	case tFloat:
+		return "numeric"
+	case tBool:
+		return "true/false"
+	case tTime:
+		return "time"
+	}
+	return "text"
+}
+
+// numExpr is the expression comparisons and ranges use: the column, or
+// for a JSON path its text cast to a number.
+func (c *compiler) numExpr(tg target) string {
+	if tg.path != "" {
+		return "TRY_CAST(" + c.expr(tg) + " AS DOUBLE)"
+	}
+	return c.expr(tg)
+}
+
+// operand parses a comparison or range operand for a target.
+func (c *compiler) operand(tg target, typ colType, w word, field string) (any, error) {
+	if tg.path != "" {
+		typ = tFloat
+	}
+	switch typ {
+	case tInt:
+		n, err := strconv.ParseInt(w.text, 10, 64)
+		if err != nil {
+			if f, ferr := strconv.ParseFloat(w.text, 64); ferr == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return f, nil
+			}
+			return nil, c.errf(w.pos, "%s is an integer field; %q is not a number", field, w.text)
+		}
+		return n, nil
+	case tFloat:
+		f, err := strconv.ParseFloat(w.text, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, c.errf(w.pos, "%s is a numeric field; %q is not a number", field, w.text)
+		}
+		return f, nil
+	case tTime:
+		t, _, err := parseTime(w.text)
+		if err != nil {
+			return nil, c.errf(w.pos, "%s is a time field; %q is not a time (use 2006-01-02 or 2006-01-02T15:04:05Z)", field, w.text)
+		}
+		return t, nil
+	}
+	return nil, c.errf(w.pos, "comparisons and ranges work on numeric and time fields; %s is a %s field", field, typeName(typ))
+}
+
+func (c *compiler) rangeTerm(b *strings.Builder, tg target, typ colType, v value, field string) error {
+	var conds []string
+	for _, end := range []struct {
+		w    word
+		incl bool
+		op   string
+	}{{v.lo, v.loIncl, ">"}, {v.hi, v.hiIncl, "<"}} {
+		if end.w.text == "*" {
+			continue
+		}
+		arg, err := c.operand(tg, typ, end.w, field)
+		if err != nil {
+			return err
+		}
+		op := end.op
+		if end.incl {
+			op += "="
+		}
+		conds = append(conds, fmt.Sprintf("%s %s %s", c.numExpr(tg), op, c.arg(arg)))
+	}
+	if len(conds) == 0 {
+		fmt.Fprintf(b, "(%s IS NOT NULL)", c.expr(tg))
+		return nil
+	}
+	b.WriteString("(" + strings.Join(conds, " AND ") + ")")
+	return nil
+}
+
+// timeTerm matches a time field against an instant, or a whole day for a
+// date.
+func (c *compiler) timeTerm(b *strings.Builder, tg target, w word, field string) error {
+	t, day, err := parseTime(w.text)
+	if err != nil {
+		return c.errf(w.pos, "%s is a time field; %q is not a time (use 2006-01-02 or 2006-01-02T15:04:05Z)", field, w.text)
+	}
+	if day {
+		fmt.Fprintf(b, "(%s >= %s AND %s < %s)", c.expr(tg), c.arg(t), c.expr(tg), c.arg(t.AddDate(0, 0, 1)))
+		return nil
+	}
+	fmt.Fprintf(b, "(%s = %s)", c.expr(tg), c.arg(t))
+	return nil
+}
+
+// parseTime reads an RFC 3339 time or a date (a UTC day; day is true).
+func parseTime(s string) (t time.Time, day bool, err error) {
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, true, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), false, nil
+		}
+	}
+	return time.Time{}, false, fmt.Errorf("%q is not a time", s)
+}
+
+// ipv4Num is the SQL that reads a dotted IPv4 address as an integer (NULL
+// for anything else). e is a whitelisted expression.
+func ipv4Num(e string) string {
+	oct := func(i int) string {
+		return fmt.Sprintf("CAST(TRY_CAST(split_part(%s, '.', %d) AS UTINYINT) AS UBIGINT)", e, i)
+	}
+	return fmt.Sprintf("(%s * 16777216 + %s * 65536 + %s * 256 + %s)", oct(1), oct(2), oct(3), oct(4))
+}
+
+// cidr matches IPv4 addresses in a block: a LIKE on the block's whole
+// octets first (cheap, and it keeps other text out), then the address as
+// a number between the block's first and last address.
+func (c *compiler) cidr(b *strings.Builder, tg target, pfx netip.Prefix, w word) error {
+	if !pfx.Addr().Is4() {
+		return c.errf(w.pos, "IPv6 CIDR blocks are not supported yet; search an address or use a wildcard (2001:db8:*)")
+	}
+	a := pfx.Addr().As4()
+	lo := uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
+	hi := lo | (uint64(1)<<(32-pfx.Bits()) - 1)
+	var like strings.Builder
+	for i := 0; i < pfx.Bits()/8; i++ {
+		fmt.Fprintf(&like, "%d.", a[i])
+	}
+	like.WriteString("%")
+	e := tg.col.name
+	if tg.path != "" {
+		return c.errf(w.pos, "CIDR blocks work on address fields only")
+	}
+	fmt.Fprintf(b, "(%s LIKE %s AND %s NOT LIKE '%%.%%.%%.%%.%%' AND %s BETWEEN %s AND %s)",
+		e, c.arg(like.String()), e, ipv4Num(e), c.arg(lo), c.arg(hi))
+	return nil
+}
