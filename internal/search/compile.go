@@ -453,9 +453,18 @@ func (c *compiler) cidr(b *strings.Builder, tg target, pfx netip.Prefix, w word)
 	hi := lo | (uint64(1)<<(32-pfx.Bits()) - 1)
 	var like strings.Builder
 	for i := 0; i < pfx.Bits()/8; i++ {
-		fmt.Fprintf(&like, "%d.", a[i])
+		if i > 0 {
+			like.WriteByte('.')
+		}
+		fmt.Fprintf(&like, "%d", a[i])
 	}
-	like.WriteString("%")
+	switch pfx.Bits() / 8 {
+	case 0:
+		like.WriteString("%")
+	case 4:
+	default:
+		like.WriteString(".%")
+	}
 	e := tg.col.name
 	if tg.path != "" {
 		return c.errf(w.pos, "CIDR blocks work on address fields only")
