@@ -353,6 +353,7 @@ func (p *parser) value(field string) (value, error) {
 			return value{}, p.errf(at, "expected a value after %q", op)
 		}
 		w, err := p.word()
+		w.pos = at // errors about the operand point at the operator
 		return value{kind: vCmp, op: op, w: w}, err
 	}
 	w, err := p.word()
