@@ -12,8 +12,8 @@ import (
 
 var benchQueries = []struct{ name, query string }{
 	{"field", `eventName:CreateUser`},
-	{"wildcard", `userIdentity.arn:*admin*`},
-	{"jsonpath", `requestParameters.bucketName:prod-*`},
+	{"wildcard", `userIdentity.arn:*deployer*`},
+	{"jsonpath", `requestParameters.bucketName:northwind-prod-*`},
 	{"freetext", `"access denied"`},
 	{"boolean", `(eventSource:iam.amazonaws.com OR eventSource:sts.amazonaws.com) AND NOT errorCode:* AND readOnly:false`},
 	{"cidr", `srcaddr:10.0.0.0/8 AND action:REJECT AND dstport:[0 TO 1023]`},
