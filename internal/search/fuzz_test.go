@@ -19,12 +19,12 @@ var sqlWords = map[string]bool{
 	"AND": true, "OR": true, "NOT": true, "coalesce": true, "false": true, "true": true, "TRUE": true,
 	"LIKE": true, "ILIKE": true, "ESCAPE": true, "IS": true, "NULL": true, "BETWEEN": true,
 	"json_extract_string": true, "TRY_CAST": true, "CAST": true, "AS": true, "DOUBLE": true,
-	"UTINYINT": true, "UBIGINT": true, "split_part": true, "count": true,
+	"UTINYINT": true, "UBIGINT": true, "split_part": true, "count": true, "regexp_matches": true,
 }
 
 // sqlLiterals and sqlNumbers are the only constants compiled SQL may hold.
 var (
-	sqlLiterals = map[string]bool{`'\'`: true, `'.'`: true, `'%.%.%.%.%'`: true}
+	sqlLiterals = map[string]bool{`'i'`: true, `'\'`: true, `'.'`: true, `'%.%.%.%.%'`: true}
 	sqlNumbers  = map[string]bool{"1": true, "2": true, "3": true, "4": true, "256": true, "65536": true, "16777216": true}
 )
 

@@ -81,14 +81,14 @@ func TestCompiledSQL(t *testing.T) {
 		{`userIdentity.arn:*100%_\*x\\*`, nil, `((user_arn LIKE ? ESCAPE '\'))`, []any{`%100\%\_*x\\%`}},
 		{`requestParameters.bucketName:prod-*`, nil, `((json_extract_string(raw, ?) LIKE ? ESCAPE '\'))`, []any{"$.requestParameters.bucketName", "prod-%"}},
 		{`requestParameters.items[0].name:x`, nil, `((json_extract_string(raw, ?) = ?))`, []any{"$.requestParameters.items[0].name", "x"}},
-		{`a b OR c`, nil, `((((raw ILIKE ? ESCAPE '\') AND (raw ILIKE ? ESCAPE '\')) OR (raw ILIKE ? ESCAPE '\')))`, []any{"%a%", "%b%", "%c%"}},
+		{`a b OR c`, nil, `(((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i')) OR regexp_matches(raw, ?, 'i')))`, []any{"a", "b", "c"}},
 		{`NOT errorCode:AccessDenied`, nil, `((NOT coalesce((error_code = ?), false)))`, []any{"AccessDenied"}},
 		{`dstport:[0 TO 1023]`, nil, `((dstport >= ? AND dstport <= ?))`, []any{int64(0), int64(1023)}},
 		{`dstport:{0 TO *]`, nil, `((dstport > ?))`, []any{int64(0)}},
 		{`severity:>=7`, nil, `((severity >= ?))`, []any{7.0}},
 		{`requestParameters.maxResults:>10`, nil, `((TRY_CAST(json_extract_string(raw, ?) AS DOUBLE) > ?))`, []any{"$.requestParameters.maxResults", 10.0}},
 		{`eventName:x`, search.CloudTrail, `event_time >= ? AND ((event_name = ?))`, []any{since, "x"}},
-		{`'; DROP TABLE cloudtrail; --`, nil, `(((raw ILIKE ? ESCAPE '\') AND (raw ILIKE ? ESCAPE '\') AND (raw ILIKE ? ESCAPE '\') AND (raw ILIKE ? ESCAPE '\') AND (NOT coalesce((raw ILIKE ? ESCAPE '\'), false))))`, []any{"%';%", "%DROP%", "%TABLE%", "%cloudtrail;%", "%-%"}},
+		{`'; DROP TABLE cloudtrail; --`, nil, `((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i') AND (NOT coalesce(regexp_matches(raw, ?, 'i'), false))))`, []any{"';", "DROP", "TABLE", "cloudtrail;", "-"}},
 	} {
 		opt := search.Options{Table: tc.table}
 		if tc.table != nil {
