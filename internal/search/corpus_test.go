@@ -16,9 +16,7 @@ import (
 	"github.com/trawl-project/trawl/internal/store"
 )
 
-func phrase(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
+func phrase(s string) string { return search.Quote(s) }
 
 // TestCorpus ingests the real AWS records of the shared corpus (Elastic's
 // CloudTrail, VPC flow and GuardDuty test logs) and checks, for every

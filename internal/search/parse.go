@@ -494,3 +494,10 @@ func (p *parser) rangeWord() (word, error) {
 	t := p.src[start:p.pos]
 	return word{text: t, pos: start}, nil
 }
+
+// Quote returns s as a quoted phrase that the language reads back as
+// exactly s (no wildcards): the UI's "filter for this value" writes
+// field + ":" + Quote(value).
+func Quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}

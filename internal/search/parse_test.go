@@ -128,3 +128,18 @@ func TestChooseTable(t *testing.T) {
 		}
 	}
 }
+
+// TestQuoteRoundTrip checks that a quoted value is searched as exactly
+// itself, whatever it holds.
+func TestQuoteRoundTrip(t *testing.T) {
+	for _, v := range []string{"", "plain", `a"b`, `back\slash\`, `*not-wild?`, "%_", "x' OR 1=1; --", "日本 🚀", "(a OR b)", `\"`} {
+		c, err := search.ParseCompile("eventName:"+search.Quote(v), search.Options{})
+		if err != nil {
+			t.Errorf("%q: %v", v, err)
+			continue
+		}
+		if c.Where != "((event_name = ?))" || !reflect.DeepEqual(c.Args, []any{v}) {
+			t.Errorf("%q: %s %#v", v, c.Where, c.Args)
+		}
+	}
+}
