@@ -37,9 +37,10 @@ type Compiled struct {
 }
 
 // Select returns the SQL that lists matches newest first: the columns
-// cols (Table.Show if nil), then raw when a Pattern must filter the rows
-// (the caller filters; see Filter). limit <= 0 means no limit; with a
-// Pattern the limit is the caller's to apply.
+// cols (Table.Show if nil; the first must be the time column when a
+// Pattern is set). limit <= 0 means no limit. With a Pattern the SQL
+// instead lists every candidate row, unsorted, with raw as its last
+// column: the caller filters, sorts and limits (Search does).
 func (c *Compiled) Select(cols []string, limit int) (string, []any) {
 	if cols == nil {
 		cols = c.Table.Show
@@ -54,11 +55,16 @@ func (c *Compiled) Select(cols []string, limit int) (string, []any) {
 	b.WriteString(c.Table.Name)
 	b.WriteString(" WHERE ")
 	b.WriteString(c.Where)
+	args := append([]any(nil), c.Args...)
+	if c.Pattern != nil {
+		// Unsorted: sorting every raw record in the range would hold them
+		// all in memory; Search sorts the few that match.
+		return b.String(), args
+	}
 	b.WriteString(" ORDER BY ")
 	b.WriteString(c.Table.Time)
 	b.WriteString(" DESC")
-	args := append([]any(nil), c.Args...)
-	if limit > 0 && c.Pattern == nil {
+	if limit > 0 {
 		b.WriteString(" LIMIT ?")
 		args = append(args, int64(limit))
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -247,7 +248,8 @@ func TestTimeRange(t *testing.T) {
 // newest first, with the table's columns.
 func TestSearchNewestFirst(t *testing.T) {
 	q := demoStore(t)
-	for _, query := range []string{`eventSource:s3.amazonaws.com`, `{ $.eventSource = "s3.amazonaws.com" }`} {
+	var times [2][]time.Time
+	for qi, query := range []string{`eventSource:s3.amazonaws.com`, `{ $.eventSource = "s3.amazonaws.com" }`} {
 		c, err := search.ParseCompile(query, search.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -275,6 +277,7 @@ func TestSearchNewestFirst(t *testing.T) {
 				t.Errorf("%s: row %d has event_source %v", query, n, v[2])
 			}
 			prev = ts
+			times[qi] = append(times[qi], ts)
 			n++
 		}
 		if err := rows.Err(); err != nil {
@@ -284,6 +287,11 @@ func TestSearchNewestFirst(t *testing.T) {
 		if n != 25 {
 			t.Errorf("%s: %d rows, want the limit 25", query, n)
 		}
+	}
+	// The filter pattern, read window by window and stopped early, finds
+	// the same newest rows as SQL's ORDER BY … LIMIT.
+	if !slices.EqualFunc(times[0], times[1], time.Time.Equal) {
+		t.Errorf("newest 25: SQL %v\nfilter pattern %v", times[0], times[1])
 	}
 }
 

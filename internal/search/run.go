@@ -1,10 +1,12 @@
 package search
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
+	"sort"
+	"time"
 
-	"github.com/trawl-project/trawl/internal/cwpattern"
 	"github.com/trawl-project/trawl/internal/store"
 )
 
@@ -22,39 +24,39 @@ func Search(ctx context.Context, q Querier, c *Compiled, cols []string, limit in
 			return nil, fmt.Errorf("search: %s has no column %q", c.Table.Name, name)
 		}
 	}
+	if c.Pattern != nil && cols != nil && (len(cols) == 0 || cols[0] != c.Table.Time) {
+		return nil, fmt.Errorf("search: with a filter pattern the first column must be %s", c.Table.Time)
+	}
+	if c.Pattern != nil {
+		return searchPattern(ctx, q, c, cols, limit)
+	}
 	sql, args := c.Select(cols, limit)
 	rows, err := q.Query(ctx, store.Request{SQL: sql, Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("searching %s: %w", c.Table.Name, err)
 	}
-	if c.Pattern == nil {
-		return rows, nil
-	}
-	return &patternRows{Rows: rows, pat: c.Pattern, limit: limit}, nil
+	return rows, nil
 }
 
 // Count returns the number of matches of a compiled search.
 func Count(ctx context.Context, q Querier, c *Compiled) (int64, error) {
+	var n int64
+	if c.Pattern != nil {
+		err := scanPattern(ctx, q, c, []string{c.Table.Time}, func([]any) { n++ }, func() bool { return false })
+		return n, err
+	}
 	sql, args := c.Count()
 	rows, err := q.Query(ctx, store.Request{SQL: sql, Args: args})
 	if err != nil {
 		return 0, fmt.Errorf("counting in %s: %w", c.Table.Name, err)
 	}
 	defer rows.Close()
-	var n int64
 	for rows.Next() {
-		v := rows.Values()[0]
-		if c.Pattern == nil {
-			switch x := v.(type) {
-			case int64:
-				n = x
-			default:
-				return 0, fmt.Errorf("counting in %s: count is %T", c.Table.Name, v)
-			}
-			continue
-		}
-		if s, ok := v.(string); ok && c.Pattern.MatchString(s) {
-			n++
+		switch x := rows.Values()[0].(type) {
+		case int64:
+			n = x
+		default:
+			return 0, fmt.Errorf("counting in %s: count is %T", c.Table.Name, x)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -63,35 +65,131 @@ func Count(ctx context.Context, q Querier, c *Compiled) (int64, error) {
 	return n, nil
 }
 
-// patternRows keeps the rows whose last column (raw) matches a filter
-// pattern, hides that column, and stops after limit rows.
-type patternRows struct {
-	store.Rows
-	pat   *cwpattern.Pattern
-	limit int
-	n     int
-}
+// Windows of time a filter-pattern search reads at a time, newest first:
+// the first is small so that the latest matches come quickly, and none is
+// so large that its raw records strain memory.
+const (
+	firstWindow = time.Hour
+	maxWindow   = 6 * time.Hour
+)
 
-func (r *patternRows) Columns() []string {
-	cols := r.Rows.Columns()
-	return cols[:len(cols)-1]
-}
-
-func (r *patternRows) Next() bool {
-	if r.limit > 0 && r.n >= r.limit {
-		return false
+// scanPattern reads the candidate rows of a filter-pattern search (the
+// columns cols, then raw) one time window at a time, newest window first,
+// calls match with the columns of each row whose raw record matches, and
+// stops after a window when enough reports true. Rows without a time are
+// read last.
+func scanPattern(ctx context.Context, q Querier, c *Compiled, cols []string, match func([]any), enough func() bool) error {
+	t := c.Table.Time
+	bounds, err := q.Query(ctx, store.Request{SQL: "SELECT min(" + t + "), max(" + t + ") FROM " + c.Table.Name + " WHERE " + c.Where, Args: c.Args})
+	if err != nil {
+		return fmt.Errorf("searching %s: %w", c.Table.Name, err)
 	}
-	for r.Rows.Next() {
-		vals := r.Rows.Values()
-		if s, ok := vals[len(vals)-1].(string); ok && r.pat.MatchString(s) {
-			r.n++
-			return true
+	var lo, hi time.Time
+	if bounds.Next() {
+		lo, _ = bounds.Values()[0].(time.Time)
+		hi, _ = bounds.Values()[1].(time.Time)
+	}
+	err = bounds.Err()
+	bounds.Close()
+	if err != nil {
+		return fmt.Errorf("searching %s: %w", c.Table.Name, err)
+	}
+	base, args := c.Select(cols, 0)
+	scan := func(cond string, extra ...any) error {
+		rows, err := q.Query(ctx, store.Request{SQL: base + " AND " + cond, Args: append(append([]any(nil), args...), extra...)})
+		if err != nil {
+			return fmt.Errorf("searching %s: %w", c.Table.Name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			vals := rows.Values()
+			if s, ok := vals[len(vals)-1].(string); ok && c.Pattern.MatchString(s) {
+				match(vals[:len(vals)-1])
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("searching %s: %w", c.Table.Name, err)
+		}
+		return nil
+	}
+	if !hi.IsZero() {
+		end := hi.Add(time.Microsecond)
+		for w := firstWindow; end.After(lo); w = min(2*w, maxWindow) {
+			start := end.Add(-w)
+			if start.Before(lo) {
+				start = lo
+			}
+			if err := scan(t+" >= ? AND "+t+" < ?", start, end); err != nil {
+				return err
+			}
+			if enough() {
+				return nil
+			}
+			end = start
 		}
 	}
-	return false
+	return scan(t + " IS NULL")
 }
 
-func (r *patternRows) Values() []any {
-	vals := r.Rows.Values()
-	return vals[:len(vals)-1]
+// searchPattern returns the newest limit rows (all when limit <= 0) whose
+// raw record matches the filter pattern, newest first.
+func searchPattern(ctx context.Context, q Querier, c *Compiled, cols []string, limit int) (store.Rows, error) {
+	if cols == nil {
+		cols = c.Table.Show
+	}
+	h := &timeHeap{}
+	err := scanPattern(ctx, q, c, cols, func(vals []any) {
+		if limit > 0 && h.Len() == limit {
+			if !rowTime(vals).After(rowTime(h.rows[0])) {
+				return
+			}
+			heap.Pop(h)
+		}
+		heap.Push(h, append([]any(nil), vals...))
+	}, func() bool { return limit > 0 && h.Len() == limit })
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(h.rows, func(i, j int) bool { return rowTime(h.rows[i]).After(rowTime(h.rows[j])) })
+	return &sliceRows{cols: cols, rows: h.rows}, nil
+}
+
+// sliceRows is a result held in memory.
+type sliceRows struct {
+	cols []string
+	rows [][]any
+	cur  []any
+}
+
+func (r *sliceRows) Columns() []string { return r.cols }
+
+func (r *sliceRows) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	r.cur, r.rows = r.rows[0], r.rows[1:]
+	return true
+}
+
+func (r *sliceRows) Values() []any { return r.cur }
+func (r *sliceRows) Err() error    { return nil }
+func (r *sliceRows) Close() error  { return nil }
+
+// rowTime is a row's first column, its time.
+func rowTime(v []any) time.Time {
+	t, _ := v[0].(time.Time)
+	return t
+}
+
+// timeHeap is a min-heap of rows by their first column (time).
+type timeHeap struct{ rows [][]any }
+
+func (h *timeHeap) Len() int           { return len(h.rows) }
+func (h *timeHeap) Less(i, j int) bool { return rowTime(h.rows[i]).Before(rowTime(h.rows[j])) }
+func (h *timeHeap) Swap(i, j int)      { h.rows[i], h.rows[j] = h.rows[j], h.rows[i] }
+func (h *timeHeap) Push(x any)         { h.rows = append(h.rows, x.([]any)) }
+func (h *timeHeap) Pop() any {
+	x := h.rows[len(h.rows)-1]
+	h.rows = h.rows[:len(h.rows)-1]
+	return x
 }
