@@ -144,7 +144,7 @@ func printSQL(w io.Writer, c *search.Compiled, o searchOptions) {
 		fmt.Fprintf(w, "-- $%d = %s\n", i+1, formatArg(a))
 	}
 	if c.Pattern != nil {
-		fmt.Fprintf(w, "-- then each row's raw record must match the filter pattern %s\n", c.Pattern)
+		fmt.Fprintf(w, "-- run on newest-first time windows of %s; each row's raw record must then match the filter pattern %s\n", c.Table.Time, c.Pattern)
 	}
 }
 
