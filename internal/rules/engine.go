@@ -276,10 +276,16 @@ func FindingHit(r *Rule, f *event.Finding) event.Hit {
 	if t.IsZero() {
 		t = f.CreatedAt
 	}
+	// A finding spans its versions: from its creation to this update. The
+	// alert store finds a finding it has seen through that span.
+	first := f.CreatedAt
+	if first.IsZero() || first.After(t) {
+		first = t
+	}
 	id := f.ID
 	return event.Hit{
 		RuleID: r.ID, Severity: r.Severity(), Title: r.title.render(get), LogType: event.KindGuardDuty,
-		EventIDs: []string{id}, First: t, Last: t,
+		EventIDs: []string{id}, First: first, Last: t,
 		DedupKey: dedupKey(r, id, get), Suppress: r.Suppress, Count: 1, Fields: m, Tags: r.Techniques,
 	}
 }

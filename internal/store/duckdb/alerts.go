@@ -155,8 +155,14 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 	}
 	known := map[string]bool{} // rule \x00 event id
 	if len(ids) > 0 {
+		// A stored hit holding one of these records spans its time, so
+		// only stored hits overlapping the new ones' span are read: the
+		// check stays as cheap as the batch instead of growing with the
+		// alert history (zone maps prune the rest).
+		lo, hi := hitSpan(hits)
 		err := eachRow(ctx, q, "reading the event ids of alerts",
-			`SELECT h.rule_id, h.id FROM (SELECT rule_id, unnest(event_ids) AS id FROM alert_hit) h
+			`SELECT h.rule_id, h.id FROM (SELECT rule_id, unnest(event_ids) AS id FROM alert_hit
+				WHERE last_seen >= ? AND first_seen <= ?) h
 			SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS id) e ON h.id = e.id`,
 			func(rows *sql.Rows) error {
 				var rule, id string
@@ -165,7 +171,7 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 				}
 				known[rule+"\x00"+id] = true
 				return nil
-			}, ids)
+			}, lo, hi, ids)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -630,4 +636,29 @@ func (s *Store) RetryFailed(ctx context.Context, ids []int64) (int64, error) {
 		return 0, fmt.Errorf("retrying failed deliveries: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// hitSpan returns the earliest and latest time of hits' records, or the
+// widest range when a hit has no time (then every stored hit is read).
+func hitSpan(hits []event.Hit) (lo, hi time.Time) {
+	lo, hi = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}
+	for i := range hits {
+		first, last := hits[i].First, hits[i].Last
+		if first.IsZero() {
+			first = last
+		}
+		if last.IsZero() {
+			last = first
+		}
+		if first.IsZero() {
+			return time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		if first.Before(lo) {
+			lo = first
+		}
+		if last.After(hi) {
+			hi = last
+		}
+	}
+	return lo, hi
 }

@@ -94,7 +94,8 @@ func TestRecordHitsTwice(t *testing.T) {
 	for i := range 50 {
 		hits = append(hits, hit("r1", fmt.Sprintf("k%d", i%5), t0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("e%d", i)))
 	}
-	thr := hit("thr", "alice", t0, "e1", "e2", "e3")
+	thr := hit("thr", "alice", t0, "e1", "e2", "e3") // records at t0, +1m, +2m
+	thr.Last = t0.Add(2 * time.Minute)
 	thr.Count = 3
 	hits = append(hits, thr)
 	if c, u := record(t, st, hits...); c != 6 || u != 45 {
@@ -114,7 +115,8 @@ func TestRecordHitsTwice(t *testing.T) {
 		t.Errorf("count %d after the second run, %d before", after, before)
 	}
 	// A threshold hit overlapping the stored one counts only its new records.
-	thr2 := hit("thr", "alice", t0.Add(time.Minute), "e3", "e4")
+	thr2 := hit("thr", "alice", t0.Add(2*time.Minute), "e3", "e4") // +2m, +3m
+	thr2.Last = t0.Add(3 * time.Minute)
 	thr2.Count = 2
 	if _, u := record(t, st, thr2); u != 1 {
 		t.Fatalf("overlapping threshold hit updated %d", u)
