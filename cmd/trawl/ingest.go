@@ -57,6 +57,8 @@ type ingestOptions struct {
 	kinds       []string
 	enrich      enrich.Settings
 	noUA        bool
+	configFile  string               // --config: the rules, enrich and alerts sections of a trawl.yaml
+	cfg         *config.Config       // loaded from configFile, nil without it
 	procs       []pipeline.Processor // the enrichment stage, opened by openEnrichment
 	noRules     bool
 	rules       *rules.Engine // streaming rules, nil with --no-rules
@@ -145,6 +147,24 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.db, _ = cmd.Flags().GetString("db")
 			o.enrich.UserAgent = !o.noUA
+			if o.configFile != "" {
+				cfg, err := config.Load(o.configFile)
+				if err != nil {
+					var ce *config.Error
+					if errors.As(err, &ce) {
+						return &exitError{code: exitUsage, err: err}
+					}
+					return &exitError{code: exitFailure, err: err}
+				}
+				o.cfg = cfg
+				// The file's enrich section, unless flags name databases.
+				fl := cmd.Flags()
+				if !fl.Changed("geoip-dir") && !fl.Changed("geoip-city") && !fl.Changed("geoip-country") && !fl.Changed("geoip-asn") {
+					ua := o.enrich.UserAgent
+					o.enrich = app.EnrichSettings(cfg.Enrich)
+					o.enrich.UserAgent = ua && cfg.Enrich.UserAgent
+				}
+			}
 			return runIngest(cmd.Context(), e, o, args)
 		},
 	}
@@ -158,6 +178,7 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 	f.StringVar(&o.memoryLimit, "memory-limit", app.IngestMemoryLimit, "memory DuckDB may use, at least 16MiB (the whole process stays under about twice this)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only errors")
 	f.BoolVar(&o.noRules, "no-rules", false, "do not run the built-in streaming rules on the records (docs/rules.md)")
+	f.StringVarP(&o.configFile, "config", "c", "", "apply the rules, enrich and alerts sections of this trawl.yaml: your rule directories, overrides and watch list; GeoIP databases; alert routes (deliveries wait for trawl run)")
 	f.IntVar(&o.txRows, "tx-rows", 0, "commit after this many rows (default 491520: four DuckDB row groups)")
 	f.DurationVar(&o.txAge, "tx-age", 0, "commit at least this often (default 1m)")
 	f.StringVar(&o.txBytes, "tx-bytes", "", "commit once a transaction holds this much record text (default 2GiB)")
@@ -276,9 +297,22 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 		src = pipeline.Merge(append([]pipeline.Source{src}, srcs...)...)
 	}
 	if !o.noRules {
-		if o.rules, err = packRules(e); err != nil {
+		if o.cfg != nil {
+			if o.cfg.Rules.Enabled {
+				if _, o.rules, err = app.Rules(o.cfg.Rules, func(file, reason string) {
+					fmt.Fprintf(e.stderr, "trawl: rule %s not loaded: %s\n", file, reason)
+				}); err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("%s: rules: %w", o.configFile, err)}
+				}
+			}
+		} else if o.rules, err = packRules(e); err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}
+	}
+	if o.cfg != nil {
+		// Alerts get the file's suppression and routes: deliveries are
+		// queued in the outbox with the alerts, and trawl run sends them.
+		app.ConfigureAlerts(st, o.cfg.Alerts)
 	}
 	rep, err := ingestObjects(runCtx, e, st, src, o, opt)
 	rep.unreadable = list.Problems

@@ -165,3 +165,48 @@ func TestBackfillMatchesLiveIngest(t *testing.T) {
 		t.Errorf("hits per rule, live ingest:\n%v\nbackfill:\n%v", live, back)
 	}
 }
+
+// TestIngestConfig: trawl ingest --config applies the file's rules section
+// (a watch-list entry) and alert routes: alice's call raises the watch
+// alert, and its delivery waits in the outbox for trawl run. A bad file is
+// a usage error.
+func TestIngestConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "trawl.yaml")
+	writeFile(t, cfg, `rules:
+  watch:
+    - name: alice
+      principal: alice
+alerts:
+  notifiers:
+    - name: hook
+      webhook: {url: "http://127.0.0.1:9/hook", secret: s3cr3t}
+  routes:
+    - notifiers: [hook]
+      rules: ["watch-*"]
+`)
+	ct := filepath.Join(dir, "ct.json")
+	writeFile(t, ct, `{"Records":[`+lambdaCTRecord(1, "alice")+`,`+lambdaCTRecord(2, "bob")+`]}`)
+	db := filepath.Join(dir, "t.duckdb")
+	out, errs, code := trawlRun(t, "ingest", "--db", db, "--progress", "never", "--config", cfg, ct)
+	if code != 0 {
+		t.Fatalf("ingest: %d\n%s\n%s", code, out, errs)
+	}
+	q, qerr, code := trawlRun(t, "query", "--db", db, `SELECT a.rule_id, o.notifier, o.status FROM alert a JOIN alert_outbox o ON o.alert_id = a.id ORDER BY 1`)
+	if code != 0 || strings.TrimSpace(q) != "rule_id,notifier,status\nwatch-alice,hook,pending" {
+		t.Errorf("alerts routed: %d %s\n%s", code, qerr, q)
+	}
+	// Without --config the watch list is not there, and nothing is routed.
+	db2 := filepath.Join(dir, "t2.duckdb")
+	if _, errs, code := trawlRun(t, "ingest", "--db", db2, "--progress", "never", ct); code != 0 {
+		t.Fatalf("ingest without --config: %d %s", code, errs)
+	}
+	q, _, _ = trawlRun(t, "query", "--db", db2, `SELECT count(*) FROM alert WHERE rule_id LIKE 'watch-%'`)
+	if strings.TrimSpace(q) != "count_star()\n0" {
+		t.Errorf("without --config: %s", q)
+	}
+	writeFile(t, cfg, "rules:\n  watch:\n    - name: x\n")
+	if _, errs, code := trawlRun(t, "ingest", "--db", db2, "--config", cfg, ct); code != exitUsage || !strings.Contains(errs, "watch") {
+		t.Errorf("bad config: %d %s", code, errs)
+	}
+}
