@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -155,7 +154,7 @@ var ErrUnknownEvent = errors.New("not an event trawl handles (CloudWatch Logs su
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &top); err != nil {
-		return nil, fmt.Errorf("%w: the payload is not a JSON object (%s)", ErrUnknownEvent, clip(string(payload), 80))
+		return nil, fmt.Errorf("%w: the payload is not a JSON object (%s)", ErrUnknownEvent, sqssrc.Clip(string(payload), 80))
 	}
 	switch {
 	case top["awslogs"] != nil:
@@ -194,7 +193,7 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 		// An s3:TestEvent: S3 sends it when a notification is configured.
 		return h.notifications(ctx, "s3", []string{string(payload)})
 	}
-	return nil, fmt.Errorf("%w: received a JSON object with members %s", ErrUnknownEvent, members(top))
+	return nil, fmt.Errorf("%w: received a JSON object with members %s", ErrUnknownEvent, sqssrc.Members(top))
 }
 
 // recordSource is a record's event source: eventSource for S3 and SQS,
@@ -541,26 +540,4 @@ func (h *Handler) sqs(ctx context.Context, payload json.RawMessage) (events.SQSE
 	log.Info("sqs event", "messages", len(ev.Records), "objects", len(jobs), "records", sum.Records,
 		"failed_messages", len(resp.BatchItemFailures), "hits", sum.Hits)
 	return resp, nil
-}
-
-func members(m map[string]json.RawMessage) string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	if len(ks) == 0 {
-		return "none"
-	}
-	slices.Sort(ks)
-	if len(ks) > 8 {
-		ks = append(ks[:8], "…")
-	}
-	return strings.Join(ks, ", ")
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return fmt.Sprintf("%q", s)
-	}
-	return fmt.Sprintf("%q…", s[:n])
 }

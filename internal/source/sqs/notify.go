@@ -40,7 +40,7 @@ func parse(body string) (parsed, error) {
 func parseDepth(body, via string) (parsed, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(body), &top); err != nil {
-		return parsed{}, &errShape{fmt.Sprintf("not a JSON object (%s)", clip(body, 60))}
+		return parsed{}, &errShape{fmt.Sprintf("not a JSON object (%s)", Clip(body, 60))}
 	}
 	str := func(k string) string {
 		var s string
@@ -95,7 +95,7 @@ func parseDepth(body, via string) (parsed, error) {
 		}
 		return p, nil
 	}
-	return parsed{}, &errShape{fmt.Sprintf("not an S3 event notification (a JSON object with members %s)", members(top))}
+	return parsed{}, &errShape{fmt.Sprintf("not an S3 event notification (a JSON object with members %s)", Members(top))}
 }
 
 type s3Record struct {
@@ -179,8 +179,11 @@ func parseEventBridge(source, detailType string, raw json.RawMessage, via string
 	return p, nil
 }
 
-func members(m map[string]json.RawMessage) string {
-	var ks []string
+// Members describes a JSON object by its member names, sorted, at most
+// eight ("none" for an empty object): what an error about an unexpected
+// payload shows of it.
+func Members(m map[string]json.RawMessage) string {
+	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)
 	}
@@ -194,7 +197,9 @@ func members(m map[string]json.RawMessage) string {
 	return strings.Join(ks, ", ")
 }
 
-func clip(s string, n int) string {
+// Clip quotes s, cut after n bytes (marked with …): a payload that is not
+// JSON, as an error shows it.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return fmt.Sprintf("%q", s)
 	}
