@@ -414,8 +414,14 @@ func TestMigrateFromVersion1(t *testing.T) {
 
 // viewColumns returns the names of the cloudtrail view's columns, in order.
 func viewColumns(t *testing.T, st *Store) []string {
+	return columnNames(t, st, "cloudtrail", "ordinal_position")
+}
+
+// columnNames returns the names of table's columns ordered by orderBy, a
+// column of information_schema.columns.
+func columnNames(t *testing.T, st *Store, table, orderBy string) []string {
 	t.Helper()
-	rows, err := st.db.Query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'cloudtrail' ORDER BY ordinal_position`)
+	rows, err := st.db.Query(`SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY `+orderBy, table)
 	if err != nil {
 		t.Fatal(err)
 	}
