@@ -40,15 +40,7 @@ func (d *Direct) Notify(ctx context.Context, hits []event.Hit) error {
 				errs = append(errs, fmt.Errorf("rule %s: notifier %q is not configured", h.RuleID, name))
 				continue
 			}
-			m, err := c.Templates.Render(id, a)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("notifier %s: %w", name, err))
-				continue
-			}
-			sctx, cancel := context.WithTimeout(ctx, c.Timeout)
-			err = c.Notifier.Send(sctx, m)
-			cancel()
-			if err != nil {
+			if err := c.send(ctx, alert.Delivery{ID: id, Reason: "created"}, a); err != nil {
 				errs = append(errs, fmt.Errorf("notifier %s, rule %s: %w", name, h.RuleID, err))
 			}
 		}

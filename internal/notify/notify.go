@@ -136,6 +136,19 @@ type Configured struct {
 	Timeout   time.Duration
 }
 
+// send renders delivery del of alert a with c's templates and sends it
+// within c's timeout. A template that cannot render is a permanent error:
+// trying again cannot help.
+func (c *Configured) send(ctx context.Context, del alert.Delivery, a alert.Alert) error {
+	m, err := c.Templates.RenderFor(del, a)
+	if err != nil {
+		return permanent{err}
+	}
+	sctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	return c.Notifier.Send(sctx, m)
+}
+
 // Build makes the configured notifiers, by name. It checks templates and
 // settings; it does not contact the receivers.
 func Build(ctx context.Context, cfg config.Alerts) (map[string]*Configured, error) {

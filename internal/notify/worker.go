@@ -162,13 +162,7 @@ func (w *Worker) deliver(ctx context.Context, d alert.Delivery) (bool, error) {
 		if err != nil {
 			return fmt.Errorf("reading alert %d: %w", d.AlertID, err)
 		}
-		m, err := n.Templates.RenderFor(d, a)
-		if err != nil {
-			return permanent{err}
-		}
-		sctx, cancel := context.WithTimeout(ctx, n.Timeout)
-		defer cancel()
-		return n.Notifier.Send(sctx, m)
+		return n.send(ctx, d, a)
 	}()
 	now := w.now()
 	if sendErr == nil {
