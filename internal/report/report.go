@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/store"
 )
@@ -189,7 +190,7 @@ func lineTime(l string) string {
 // Alerts writes how many alerts are open by severity and the n most
 // severe, newest first (the alert table: docs/alerts.md).
 func Alerts(ctx context.Context, q store.Querier, w io.Writer, n int) error {
-	bySev, err := store.Collect(ctx, q, store.Request{SQL: alertsBySeverity}, output.Text)
+	bySev, err := store.Collect(ctx, q, store.Request{SQL: alertsBySeverity, Args: []any{alert.Severities}}, output.Text)
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
@@ -202,7 +203,7 @@ func Alerts(ctx context.Context, q store.Querier, w io.Writer, n int) error {
 		parts = append(parts, v[1]+" "+v[0])
 	}
 	fmt.Fprintf(w, "\nAlerts raised by the built-in rules (trawl alerts list): %s\n", strings.Join(parts, ", "))
-	top, err := store.Collect(ctx, q, store.Request{SQL: topAlerts, Args: []any{n}}, output.Text)
+	top, err := store.Collect(ctx, q, store.Request{SQL: topAlerts, Args: []any{alert.Severities, n}}, output.Text)
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
@@ -216,11 +217,12 @@ func Alerts(ctx context.Context, q store.Querier, w io.Writer, n int) error {
 	return nil
 }
 
-// severityRank orders severities in SQL, most severe first.
-const severityRank = `CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`
+// severityRank orders severities most severe first, by their place in
+// the list bound to its parameter (alert.Severities, least severe first).
+const severityRank = `list_position(?::VARCHAR[], severity) DESC NULLS LAST`
 
 const alertsBySeverity = `SELECT severity, count(*)::VARCHAR FROM alert WHERE status <> 'closed'
-	GROUP BY severity ORDER BY min(` + severityRank + `)`
+	GROUP BY severity ORDER BY ` + severityRank
 
 const topAlerts = `SELECT id::VARCHAR, severity, strftime(first_seen, '%Y-%m-%d %H:%M'), title, count::VARCHAR
 	FROM alert WHERE status <> 'closed'
