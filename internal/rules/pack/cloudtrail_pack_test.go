@@ -23,6 +23,7 @@ import (
 	"github.com/trawl-project/trawl/internal/decode/cloudtrail"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/gen"
+	"github.com/trawl-project/trawl/internal/rules/ruletest"
 	"github.com/trawl-project/trawl/internal/sigma"
 )
 
@@ -103,31 +104,8 @@ func loadRules(t testing.TB) []*packRule {
 	return rules
 }
 
-// record builds a test event: the default record with the test's top-level
-// keys replacing its own.
-func record(id string, i int, over map[string]any) map[string]any {
-	r := map[string]any{
-		"eventVersion":       "1.09",
-		"eventTime":          "2026-03-01T12:00:00Z",
-		"eventID":            fmt.Sprintf("00000000-test-%04d-%s", i, id),
-		"eventType":          "AwsApiCall",
-		"awsRegion":          "us-east-1",
-		"recipientAccountId": "111122223333",
-		"sourceIPAddress":    "198.51.100.7",
-		"userAgent":          "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
-		"userIdentity": map[string]any{
-			"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::111122223333:user/alice",
-			"accountId": "111122223333", "accessKeyId": "AKIAEXAMPLE", "userName": "alice",
-		},
-		"readOnly":        false,
-		"managementEvent": true,
-		"eventCategory":   "Management",
-	}
-	for k, v := range over {
-		r[k] = v
-	}
-	return r
-}
+// testTime is when test events happen (the default record's time).
+var testTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // decodeRecord turns a record into the event trawl's CloudTrail decoder
 // makes of it, derived fields included.
@@ -217,7 +195,7 @@ func TestCloudTrailPack(t *testing.T) {
 			}
 			var matchRecs []map[string]any
 			for i, over := range r.Trawl.Tests.Match {
-				rec := record(r.ID, i, over)
+				rec := ruletest.CloudTrailRecord(over, testTime)
 				matchRecs = append(matchRecs, rec)
 				if !r.sigma.Match(decodeRecord(t, rec)) {
 					raw, _ := json.Marshal(over)
@@ -225,7 +203,7 @@ func TestCloudTrailPack(t *testing.T) {
 				}
 			}
 			for i, over := range r.Trawl.Tests.NoMatch {
-				if r.sigma.Match(decodeRecord(t, record(r.ID, 100+i, over))) {
+				if r.sigma.Match(decodeRecord(t, ruletest.CloudTrailRecord(over, testTime))) {
 					raw, _ := json.Marshal(over)
 					t.Errorf("no_match test %d matches: %s", i, raw)
 				}

@@ -97,6 +97,17 @@ var seq atomic.Int64
 // CloudTrail builds a decoded CloudTrail event from a partial record: the
 // default record (docs/rules.md) with the test's top-level keys replaced.
 func CloudTrail(fields map[string]any, at time.Time) (event.CloudTrail, error) {
+	raw, err := json.Marshal(CloudTrailRecord(fields, at))
+	if err != nil {
+		return event.CloudTrail{}, fmt.Errorf("test record: %w", err)
+	}
+	return cloudtrail.FromRaw(string(raw), nil), nil
+}
+
+// CloudTrailRecord returns the record a CloudTrail test event stands for:
+// the default record (docs/rules.md), at time at with a fresh eventID,
+// and fields' top-level keys replacing its own.
+func CloudTrailRecord(fields map[string]any, at time.Time) map[string]any {
 	n := seq.Add(1)
 	rec := map[string]any{
 		"eventVersion":       "1.09",
@@ -115,11 +126,7 @@ func CloudTrail(fields map[string]any, at time.Time) (event.CloudTrail, error) {
 	for k, v := range fields {
 		rec[k] = v
 	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return event.CloudTrail{}, fmt.Errorf("test record: %w", err)
-	}
-	return cloudtrail.FromRaw(string(raw), nil), nil
+	return rec
 }
 
 // flowOrder is the order of the default flow fields in a test record.
