@@ -40,6 +40,9 @@ type Table struct {
 	// paths may start with; none for vpcflow, whose raw is a text line.
 	roots map[string]bool
 	fold  map[string]string // lower-case field or column name → column name
+	// textIndex is set when the table has the free-text index
+	// (internal/textindex): a text_block column and trawl_text_bloom.
+	textIndex bool
 }
 
 func set(keys ...string) map[string]bool {
@@ -93,7 +96,7 @@ func concat(parts ...[]column) []column {
 
 // CloudTrail is the cloudtrail table.
 var CloudTrail = newTable(Table{
-	Name: "cloudtrail", Type: "cloudtrail", Time: "event_time",
+	Name: "cloudtrail", Type: "cloudtrail", Time: "event_time", textIndex: true,
 	Show: []string{"event_time", "event_name", "event_source", "user_name", "source_ip", "aws_region", "recipient_account_id", "error_code", "event_id"},
 	roots: set("eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
 		"userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements", "additionalEventData",

@@ -10,12 +10,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/source/s3/layout"
 )
 
 // Listing is what List found.
@@ -45,8 +47,9 @@ func (e *PathError) Unwrap() error { return e.Err }
 var readDir = os.ReadDir
 
 // List expands paths into objects: a file is one object; a directory is
-// every regular file below it (in lexical order, which for AWS delivery
-// layouts is time order; names starting with "." are skipped), following
+// every regular file below it (in time order when their names or date
+// folders carry a time, else in lexical order, see addAll; names starting
+// with "." are skipped), following
 // symbolic links to files and directories but never around a loop; "-" is
 // standard input, read from stdin; a FIFO named as a path is read like
 // standard input (once, without a ledger entry).
@@ -212,12 +215,51 @@ func (l *lister) special(path string, t fs.FileMode) {
 	l.notice("%s: skipped: not a regular file (%s)", path, t)
 }
 
-// addAll adds the files of a directory in lexical order of their paths.
+// addAll adds the files of a directory in time order: by the time their
+// names carry (AWS delivery files: CloudTrail, VPC flow logs and digests
+// end in _YYYYMMDDTHHMMZ), else by the date of a YYYY/MM/DD folder in
+// their path, then by path; files with neither come first, by path.
+// AWS writes its files by account, region and then day, so lexical order
+// would store a day of one account and region, then the same day of the
+// next: time order lets the store's rows be clustered by time, which time
+// ranges prune on (docs/performance.md). The ledger is keyed by file, not
+// by position, so the order does not matter to a resumed ingest.
 func (l *lister) addAll(files []found) {
-	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	keys := make(map[string]time.Time, len(files))
+	for _, f := range files {
+		keys[f.path] = fileTime(filepath.ToSlash(f.path))
+	}
+	sort.Slice(files, func(i, j int) bool {
+		a, b := keys[files[i].path], keys[files[j].path]
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return files[i].path < files[j].path
+	})
 	for _, f := range files {
 		l.add(f.path, f.info)
 	}
+}
+
+// dayFolder finds a /YYYY/MM/DD/ folder in a path.
+var dayFolder = regexp.MustCompile(`/(\d{4})/(\d{2})/(\d{2})/`)
+
+// fileTime is the time a file's path says its records are from: the time
+// in its name, or the day of its date folder (the last one), or zero.
+func fileTime(path string) time.Time {
+	if t := layout.NameTime(path); !t.IsZero() {
+		return t
+	}
+	m := dayFolder.FindAllStringSubmatch(path, -1)
+	if m == nil {
+		return time.Time{}
+	}
+	last := m[len(m)-1]
+	t, err := time.Parse("2006/01/02", last[1]+"/"+last[2]+"/"+last[3])
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 func (l *lister) add(path string, info fs.FileInfo) {

@@ -16,8 +16,9 @@ import (
 // ledger's cursor, version 5 cloudtrail's session_name and principal,
 // version 6 the enrichment columns (GeoIP and user agent class), version 7
 // alerts and their outbox (schemaAlerts), version 8 the cloudtrail view
-// that parses raw once per row for its text columns (schemaV8).
-const SchemaVersion = 8
+// that parses raw once per row for its text columns (schemaV8), version 10
+// the free-text index (schemaV10, textindex.go).
+const SchemaVersion = 10
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -155,7 +156,7 @@ var ctComputed = []struct{ name, typ, path, expr string }{
 // filter on one at a time, keep an extraction each: in the list, every
 // member would be serialised whichever one a query reads.
 func cloudtrailDDL() []string {
-	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
+	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", textBlockColumn)
 	var b strings.Builder
 	var paths []string
 	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
@@ -176,7 +177,8 @@ func cloudtrailDDL() []string {
 	// together again from trawl_spill (spill.go).
 	fmt.Fprintf(&b, `  spill_id,
   source,
-  ingested_at
+  ingested_at,
+  text_block
 FROM (SELECT *, json_extract_string(raw, [%s]) AS trawl_s
   FROM (SELECT * REPLACE (CASE WHEN b.spill_id IS NULL THEN b.raw
     ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = b.spill_id) END AS raw)
@@ -232,7 +234,11 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts, schemaV8}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts, schemaV8, schemaV9, schemaV10}
+
+// schemaV9 is a placeholder: version 9 is S1's (typed cloudtrail columns),
+// merged separately; the integrator replaces this with S1's migration.
+func schemaV9() []string { return nil }
 
 // schemaV8 recreates the cloudtrail view so that it parses raw once per
 // row for its computed text columns (cloudtrailDDL); the tables do not

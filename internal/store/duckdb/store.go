@@ -156,11 +156,24 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	// The cloudtrail view is this version's (cloudtrailDDL): it may name
+	// columns that a later migration adds, so migrations that recreate it
+	// do so once, after the last one.
+	view, recreate := cloudtrailDDL()[1], false
 	for v := have + 1; v <= SchemaVersion; v++ {
 		for _, stmt := range migrations[v-1]() {
+			if stmt == view {
+				recreate = true
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("migrating to schema version %d: %w\n%s", v, err, stmt)
 			}
+		}
+	}
+	if recreate {
+		if _, err := tx.ExecContext(ctx, view); err != nil {
+			return fmt.Errorf("migrating to schema version %d: recreating the cloudtrail view: %w", SchemaVersion, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO trawl_meta VALUES ('schema_version', ?)`, strconv.Itoa(SchemaVersion)); err != nil {

@@ -189,10 +189,20 @@ func (t *Tx) flushCloudTrail(ctx context.Context) error {
 		keepSrc = append(keepSrc, srcs[i])
 		keepHash = append(keepHash, hashes[i])
 	}
+	if len(keep) == 0 {
+		return nil
+	}
 	raws := make([]*string, len(keep))
+	texts := make([]string, len(keep))
 	for i := range keep {
 		raws[i] = &keep[i].Raw
+		texts[i] = keep[i].Raw
 	}
+	blk, err := t.nextTextBlock(ctx)
+	if err != nil {
+		return err
+	}
+	bloom := bloomOf(texts) // built while the rows are inserted
 	ids, err := t.spill(ctx, raws)
 	if err != nil {
 		return err
@@ -210,7 +220,12 @@ func (t *Tx) flushCloudTrail(ctx context.Context) error {
 			return id, ok
 		}))
 	}
-	if err := insertRows(ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, cols, "", constant{"ingested_at", t.now}); err != nil {
+	if err := insertRows(ctx, t.st, t.conn, "cloudtrail_base", keep, keepSrc, cols, "", constant{"ingested_at", t.now}, constant{"text_block", blk}); err != nil {
+		return err
+	}
+	b := <-bloom
+	defer bloomPool.Put(b)
+	if err := t.writeBloom(ctx, blk, b); err != nil {
 		return err
 	}
 	for _, h := range keepHash {

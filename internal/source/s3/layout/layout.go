@@ -663,6 +663,11 @@ func (p Part) List(ctx context.Context, l Lister, bucket string, yield func(Entr
 	return err
 }
 
+// NameTime is the time an AWS delivery file name carries (the last
+// "_YYYYMMDDTHHMMZ" or "_YYYYMMDDTHHMMSSZ" part of the key's file name that
+// a "_" or "." follows), or the zero time.
+func NameTime(key string) time.Time { return nameTime(key) }
+
 // nameTime reads the last "_YYYYMMDDTHHMMZ" or "_YYYYMMDDTHHMMSSZ" part of
 // a key's file name that a "_" or "." follows.
 func nameTime(key string) time.Time {

@@ -1,0 +1,337 @@
+// Package textindex is trawl's free-text index: a Bloom filter of the
+// words of each block of stored records, which lets a search for a rare
+// word skip the blocks that cannot hold it.
+//
+// A word (a token) is a maximal run of ASCII letters, digits and '_' (what
+// a regular expression's \w matches), lower-cased. Runs joined by single
+// dots form a dotted chain (an IPv4 address, a host name, a version); every
+// window of 2, 3 or 4 consecutive runs of a chain is a token too, so that
+// "10.1.2.3" is found by its own token rather than by four common numbers.
+//
+// A free-text search term matches whole words (its ends are word
+// boundaries where they are word characters, see Term), so every run of
+// the term that is closed on both sides (by a non-word character of the
+// term or by a word boundary) is a token of every record it matches: the
+// index may only narrow, never lose a match. The caller still evaluates
+// the term on the records of the blocks the index keeps.
+//
+// The filter of a block is split into Parts parts of PartBits bits; a
+// token sets K bits of one part, chosen by its hash. A part is stored as
+// one row (store/duckdb), so a look-up reads one part of each block per
+// token, not the whole filter.
+package textindex
+
+import (
+	"encoding/binary"
+	"regexp"
+	"strings"
+)
+
+const (
+	// Parts is the number of parts a block's filter is split into.
+	Parts = 64
+	// PartBits is the size of one part in bits.
+	PartBits = 16384
+	// K is the number of bits a token sets in its part.
+	K = 7
+	// maxWindow is the longest window of a dotted chain indexed.
+	maxWindow = 4
+
+	partWords = PartBits / 64
+)
+
+// isWord marks the bytes of a word: ASCII letters, digits and '_'.
+var isWord = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	}
+	return t
+}()
+
+// lower folds ASCII upper case.
+var lower = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		t[c] = byte(c)
+		if c >= 'A' && c <= 'Z' {
+			t[c] = byte(c) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// fold is the lower-case form of a word byte, 0 for other bytes.
+var fold = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		if isWord[c] {
+			t[c] = lower[c]
+		}
+	}
+	return t
+}()
+
+// IsWordByte reports whether c is a word character.
+func IsWordByte(c byte) bool { return isWord[c] }
+
+const (
+	m1       = 0x9E3779B97F4A7C15
+	m2       = 0xC2B2AE3D27D4EB4F
+	seedWord = 0x243F6A8885A308D3
+	seedWin  = 0x13198A2E03707344
+)
+
+func mix(h uint64) uint64 {
+	h ^= h >> 31
+	h *= m2
+	h ^= h >> 29
+	return h
+}
+
+// wordHash is the hash of a word (already lower-cased or not: it folds).
+// The ingest tokenizer computes the same value byte by byte.
+func wordHash(w string) uint64 {
+	h, acc, n := uint64(seedWord), uint64(0), 0
+	for i := 0; i < len(w); i++ {
+		acc = acc<<8 | uint64(lower[w[i]])
+		if n++; n == 8 {
+			h = (h ^ acc) * m1
+			acc, n = 0, 0
+		}
+	}
+	return mix((h ^ acc ^ uint64(len(w))<<56) * m1)
+}
+
+// windowHash is the hash of a window of a dotted chain, from its words'
+// hashes.
+func windowHash(ws []uint64) uint64 {
+	h := uint64(seedWin)
+	for _, w := range ws {
+		h = (h ^ w) * m1
+		h ^= h >> 32
+	}
+	return mix(h)
+}
+
+// Tokens calls fn with the hash of every token of s: each word, and each
+// window of 2 to 4 words of a dotted chain. A token met twice is passed
+// twice.
+func Tokens(s string, fn func(uint64)) {
+	var chain [maxWindow]uint64 // the chain's last words, newest last
+	chained := 0                // words of the current chain held in chain
+	lastEnd := -2               // where the previous word ended
+	for i := 0; i < len(s); {
+		if !isWord[s[i]] {
+			i++
+			continue
+		}
+		start := i
+		h, acc, n := uint64(seedWord), uint64(0), 0
+		for ; i < len(s); i++ {
+			c := fold[s[i]]
+			if c == 0 {
+				break
+			}
+			acc = acc<<8 | uint64(c)
+			if n++; n == 8 {
+				h = (h ^ acc) * m1
+				acc, n = 0, 0
+			}
+		}
+		h = mix((h ^ acc ^ uint64(i-start)<<56) * m1)
+		fn(h)
+		if lastEnd == start-1 && start > 0 && s[start-1] == '.' {
+			// The chain goes on: keep its last words, then emit the
+			// windows that end with this word.
+			if chained == maxWindow {
+				copy(chain[:], chain[1:])
+				chained--
+			}
+		} else {
+			chained = 0
+		}
+		chain[chained] = h
+		chained++
+		for w := 2; w <= chained; w++ {
+			fn(windowHash(chain[chained-w : chained]))
+		}
+		lastEnd = i
+	}
+}
+
+// A Probe is where a token's bits are in a block's filter: one part and K
+// bit positions in it (0 is the first bit of the part's first byte, its
+// most significant bit: DuckDB's BIT order).
+type Probe struct {
+	Part int
+	Bits [K]int
+}
+
+// ProbeOf returns where the token with hash h is.
+func ProbeOf(h uint64) Probe {
+	p := Probe{Part: int(h >> 58)}
+	a, b := uint32(h), uint32(h>>26)|1
+	for i := range p.Bits {
+		p.Bits[i] = int((a + uint32(i)*b) % PartBits)
+	}
+	return p
+}
+
+// Bloom is the filter of one block. The zero value is empty.
+type Bloom struct {
+	words [Parts][partWords]uint64
+	used  [Parts]bool
+	// recent holds tokens added lately, by their low bits: most tokens of
+	// a record (JSON keys, service names, account ids) were added by the
+	// records before it, and looking them up costs less than setting
+	// their bits again.
+	recent [recentSize]uint64
+}
+
+const recentSize = 1 << 13
+
+// Reset empties the filter.
+func (b *Bloom) Reset() { *b = Bloom{} }
+
+// Add adds a token by its hash.
+func (b *Bloom) Add(h uint64) {
+	r := &b.recent[h&(recentSize-1)]
+	if *r == h {
+		return
+	}
+	*r = h
+	part := h >> 58
+	w := &b.words[part]
+	b.used[part] = true
+	a, s := uint32(h), uint32(h>>26)|1
+	for i := uint32(0); i < K; i++ {
+		bit := (a + i*s) % PartBits
+		w[bit/64] |= 1 << (63 - bit%64)
+	}
+}
+
+// AddText adds every token of s.
+func (b *Bloom) AddText(s string) { Tokens(s, b.Add) }
+
+// Used reports whether part i has any bit set; an unused part need not be
+// stored (a token of that part is then in no record of the block).
+func (b *Bloom) Used(i int) bool { return b.used[i] }
+
+// Part returns part i as bytes, most significant bit first: the layout of
+// DuckDB's BIT type when the bytes are cast from a BLOB.
+func (b *Bloom) Part(i int) []byte {
+	out := make([]byte, PartBits/8)
+	for j, w := range b.words[i] {
+		binary.BigEndian.PutUint64(out[j*8:], w)
+	}
+	return out
+}
+
+// Has reports whether the filter may hold the token with hash h.
+func (b *Bloom) Has(h uint64) bool {
+	p := ProbeOf(h)
+	for _, bit := range p.Bits {
+		if b.words[p.Part][bit/64]&(1<<(63-bit%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// A Term is a free-text search term compiled for the index: the regular
+// expression that decides a match and the tokens every match holds.
+type Term struct {
+	// Regexp is an unanchored RE2 pattern (to be matched without regard to
+	// case): the term's literal text, its wildcards as .* and ., and \b at
+	// each end that is a word character.
+	Regexp string
+	// Tokens are the hashes of the tokens a record matching Regexp holds,
+	// windows of dotted chains first (none when the term has no closed
+	// word: then the index cannot help).
+	Tokens []uint64
+}
+
+// item is a character of a term, or a wildcard.
+type item struct {
+	c    byte
+	wild byte // '%' (any text) or '_' (any character); 0 for a literal
+}
+
+// LikeTerm compiles a term given as a LIKE pattern (escape \, % and _ as
+// wildcards), as the search language gives it.
+func LikeTerm(like string) Term {
+	var its []item
+	for i := 0; i < len(like); i++ {
+		switch c := like[i]; c {
+		case '\\':
+			if i+1 < len(like) {
+				i++
+				its = append(its, item{c: like[i]})
+			}
+		case '%', '_':
+			its = append(its, item{wild: c})
+		default:
+			its = append(its, item{c: c})
+		}
+	}
+	var re strings.Builder
+	word := func(k int) bool { return k >= 0 && k < len(its) && its[k].wild == 0 && isWord[its[k].c] }
+	if word(0) {
+		re.WriteString(`\b`)
+	}
+	for _, it := range its {
+		switch it.wild {
+		case '%':
+			re.WriteString(".*")
+		case '_':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string([]byte{it.c})))
+		}
+	}
+	if word(len(its) - 1) {
+		re.WriteString(`\b`)
+	}
+	return Term{Regexp: re.String(), Tokens: termTokens(its)}
+}
+
+// termTokens returns the tokens of the closed words of a term: runs of
+// literal word characters whose neighbours in the term are literal
+// non-word characters or the term's ends (which are word boundaries).
+func termTokens(its []item) []uint64 {
+	var out, wins []uint64
+	var chain []uint64 // closed words joined by single dots
+	flush := func() {
+		if n := len(chain); n >= 2 {
+			w := min(n, maxWindow)
+			for i := 0; i+w <= n; i++ {
+				wins = append(wins, windowHash(chain[i:i+w]))
+			}
+		}
+		chain = chain[:0]
+	}
+	for i := 0; i < len(its); {
+		if its[i].wild != 0 || !isWord[its[i].c] {
+			// A dot between two closed words continues the chain.
+			if !(its[i].wild == 0 && its[i].c == '.' && len(chain) > 0 && i+1 < len(its) && its[i+1].wild == 0 && isWord[its[i+1].c]) {
+				flush()
+			}
+			i++
+			continue
+		}
+		start := i
+		var w []byte
+		for ; i < len(its) && its[i].wild == 0 && isWord[its[i].c]; i++ {
+			w = append(w, its[i].c)
+		}
+		closed := (start == 0 || its[start-1].wild == 0) && (i == len(its) || its[i].wild == 0)
+		if !closed {
+			flush()
+			continue
+		}
+		h := wordHash(string(w))
+		out = append(out, h)
+		chain = append(chain, h)
+	}
+	flush()
+	// Windows first: they are rarer than their words.
+	return append(wins, out...)
+}
