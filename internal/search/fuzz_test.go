@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -31,8 +32,15 @@ var (
 // checkSQL tokenises compiled SQL and fails unless every token comes from
 // the compiler's own vocabulary: the table's columns, the words above,
 // placeholders and punctuation. User input therefore cannot appear in it.
+// textBlocks is the shape of a free-text index look-up (TextBlocksSQL):
+// numbers computed from hashes, no text from the query.
+var textBlocks = regexp.MustCompile(`text_block IN \(SELECT blk FROM trawl_text_bloom WHERE \(part = \d+( AND get_bit\(bits::BIT, \d+\) = 1)+\)( OR \(part = \d+( AND get_bit\(bits::BIT, \d+\) = 1)+\))*( GROUP BY blk HAVING count\(\*\) = \d+)? UNION ALL SELECT -1\)`)
+
 func checkSQL(t *testing.T, tab *search.Table, sql string) {
 	t.Helper()
+	if tab == search.CloudTrail {
+		sql = textBlocks.ReplaceAllString(sql, "TRUE")
+	}
 	for i := 0; i < len(sql); {
 		c := sql[i]
 		switch {

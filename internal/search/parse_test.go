@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trawl-project/trawl/internal/search"
+	"github.com/trawl-project/trawl/internal/textindex"
 )
 
 // TestErrorPositions checks that a bad query is refused with a message
@@ -81,14 +82,16 @@ func TestCompiledSQL(t *testing.T) {
 		{`userIdentity.arn:*100%_\*x\\*`, nil, `((user_arn LIKE ? ESCAPE '\'))`, []any{`%100\%\_*x\\%`}},
 		{`requestParameters.bucketName:prod-*`, nil, `((json_extract_string(raw, ?) LIKE ? ESCAPE '\'))`, []any{"$.requestParameters.bucketName", "prod-%"}},
 		{`requestParameters.items[0].name:x`, nil, `((json_extract_string(raw, ?) = ?))`, []any{"$.requestParameters.items[0].name", "x"}},
-		{`a b OR c`, nil, `(((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i')) OR regexp_matches(raw, ?, 'i')))`, []any{"a", "b", "c"}},
+		{`a b OR c`, nil, `(((` + ft("a") + ` AND ` + ft("b") + `) OR ` + ft("c") + `))`, []any{wb("a"), wb("b"), wb("c")}},
+		{`a b OR c`, search.VPCFlow, `start_time >= ? AND (((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i')) OR regexp_matches(raw, ?, 'i')))`, []any{since, wb("a"), wb("b"), wb("c")}},
+		{`*admin* "10.1.2.3"`, nil, `((regexp_matches(raw, ?, 'i') AND ` + ft("10.1.2.3") + `))`, []any{`.*admin.*`, wb(`10\.1\.2\.3`)}},
 		{`NOT errorCode:AccessDenied`, nil, `((NOT coalesce((error_code = ?), false)))`, []any{"AccessDenied"}},
 		{`dstport:[0 TO 1023]`, nil, `((dstport >= ? AND dstport <= ?))`, []any{int64(0), int64(1023)}},
 		{`dstport:{0 TO *]`, nil, `((dstport > ?))`, []any{int64(0)}},
 		{`severity:>=7`, nil, `((severity >= ?))`, []any{7.0}},
 		{`requestParameters.maxResults:>10`, nil, `((TRY_CAST(json_extract_string(raw, ?) AS DOUBLE) > ?))`, []any{"$.requestParameters.maxResults", 10.0}},
 		{`eventName:x`, search.CloudTrail, `event_time >= ? AND ((event_name = ?))`, []any{since, "x"}},
-		{`'; DROP TABLE cloudtrail; --`, nil, `((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i') AND (NOT coalesce(regexp_matches(raw, ?, 'i'), false))))`, []any{"';", "DROP", "TABLE", "cloudtrail;", "-"}},
+		{`'; DROP TABLE cloudtrail; --`, nil, `((regexp_matches(raw, ?, 'i') AND ` + ft("DROP") + ` AND ` + ft("TABLE") + ` AND ` + ft("cloudtrail;") + ` AND (NOT coalesce(regexp_matches(raw, ?, 'i'), false))))`, []any{"';", wb("DROP"), wb("TABLE"), "(?:^|[^0-9A-Za-z])cloudtrail;", "-"}},
 	} {
 		opt := search.Options{Table: tc.table}
 		if tc.table != nil {
@@ -143,3 +146,12 @@ func TestQuoteRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// ft is the SQL of a free-text term on cloudtrail: the index look-up, then
+// the regular expression.
+func ft(like string) string {
+	return "(text_block IN (" + search.TextBlocksSQL(textindex.LikeTerm(like).Tokens) + ") AND regexp_matches(raw, ?, 'i'))"
+}
+
+// wb is a whole-word regular expression: text between word boundaries.
+func wb(re string) string { return "(?:^|[^0-9A-Za-z])" + re + "(?:[^0-9A-Za-z]|$)" }

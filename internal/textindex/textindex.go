@@ -2,8 +2,9 @@
 // words of each block of stored records, which lets a search for a rare
 // word skip the blocks that cannot hold it.
 //
-// A word (a token) is a maximal run of ASCII letters, digits and '_' (what
-// a regular expression's \w matches), lower-cased. Runs joined by single
+// A word (a token) is a maximal run of ASCII letters and digits,
+// lower-cased: '_' separates words, as in Splunk, so that AdministratorAccess
+// is a word of AWSReservedSSO_AdministratorAccess_0123abcd. Runs joined by single
 // dots form a dotted chain (an IPv4 address, a host name, a version); every
 // window of 2, 3 or 4 consecutive runs of a chain is a token too, so that
 // "10.1.2.3" is found by its own token rather than by four common numbers.
@@ -40,10 +41,10 @@ const (
 	partWords = PartBits / 64
 )
 
-// isWord marks the bytes of a word: ASCII letters, digits and '_'.
+// isWord marks the bytes of a word: ASCII letters and digits.
 var isWord = func() (t [256]bool) {
 	for c := 0; c < 256; c++ {
-		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 	}
 	return t
 }()
@@ -240,8 +241,9 @@ func (b *Bloom) Has(h uint64) bool {
 // expression that decides a match and the tokens every match holds.
 type Term struct {
 	// Regexp is an unanchored RE2 pattern (to be matched without regard to
-	// case): the term's literal text, its wildcards as .* and ., and \b at
-	// each end that is a word character.
+	// case): the term's literal text, its wildcards as .* and ., and a word
+	// boundary (start or end of text, or a character other than an ASCII
+	// letter or digit) at each end that is a word character.
 	Regexp string
 	// Tokens are the hashes of the tokens a record matching Regexp holds,
 	// windows of dotted chains first (none when the term has no closed
@@ -275,7 +277,7 @@ func LikeTerm(like string) Term {
 	var re strings.Builder
 	word := func(k int) bool { return k >= 0 && k < len(its) && its[k].wild == 0 && isWord[its[k].c] }
 	if word(0) {
-		re.WriteString(`\b`)
+		re.WriteString(`(?:^|[^0-9A-Za-z])`)
 	}
 	for _, it := range its {
 		switch it.wild {
@@ -288,7 +290,7 @@ func LikeTerm(like string) Term {
 		}
 	}
 	if word(len(its) - 1) {
-		re.WriteString(`\b`)
+		re.WriteString(`(?:[^0-9A-Za-z]|$)`)
 	}
 	return Term{Regexp: re.String(), Tokens: termTokens(its)}
 }

@@ -14,8 +14,8 @@ func tokens(s string) map[uint64]bool {
 }
 
 func TestTokensWordsAndWindows(t *testing.T) {
-	got := tokens(`{"sourceIPAddress":"10.1.2.3","userAgent":"aws-cli/2.13.0 Python/3.11.4","x":"a.b.c.d.e"}`)
-	for _, w := range []string{"sourceipaddress", "SourceIPAddress", "10", "3", "aws", "cli", "python", "13"} {
+	got := tokens(`{"sourceIPAddress":"10.1.2.3","userAgent":"aws-cli/2.13.0 Python/3.11.4","x":"a.b.c.d.e","y":"u_v"}`)
+	for _, w := range []string{"sourceipaddress", "SourceIPAddress", "10", "3", "aws", "cli", "python", "13", "u", "v"} {
 		if !got[wordHash(w)] {
 			t.Errorf("word %q not a token", w)
 		}
@@ -37,26 +37,33 @@ func TestTokensWordsAndWindows(t *testing.T) {
 			t.Errorf("window %v is a token", ws)
 		}
 	}
-	if got[wordHash("sourceip")] || got[wordHash("10.1")] {
+	if got[wordHash("sourceip")] || got[wordHash("10.1")] || got[wordHash("u_v")] {
 		t.Error("a part of a word is a token")
 	}
 }
+
+// B and E are the word boundaries at the start and end of a term.
+const (
+	B = `(?:^|[^0-9A-Za-z])`
+	E = `(?:[^0-9A-Za-z]|$)`
+)
 
 func TestLikeTerm(t *testing.T) {
 	for _, tc := range []struct {
 		like, re string
 		tokens   int
 	}{
-		{`AKIAIOSFODNN7EXAMPLE`, `\bAKIAIOSFODNN7EXAMPLE\b`, 1},
-		{`10.1.2.3`, `\b10\.1\.2\.3\b`, 5}, // 4 words + 1 window of 4
-		{`a.b.c.d.e`, `\ba\.b\.c\.d\.e\b`, 7},
-		{`admin%`, `\badmin.*`, 0},
+		{`AKIAIOSFODNN7EXAMPLE`, B+`AKIAIOSFODNN7EXAMPLE`+E, 1},
+		{`10.1.2.3`, B+`10\.1\.2\.3`+E, 5}, // 4 words + 1 window of 4
+		{`a.b.c.d.e`, B+`a\.b\.c\.d\.e`+E, 7},
+		{`admin%`, B+`admin.*`, 0},
 		{`%user/alice%`, `.*user/alice.*`, 0},
 		{`%user/alice/%`, `.*user/alice/.*`, 1},
 		{`"x"`, `"x"`, 1},
-		{`access denied`, `\baccess denied\b`, 2},
-		{`a\%b`, `\ba%b\b`, 2},
-		{`Create____`, `\bCreate....`, 0},
+		{`access denied`, B+`access denied`+E, 2},
+		{`a\%b`, B+`a%b`+E, 2},
+		{`user\_name`, B + `user_name` + E, 2},
+		{`Create____`, B+`Create....`, 0},
 	} {
 		got := LikeTerm(tc.like)
 		if got.Regexp != tc.re || len(got.Tokens) != tc.tokens {
