@@ -345,9 +345,12 @@ const maxIndexTokens = 6
 // TextBlocksSQL returns a subquery listing the free-text index blocks
 // (text_block values of cloudtrail) that may hold every token of hashes
 // (textindex), and block -1, which holds the rows stored before the index
-// existed. Its numbers come from hashes, not from user text, so they are
+// existed (every block for no hashes). Its numbers come from hashes, not from user text, so they are
 // written into the SQL.
 func TextBlocksSQL(hashes []uint64) string {
+	if len(hashes) == 0 {
+		return "SELECT DISTINCT blk FROM trawl_text_bloom UNION ALL SELECT -1"
+	}
 	if len(hashes) > maxIndexTokens {
 		hashes = hashes[:maxIndexTokens]
 	}

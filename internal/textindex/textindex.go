@@ -3,11 +3,12 @@
 // word skip the blocks that cannot hold it.
 //
 // A word (a token) is a maximal run of ASCII letters and digits,
-// lower-cased: '_' separates words, as in Splunk, so that AdministratorAccess
-// is a word of AWSReservedSSO_AdministratorAccess_0123abcd. Runs joined by single
-// dots form a dotted chain (an IPv4 address, a host name, a version); every
-// window of 2, 3 or 4 consecutive runs of a chain is a token too, so that
-// "10.1.2.3" is found by its own token rather than by four common numbers.
+// lower-cased: '_' separates words, as in Splunk, so that
+// AdministratorAccess is a word of AWSReservedSSO_AdministratorAccess_0a1b.
+// Words joined by single '.', '-' or '_' form a chain (an IPv4 address, a
+// host name, a UUID, a snake_case name); every window of 2, 3 or 4
+// consecutive words of a chain is a token too, so that "10.1.2.3" or
+// "user_2" is found by its own token rather than by common numbers.
 //
 // A free-text search term matches whole words (its ends are word
 // boundaries where they are word characters, see Term), so every run of
@@ -59,6 +60,9 @@ var lower = func() (t [256]byte) {
 	}
 	return t
 }()
+
+// isJoin marks the characters that join words into a chain.
+var isJoin = [256]bool{'.': true, '-': true, '_': true}
 
 // fold is the lower-case form of a word byte, 0 for other bytes.
 var fold = func() (t [256]byte) {
@@ -139,7 +143,7 @@ func Tokens(s string, fn func(uint64)) {
 		}
 		h = mix((h ^ acc ^ uint64(i-start)<<56) * m1)
 		fn(h)
-		if lastEnd == start-1 && start > 0 && s[start-1] == '.' {
+		if lastEnd == start-1 && start > 0 && isJoin[s[start-1]] {
 			// The chain goes on: keep its last words, then emit the
 			// windows that end with this word.
 			if chained == maxWindow {
@@ -312,8 +316,9 @@ func termTokens(its []item) []uint64 {
 	}
 	for i := 0; i < len(its); {
 		if its[i].wild != 0 || !isWord[its[i].c] {
-			// A dot between two closed words continues the chain.
-			if !(its[i].wild == 0 && its[i].c == '.' && len(chain) > 0 && i+1 < len(its) && its[i+1].wild == 0 && isWord[its[i+1].c]) {
+			// A joining character between two closed words continues
+			// the chain.
+			if !(its[i].wild == 0 && isJoin[its[i].c] && len(chain) > 0 && i+1 < len(its) && its[i+1].wild == 0 && isWord[its[i+1].c]) {
 				flush()
 			}
 			i++

@@ -27,17 +27,17 @@ func TestTokensWordsAndWindows(t *testing.T) {
 		}
 		return windowHash(hs)
 	}
-	for _, ws := range [][]string{{"10", "1", "2", "3"}, {"1", "2", "3"}, {"10", "1"}, {"2", "13", "0"}, {"b", "c", "d", "e"}, {"a", "b"}} {
+	for _, ws := range [][]string{{"10", "1", "2", "3"}, {"1", "2", "3"}, {"10", "1"}, {"2", "13", "0"}, {"b", "c", "d", "e"}, {"a", "b"}, {"aws", "cli"}, {"u", "v"}} {
 		if !got[win(ws...)] {
 			t.Errorf("window %v not a token", ws)
 		}
 	}
-	for _, ws := range [][]string{{"a", "b", "c", "d", "e"}, {"3", "useragent"}, {"cli", "2"}} {
+	for _, ws := range [][]string{{"a", "b", "c", "d", "e"}, {"3", "useragent"}, {"cli", "2"}, {"aws", "cli", "2", "13", "0"}} {
 		if got[win(ws...)] {
 			t.Errorf("window %v is a token", ws)
 		}
 	}
-	if got[wordHash("sourceip")] || got[wordHash("10.1")] || got[wordHash("u_v")] {
+	if got[wordHash("sourceip")] || got[wordHash("10.1")] || got[wordHash("u_v")] || got[wordHash("aws-cli")] {
 		t.Error("a part of a word is a token")
 	}
 }
@@ -59,10 +59,11 @@ func TestLikeTerm(t *testing.T) {
 		{`admin%`, B+`admin.*`, 0},
 		{`%user/alice%`, `.*user/alice.*`, 0},
 		{`%user/alice/%`, `.*user/alice/.*`, 1},
+		{`3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b`, B + `3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b` + E, 7}, // 5 words, 2 windows of 4
 		{`"x"`, `"x"`, 1},
 		{`access denied`, B+`access denied`+E, 2},
 		{`a\%b`, B+`a%b`+E, 2},
-		{`user\_name`, B + `user_name` + E, 2},
+		{`user\_name`, B + `user_name` + E, 3},
 		{`Create____`, B+`Create....`, 0},
 	} {
 		got := LikeTerm(tc.like)
