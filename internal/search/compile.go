@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -337,54 +336,10 @@ func (c *compiler) freeText(b *strings.Builder, v value) error {
 	return nil
 }
 
-// maxIndexTokens bounds the tokens of one term looked up in the index:
-// the first are kept (textindex puts the rarer first; any subset still
-// only narrows).
-const maxIndexTokens = 6
-
-// TextBlocksSQL returns a subquery listing the free-text index blocks
-// (text_block values of cloudtrail) that may hold every token of hashes
-// (textindex), and block -1, which holds the rows stored before the index
-// existed (every block for no hashes). Its numbers come from hashes, not from user text, so they are
-// written into the SQL.
-func TextBlocksSQL(hashes []uint64) string {
-	if len(hashes) == 0 {
-		return "SELECT DISTINCT blk FROM trawl_text_bloom UNION ALL SELECT -1"
-	}
-	if len(hashes) > maxIndexTokens {
-		hashes = hashes[:maxIndexTokens]
-	}
-	byPart := map[int][]int{}
-	var parts []int
-	for _, h := range hashes {
-		p := textindex.ProbeOf(h)
-		if _, ok := byPart[p.Part]; !ok {
-			parts = append(parts, p.Part)
-		}
-		byPart[p.Part] = append(byPart[p.Part], p.Bits[:]...)
-	}
-	var b strings.Builder
-	b.WriteString("SELECT blk FROM trawl_text_bloom WHERE ")
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteString(" OR ")
-		}
-		fmt.Fprintf(&b, "(part = %d", p)
-		bits := byPart[p]
-		slices.Sort(bits)
-		for j, bit := range bits {
-			if j == 0 || bit != bits[j-1] {
-				fmt.Fprintf(&b, " AND get_bit(bits::BIT, %d) = 1", bit)
-			}
-		}
-		b.WriteString(")")
-	}
-	if len(parts) > 1 {
-		fmt.Fprintf(&b, " GROUP BY blk HAVING count(*) = %d", len(parts))
-	}
-	b.WriteString(" UNION ALL SELECT -1")
-	return b.String()
-}
+// TextBlocksSQL returns the subquery that lists the free-text index
+// blocks of cloudtrail that may hold every token of hashes
+// (textindex.BlocksSQL), for `text_block IN (…)`.
+func TextBlocksSQL(hashes []uint64) string { return textindex.BlocksSQL(hashes) }
 
 func typeName(t colType) string {
 	switch t {

@@ -6,9 +6,11 @@
 // lower-cased: '_' separates words, as in Splunk, so that
 // AdministratorAccess is a word of AWSReservedSSO_AdministratorAccess_0a1b.
 // Words joined by single '.', '-' or '_' form a chain (an IPv4 address, a
-// host name, a UUID, a snake_case name); every window of 2, 3 or 4
-// consecutive words of a chain is a token too, so that "10.1.2.3" or
-// "user_2" is found by its own token rather than by common numbers.
+// host name, a UUID, a snake_case name); every pair of consecutive words
+// of a chain is a token too, so that "10.1.2.3" (10.1, 1.2 and 2.3) or
+// "user_2" is found by rarer tokens than its common words. (Longer windows
+// were measured: they add tokens, which need more bits per block, for
+// little more selectivity.)
 //
 // A free-text search term matches whole words (its ends are word
 // boundaries where they are word characters, see Term), so every run of
@@ -31,13 +33,13 @@ import (
 
 const (
 	// Parts is the number of parts a block's filter is split into.
-	Parts = 64
+	Parts = 128
 	// PartBits is the size of one part in bits.
 	PartBits = 16384
 	// K is the number of bits a token sets in its part.
 	K = 7
-	// maxWindow is the longest window of a dotted chain indexed.
-	maxWindow = 4
+	// partShift selects a token's part from the top bits of its hash.
+	partShift = 57
 
 	partWords = PartBits / 64
 )
@@ -105,24 +107,22 @@ func wordHash(w string) uint64 {
 	return mix((h ^ acc ^ uint64(len(w))<<56) * m1)
 }
 
-// windowHash is the hash of a window of a dotted chain, from its words'
+// pairHash is the hash of two consecutive words of a chain, from their
 // hashes.
-func windowHash(ws []uint64) uint64 {
-	h := uint64(seedWin)
-	for _, w := range ws {
-		h = (h ^ w) * m1
-		h ^= h >> 32
-	}
+func pairHash(a, b uint64) uint64 {
+	h := (seedWin ^ a) * m1
+	h ^= h >> 32
+	h = (h ^ b) * m1
+	h ^= h >> 32
 	return mix(h)
 }
 
 // Tokens calls fn with the hash of every token of s: each word, and each
-// window of 2 to 4 words of a dotted chain. A token met twice is passed
+// pair of consecutive words of a chain. A token met twice is passed
 // twice.
 func Tokens(s string, fn func(uint64)) {
-	var chain [maxWindow]uint64 // the chain's last words, newest last
-	chained := 0                // words of the current chain held in chain
-	lastEnd := -2               // where the previous word ended
+	var prev uint64 // the previous word of the chain
+	lastEnd := -2   // where the previous word ended
 	for i := 0; i < len(s); {
 		if !isWord[s[i]] {
 			i++
@@ -144,20 +144,9 @@ func Tokens(s string, fn func(uint64)) {
 		h = mix((h ^ acc ^ uint64(i-start)<<56) * m1)
 		fn(h)
 		if lastEnd == start-1 && start > 0 && isJoin[s[start-1]] {
-			// The chain goes on: keep its last words, then emit the
-			// windows that end with this word.
-			if chained == maxWindow {
-				copy(chain[:], chain[1:])
-				chained--
-			}
-		} else {
-			chained = 0
+			fn(pairHash(prev, h))
 		}
-		chain[chained] = h
-		chained++
-		for w := 2; w <= chained; w++ {
-			fn(windowHash(chain[chained-w : chained]))
-		}
+		prev = h
 		lastEnd = i
 	}
 }
@@ -172,7 +161,7 @@ type Probe struct {
 
 // ProbeOf returns where the token with hash h is.
 func ProbeOf(h uint64) Probe {
-	p := Probe{Part: int(h >> 58)}
+	p := Probe{Part: int(h >> partShift)}
 	a, b := uint32(h), uint32(h>>26)|1
 	for i := range p.Bits {
 		p.Bits[i] = int((a + uint32(i)*b) % PartBits)
@@ -203,7 +192,7 @@ func (b *Bloom) Add(h uint64) {
 		return
 	}
 	*r = h
-	part := h >> 58
+	part := h >> partShift
 	w := &b.words[part]
 	b.used[part] = true
 	a, s := uint32(h), uint32(h>>26)|1
@@ -250,7 +239,7 @@ type Term struct {
 	// letter or digit) at each end that is a word character.
 	Regexp string
 	// Tokens are the hashes of the tokens a record matching Regexp holds,
-	// windows of dotted chains first (none when the term has no closed
+	// pairs of chained words first (none when the term has no closed
 	// word: then the index cannot help).
 	Tokens []uint64
 }
@@ -303,14 +292,11 @@ func LikeTerm(like string) Term {
 // literal word characters whose neighbours in the term are literal
 // non-word characters or the term's ends (which are word boundaries).
 func termTokens(its []item) []uint64 {
-	var out, wins []uint64
-	var chain []uint64 // closed words joined by single dots
+	var out, pairs []uint64
+	var chain []uint64 // closed words joined by single joining characters
 	flush := func() {
-		if n := len(chain); n >= 2 {
-			w := min(n, maxWindow)
-			for i := 0; i+w <= n; i++ {
-				wins = append(wins, windowHash(chain[i:i+w]))
-			}
+		for i := 1; i < len(chain); i++ {
+			pairs = append(pairs, pairHash(chain[i-1], chain[i]))
 		}
 		chain = chain[:0]
 	}
@@ -339,6 +325,6 @@ func termTokens(its []item) []uint64 {
 		chain = append(chain, h)
 	}
 	flush()
-	// Windows first: they are rarer than their words.
-	return append(wins, out...)
+	// Pairs first: they are rarer than their words.
+	return append(pairs, out...)
 }

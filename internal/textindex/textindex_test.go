@@ -20,21 +20,15 @@ func TestTokensWordsAndWindows(t *testing.T) {
 			t.Errorf("word %q not a token", w)
 		}
 	}
-	win := func(ws ...string) uint64 {
-		var hs []uint64
-		for _, w := range ws {
-			hs = append(hs, wordHash(w))
-		}
-		return windowHash(hs)
-	}
-	for _, ws := range [][]string{{"10", "1", "2", "3"}, {"1", "2", "3"}, {"10", "1"}, {"2", "13", "0"}, {"b", "c", "d", "e"}, {"a", "b"}, {"aws", "cli"}, {"u", "v"}} {
-		if !got[win(ws...)] {
-			t.Errorf("window %v not a token", ws)
+	pair := func(a, b string) uint64 { return pairHash(wordHash(a), wordHash(b)) }
+	for _, ws := range [][2]string{{"10", "1"}, {"1", "2"}, {"2", "3"}, {"2", "13"}, {"13", "0"}, {"d", "e"}, {"a", "b"}, {"aws", "cli"}, {"u", "v"}} {
+		if !got[pair(ws[0], ws[1])] {
+			t.Errorf("pair %v not a token", ws)
 		}
 	}
-	for _, ws := range [][]string{{"a", "b", "c", "d", "e"}, {"3", "useragent"}, {"cli", "2"}, {"aws", "cli", "2", "13", "0"}} {
-		if got[win(ws...)] {
-			t.Errorf("window %v is a token", ws)
+	for _, ws := range [][2]string{{"a", "c"}, {"3", "useragent"}, {"cli", "2"}, {"b", "a"}} {
+		if got[pair(ws[0], ws[1])] {
+			t.Errorf("pair %v is a token", ws)
 		}
 	}
 	if got[wordHash("sourceip")] || got[wordHash("10.1")] || got[wordHash("u_v")] || got[wordHash("aws-cli")] {
@@ -54,12 +48,12 @@ func TestLikeTerm(t *testing.T) {
 		tokens   int
 	}{
 		{`AKIAIOSFODNN7EXAMPLE`, B+`AKIAIOSFODNN7EXAMPLE`+E, 1},
-		{`10.1.2.3`, B+`10\.1\.2\.3`+E, 5}, // 4 words + 1 window of 4
-		{`a.b.c.d.e`, B+`a\.b\.c\.d\.e`+E, 7},
+		{`10.1.2.3`, B+`10\.1\.2\.3`+E, 7}, // 4 words + 3 pairs
+		{`a.b.c.d.e`, B+`a\.b\.c\.d\.e`+E, 9},
 		{`admin%`, B+`admin.*`, 0},
 		{`%user/alice%`, `.*user/alice.*`, 0},
 		{`%user/alice/%`, `.*user/alice/.*`, 1},
-		{`3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b`, B + `3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b` + E, 7}, // 5 words, 2 windows of 4
+		{`3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b`, B + `3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b` + E, 9}, // 5 words, 4 pairs
 		{`"x"`, `"x"`, 1},
 		{`access denied`, B+`access denied`+E, 2},
 		{`a\%b`, B+`a%b`+E, 2},

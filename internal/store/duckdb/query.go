@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/trawl-project/trawl/internal/store"
+	"github.com/trawl-project/trawl/internal/textindex"
 )
 
 // showTables matches a plain SHOW TABLES statement.
@@ -38,7 +39,12 @@ func query(ctx context.Context, db queryer, req store.Request) (store.Rows, erro
 	if showTables.MatchString(req.SQL) {
 		req.SQL = showUserTables
 	}
-	rows, err := db.QueryContext(ctx, req.SQL, req.Args...)
+	stmt, err := resolveTextBlocks(ctx, db, req.SQL)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, stmt, req.Args...)
 	if err != nil {
 		cancel()
 		if h := castHint(req.SQL, err); h != "" {
@@ -151,4 +157,26 @@ func (r *queryRows) Close() error {
 	err := r.rows.Close()
 	r.cancel()
 	return err
+}
+
+// resolveTextBlocks looks up the free-text index blocks a statement names
+// (`text_block IN (…)`, written by internal/search) and puts their ranges
+// in its place (textindex.Resolve), so that DuckDB reads only those blocks.
+func resolveTextBlocks(ctx context.Context, db queryer, stmt string) (string, error) {
+	return textindex.Resolve(stmt, func(sub string) ([]int64, error) {
+		rows, err := db.QueryContext(ctx, sub)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var b int64
+			if err := rows.Scan(&b); err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+		return out, rows.Err()
+	})
 }
