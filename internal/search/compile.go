@@ -328,11 +328,19 @@ func (c *compiler) freeText(b *strings.Builder, v value) error {
 	// DuckDB runs a case-insensitive regular expression two to four times
 	// faster than ILIKE on the raw records.
 	term := textindex.LikeTerm(v.w.like)
+	var conds []string
 	if c.t.textIndex && len(term.Tokens) > 0 {
-		fmt.Fprintf(b, "(text_block IN (%s) AND regexp_matches(raw, %s, 'i'))", TextBlocksSQL(term.Tokens), c.arg(term.Regexp))
+		conds = append(conds, "text_block IN ("+TextBlocksSQL(term.Tokens)+")")
+	}
+	if term.Prefilter != "" {
+		conds = append(conds, "regexp_matches(raw, "+c.arg(term.Prefilter)+", 'i')")
+	}
+	conds = append(conds, "regexp_matches(raw, "+c.arg(term.Regexp)+", 'i')")
+	if len(conds) == 1 {
+		b.WriteString(conds[0])
 		return nil
 	}
-	fmt.Fprintf(b, "regexp_matches(raw, %s, 'i')", c.arg(term.Regexp))
+	b.WriteString("(" + strings.Join(conds, " AND ") + ")")
 	return nil
 }
 

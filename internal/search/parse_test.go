@@ -82,16 +82,16 @@ func TestCompiledSQL(t *testing.T) {
 		{`userIdentity.arn:*100%_\*x\\*`, nil, `((user_arn LIKE ? ESCAPE '\'))`, []any{`%100\%\_*x\\%`}},
 		{`requestParameters.bucketName:prod-*`, nil, `((json_extract_string(raw, ?) LIKE ? ESCAPE '\'))`, []any{"$.requestParameters.bucketName", "prod-%"}},
 		{`requestParameters.items[0].name:x`, nil, `((json_extract_string(raw, ?) = ?))`, []any{"$.requestParameters.items[0].name", "x"}},
-		{`a b OR c`, nil, `(((` + ft("a") + ` AND ` + ft("b") + `) OR ` + ft("c") + `))`, []any{wb("a"), wb("b"), wb("c")}},
-		{`a b OR c`, search.VPCFlow, `start_time >= ? AND (((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i')) OR regexp_matches(raw, ?, 'i')))`, []any{since, wb("a"), wb("b"), wb("c")}},
-		{`*admin* "10.1.2.3"`, nil, `((regexp_matches(raw, ?, 'i') AND ` + ft("10.1.2.3") + `))`, []any{`.*admin.*`, wb(`10\.1\.2\.3`)}},
+		{`a b OR c`, nil, `(((` + ft("a") + ` AND ` + ft("b") + `) OR ` + ft("c") + `))`, []any{pre("a"), wb("a"), pre("b"), wb("b"), pre("c"), wb("c")}},
+		{`a b OR c`, search.VPCFlow, `start_time >= ? AND ((((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i')) AND (regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i'))) OR (regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i'))))`, []any{since, pre("a"), wb("a"), pre("b"), wb("b"), pre("c"), wb("c")}},
+		{`*admin* "10.1.2.3"`, nil, `((regexp_matches(raw, ?, 'i') AND ` + ft("10.1.2.3") + `))`, []any{`.*admin.*`, pre(`10\.1\.2\.3`), wb(`10\.1\.2\.3`)}},
 		{`NOT errorCode:AccessDenied`, nil, `((NOT coalesce((error_code = ?), false)))`, []any{"AccessDenied"}},
 		{`dstport:[0 TO 1023]`, nil, `((dstport >= ? AND dstport <= ?))`, []any{int64(0), int64(1023)}},
 		{`dstport:{0 TO *]`, nil, `((dstport > ?))`, []any{int64(0)}},
 		{`severity:>=7`, nil, `((severity >= ?))`, []any{7.0}},
 		{`requestParameters.maxResults:>10`, nil, `((TRY_CAST(json_extract_string(raw, ?) AS DOUBLE) > ?))`, []any{"$.requestParameters.maxResults", 10.0}},
 		{`eventName:x`, search.CloudTrail, `event_time >= ? AND ((event_name = ?))`, []any{since, "x"}},
-		{`'; DROP TABLE cloudtrail; --`, nil, `((regexp_matches(raw, ?, 'i') AND ` + ft("DROP") + ` AND ` + ft("TABLE") + ` AND ` + ft("cloudtrail;") + ` AND (NOT coalesce(regexp_matches(raw, ?, 'i'), false))))`, []any{"';", wb("DROP"), wb("TABLE"), "(?:^|[^0-9A-Za-z])cloudtrail;", "-"}},
+		{`'; DROP TABLE cloudtrail; --`, nil, `((regexp_matches(raw, ?, 'i') AND ` + ft("DROP") + ` AND ` + ft("TABLE") + ` AND ` + ft("cloudtrail;") + ` AND (NOT coalesce(regexp_matches(raw, ?, 'i'), false))))`, []any{"';", pre("DROP"), wb("DROP"), pre("TABLE"), wb("TABLE"), "cloudtrail;", "(?:^|[^0-9A-Za-z])cloudtrail;", "-"}},
 	} {
 		opt := search.Options{Table: tc.table}
 		if tc.table != nil {
@@ -148,10 +148,14 @@ func TestQuoteRoundTrip(t *testing.T) {
 }
 
 // ft is the SQL of a free-text term on cloudtrail: the index look-up, then
-// the regular expression.
+// the prefilter and the regular expression.
 func ft(like string) string {
-	return "(text_block IN (" + search.TextBlocksSQL(textindex.LikeTerm(like).Tokens) + ") AND regexp_matches(raw, ?, 'i'))"
+	return "(text_block IN (" + search.TextBlocksSQL(textindex.LikeTerm(like).Tokens) + ") AND regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i'))"
 }
 
 // wb is a whole-word regular expression: text between word boundaries.
 func wb(re string) string { return "(?:^|[^0-9A-Za-z])" + re + "(?:[^0-9A-Za-z]|$)" }
+
+// pre is the prefilter of a whole-word regular expression: without its
+// leading boundary.
+func pre(re string) string { return re + "(?:[^0-9A-Za-z]|$)" }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -134,11 +133,11 @@ func rangesSQL(bs []int64) string {
 		if i > 0 {
 			b.WriteString(" OR ")
 		}
-		if s.lo == s.hi {
-			b.WriteString("text_block = " + strconv.FormatInt(s.lo, 10))
-		} else {
-			fmt.Fprintf(&b, "text_block BETWEEN %d AND %d", s.lo, s.hi)
-		}
+		// BETWEEN even for one block: DuckDB 1.5 applies an OR of
+		// ranges in the scan, skipping the rows outside them, but turns
+		// an OR of equalities (or an IN list) into an optional filter
+		// that only prunes whole row groups by min/max.
+		fmt.Fprintf(&b, "text_block BETWEEN %d AND %d", s.lo, s.hi)
 	}
 	b.WriteString(")")
 	return b.String()

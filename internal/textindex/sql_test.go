@@ -19,7 +19,7 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "SELECT count(*) FROM cloudtrail WHERE ((text_block = -1 OR text_block BETWEEN 3 AND 5 OR text_block = 7 OR text_block = 9) AND regexp_matches(raw, ?, 'i')) AND ((text_block = -1))"
+	want := "SELECT count(*) FROM cloudtrail WHERE ((text_block BETWEEN -1 AND -1 OR text_block BETWEEN 3 AND 5 OR text_block BETWEEN 7 AND 7 OR text_block BETWEEN 9 AND 9) AND regexp_matches(raw, ?, 'i')) AND ((text_block BETWEEN -1 AND -1))"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

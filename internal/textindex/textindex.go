@@ -33,13 +33,13 @@ import (
 
 const (
 	// Parts is the number of parts a block's filter is split into.
-	Parts = 128
+	Parts = 256
 	// PartBits is the size of one part in bits.
 	PartBits = 16384
 	// K is the number of bits a token sets in its part.
 	K = 7
 	// partShift selects a token's part from the top bits of its hash.
-	partShift = 57
+	partShift = 56
 
 	partWords = PartBits / 64
 )
@@ -238,6 +238,12 @@ type Term struct {
 	// boundary (start or end of text, or a character other than an ASCII
 	// letter or digit) at each end that is a word character.
 	Regexp string
+	// Prefilter, when not empty, is Regexp without its leading word
+	// boundary: a pattern that starts with literal text, which RE2 finds
+	// about three times faster than Regexp (measured in DuckDB,
+	// docs/performance.md). Every text Regexp matches, it matches: testing
+	// it first saves time on the records without the term.
+	Prefilter string
 	// Tokens are the hashes of the tokens a record matching Regexp holds,
 	// pairs of chained words first (none when the term has no closed
 	// word: then the index cannot help).
@@ -269,9 +275,6 @@ func LikeTerm(like string) Term {
 	}
 	var re strings.Builder
 	word := func(k int) bool { return k >= 0 && k < len(its) && its[k].wild == 0 && isWord[its[k].c] }
-	if word(0) {
-		re.WriteString(`(?:^|[^0-9A-Za-z])`)
-	}
 	for _, it := range its {
 		switch it.wild {
 		case '%':
@@ -284,6 +287,9 @@ func LikeTerm(like string) Term {
 	}
 	if word(len(its) - 1) {
 		re.WriteString(`(?:[^0-9A-Za-z]|$)`)
+	}
+	if word(0) {
+		return Term{Regexp: `(?:^|[^0-9A-Za-z])` + re.String(), Prefilter: re.String(), Tokens: termTokens(its)}
 	}
 	return Term{Regexp: re.String(), Tokens: termTokens(its)}
 }

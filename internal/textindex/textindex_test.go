@@ -96,6 +96,9 @@ func TestTermTokensNeverLoseAMatch(t *testing.T) {
 			continue
 		}
 		matched++
+		if term.Prefilter != "" && !regexp.MustCompile("(?i)"+term.Prefilter).MatchString(text) {
+			t.Fatalf("term %q: %s matches %q but its prefilter %s does not", like, term.Regexp, text, term.Prefilter)
+		}
 		have := tokens(text)
 		for _, h := range term.Tokens {
 			if !have[h] {
