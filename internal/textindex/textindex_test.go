@@ -1,7 +1,9 @@
 package textindex
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,18 +49,18 @@ func TestLikeTerm(t *testing.T) {
 		like, re string
 		tokens   int
 	}{
-		{`AKIAIOSFODNN7EXAMPLE`, B+`AKIAIOSFODNN7EXAMPLE`+E, 1},
-		{`10.1.2.3`, B+`10\.1\.2\.3`+E, 7}, // 4 words + 3 pairs
-		{`a.b.c.d.e`, B+`a\.b\.c\.d\.e`+E, 9},
-		{`admin%`, B+`admin.*`, 0},
+		{`AKIAIOSFODNN7EXAMPLE`, B + `AKIAIOSFODNN7EXAMPLE` + E, 1},
+		{`10.1.2.3`, B + `10\.1\.2\.3` + E, 7}, // 4 words + 3 pairs
+		{`a.b.c.d.e`, B + `a\.b\.c\.d\.e` + E, 9},
+		{`admin%`, B + `admin.*`, 0},
 		{`%user/alice%`, `.*user/alice.*`, 0},
 		{`%user/alice/%`, `.*user/alice/.*`, 1},
 		{`3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b`, B + `3f2a9c1e-4b1d-4e57-9a0b-1c2d3e4f5a6b` + E, 9}, // 5 words, 4 pairs
 		{`"x"`, `"x"`, 1},
-		{`access denied`, B+`access denied`+E, 2},
-		{`a\%b`, B+`a%b`+E, 2},
+		{`access denied`, B + `access denied` + E, 2},
+		{`a\%b`, B + `a%b` + E, 2},
 		{`user\_name`, B + `user_name` + E, 3},
-		{`Create____`, B+`Create....`, 0},
+		{`Create____`, B + `Create....`, 0},
 	} {
 		got := LikeTerm(tc.like)
 		if got.Regexp != tc.re || len(got.Tokens) != tc.tokens {
@@ -108,6 +110,19 @@ func TestTermTokensNeverLoseAMatch(t *testing.T) {
 	}
 	if matched < 10000 {
 		t.Errorf("only %d terms matched", matched)
+	}
+}
+
+// TestAddTextIsTokens: AddText sets the bits of exactly the tokens Tokens
+// lists.
+func TestAddTextIsTokens(t *testing.T) {
+	for _, s := range []string{`{"a":"10.1.2.3","b":"user_2","c":"3f2a9c1e-4b1d","d":"x..y--z"}`, "", "a", ".a.", "AKIA1234 a-b_c.d"} {
+		var direct, via Bloom
+		direct.AddText(s)
+		Tokens(s, via.Add)
+		if direct.words != via.words {
+			t.Errorf("%q: AddText and Tokens differ", s)
+		}
 	}
 }
 
@@ -162,4 +177,37 @@ func BenchmarkTokens(b *testing.B) {
 	for b.Loop() {
 		Tokens(raw, func(uint64) { n++ })
 	}
+}
+
+// BenchmarkAddRecords adds real records from $TRAWL_RAWS (JSON lines of
+// {"raw": …}, e.g. COPY (SELECT raw FROM cloudtrail_base USING SAMPLE 3000
+// ROWS) TO 'raws.jsonl' (FORMAT json)), as a writer does for a block.
+func BenchmarkAddRecords(b *testing.B) {
+	path := os.Getenv("TRAWL_RAWS")
+	if path == "" {
+		b.Skip("TRAWL_RAWS not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raws []string
+	size := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r struct{ Raw string }
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, r.Raw)
+		size += len(r.Raw)
+	}
+	var bl Bloom
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		bl.Reset()
+		for _, r := range raws {
+			bl.AddText(r)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(raws)), "ns/record")
 }
