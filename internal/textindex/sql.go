@@ -1,6 +1,7 @@
 package textindex
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -57,6 +58,12 @@ func BlocksSQL(hashes []uint64) string {
 	return b.String()
 }
 
+// ErrNoIndex is what a Resolve callback returns when the database has no
+// free-text index (a store older than schema version 10 opened read-only):
+// the look-up is then replaced by TRUE, so every row is read, as before
+// the index.
+var ErrNoIndex = errors.New("no free-text index")
+
 // lookup matches `text_block IN (BlocksSQL…)`; group 1 is the subquery.
 var lookup = regexp.MustCompile(`text_block IN \((SELECT (?:DISTINCT blk FROM trawl_text_bloom|blk FROM trawl_text_bloom WHERE \(part = \d+(?: AND get_bit\(bits::BIT, \d+\) = 1)+\)(?: OR \(part = \d+(?: AND get_bit\(bits::BIT, \d+\) = 1)+\))*(?: GROUP BY blk HAVING count\(\*\) = \d+)?) UNION ALL SELECT -1)\)`)
 
@@ -81,6 +88,10 @@ func Resolve(sql string, blocks func(subquery string) ([]int64, error)) (string,
 		}
 		var bs []int64
 		bs, err = blocks(lookup.FindStringSubmatch(m)[1])
+		if errors.Is(err, ErrNoIndex) {
+			err = nil
+			return "TRUE"
+		}
 		if err != nil {
 			return m
 		}

@@ -34,6 +34,11 @@ func TestResolve(t *testing.T) {
 	if _, err := Resolve(stmt, func(string) ([]int64, error) { return nil, errors.New("boom") }); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("error %v", err)
 	}
+	// No index (an old store read-only): every row.
+	got, err = Resolve(stmt, func(string) ([]int64, error) { return nil, ErrNoIndex })
+	if want := "SELECT count(*) FROM cloudtrail WHERE (TRUE AND regexp_matches(raw, ?, 'i')) AND (TRUE)"; err != nil || got != want {
+		t.Errorf("no index: %q, %v", got, err)
+	}
 }
 
 // TestRangesMerged: many scattered blocks become at most maxRanges ranges

@@ -165,6 +165,10 @@ func (r *queryRows) Close() error {
 func resolveTextBlocks(ctx context.Context, db queryer, stmt string) (string, error) {
 	return textindex.Resolve(stmt, func(sub string) ([]int64, error) {
 		rows, err := db.QueryContext(ctx, sub)
+		if err != nil && strings.Contains(err.Error(), "trawl_text_bloom does not exist") {
+			// Older than schema version 10, opened read-only.
+			return nil, textindex.ErrNoIndex
+		}
 		if err != nil {
 			return nil, err
 		}
