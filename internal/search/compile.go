@@ -333,9 +333,13 @@ func (c *compiler) freeText(b *strings.Builder, v value) error {
 		conds = append(conds, "text_block IN ("+TextBlocksSQL(term.Tokens)+")")
 	}
 	if term.Prefilter != "" {
-		conds = append(conds, "regexp_matches(raw, "+c.arg(term.Prefilter)+", 'i')")
+		// CASE, not AND: DuckDB reorders the terms of an AND by their
+		// measured cost, and the whole-word expression is the slow one.
+		pre := c.arg(term.Prefilter)
+		conds = append(conds, "CASE WHEN regexp_matches(raw, "+pre+", 'i') THEN regexp_matches(raw, "+c.arg(term.Regexp)+", 'i') ELSE false END")
+	} else {
+		conds = append(conds, "regexp_matches(raw, "+c.arg(term.Regexp)+", 'i')")
 	}
-	conds = append(conds, "regexp_matches(raw, "+c.arg(term.Regexp)+", 'i')")
 	if len(conds) == 1 {
 		b.WriteString(conds[0])
 		return nil

@@ -21,6 +21,7 @@ var sqlWords = map[string]bool{
 	"LIKE": true, "ILIKE": true, "ESCAPE": true, "IS": true, "NULL": true, "BETWEEN": true,
 	"json_extract_string": true, "TRY_CAST": true, "CAST": true, "AS": true, "DOUBLE": true,
 	"UTINYINT": true, "UBIGINT": true, "split_part": true, "count": true, "regexp_matches": true,
+	"CASE": true, "WHEN": true, "THEN": true, "ELSE": true, "END": true,
 }
 
 // sqlLiterals and sqlNumbers are the only constants compiled SQL may hold.

@@ -83,7 +83,7 @@ func TestCompiledSQL(t *testing.T) {
 		{`requestParameters.bucketName:prod-*`, nil, `((json_extract_string(raw, ?) LIKE ? ESCAPE '\'))`, []any{"$.requestParameters.bucketName", "prod-%"}},
 		{`requestParameters.items[0].name:x`, nil, `((json_extract_string(raw, ?) = ?))`, []any{"$.requestParameters.items[0].name", "x"}},
 		{`a b OR c`, nil, `(((` + ft("a") + ` AND ` + ft("b") + `) OR ` + ft("c") + `))`, []any{pre("a"), wb("a"), pre("b"), wb("b"), pre("c"), wb("c")}},
-		{`a b OR c`, search.VPCFlow, `start_time >= ? AND ((((regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i')) AND (regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i'))) OR (regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i'))))`, []any{since, pre("a"), wb("a"), pre("b"), wb("b"), pre("c"), wb("c")}},
+		{`a b OR c`, search.VPCFlow, `start_time >= ? AND (((` + cw + ` AND ` + cw + `) OR ` + cw + `))`, []any{since, pre("a"), wb("a"), pre("b"), wb("b"), pre("c"), wb("c")}},
 		{`*admin* "10.1.2.3"`, nil, `((regexp_matches(raw, ?, 'i') AND ` + ft("10.1.2.3") + `))`, []any{`.*admin.*`, pre(`10\.1\.2\.3`), wb(`10\.1\.2\.3`)}},
 		{`NOT errorCode:AccessDenied`, nil, `((NOT coalesce((error_code = ?), false)))`, []any{"AccessDenied"}},
 		{`dstport:[0 TO 1023]`, nil, `((dstport >= ? AND dstport <= ?))`, []any{int64(0), int64(1023)}},
@@ -150,11 +150,14 @@ func TestQuoteRoundTrip(t *testing.T) {
 // ft is the SQL of a free-text term on cloudtrail: the index look-up, then
 // the prefilter and the regular expression.
 func ft(like string) string {
-	return "(text_block IN (" + search.TextBlocksSQL(textindex.LikeTerm(like).Tokens) + ") AND regexp_matches(raw, ?, 'i') AND regexp_matches(raw, ?, 'i'))"
+	return "(text_block IN (" + search.TextBlocksSQL(textindex.LikeTerm(like).Tokens) + ") AND " + cw + ")"
 }
 
 // wb is a whole-word regular expression: text between word boundaries.
 func wb(re string) string { return "(?:^|[^0-9A-Za-z])" + re + "(?:[^0-9A-Za-z]|$)" }
+
+// cw is a whole-word match: the prefilter, then the regular expression.
+const cw = "CASE WHEN regexp_matches(raw, ?, 'i') THEN regexp_matches(raw, ?, 'i') ELSE false END"
 
 // pre is the prefilter of a whole-word regular expression: without its
 // leading boundary.
