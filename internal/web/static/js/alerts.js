@@ -61,7 +61,7 @@ export function AlertsPage() {
       <thead><tr><th>Severity</th><th>Title</th><th>Rule</th><th>Status</th><th>First seen</th><th>Last seen</th><th>Hits</th><th>Actions</th></tr></thead>
       <tbody>${alerts.map((a) => html`<tr data-alert=${a.id} data-status=${a.status}>
         <td><span class=${'sev sev-' + a.severity}>${a.severity}</span></td>
-        <td>${a.title}</td>
+        <td class="title">${a.title}</td>
         <td><code>${a.rule_id}</code></td>
         <td class="status">${a.status}</td>
         <td>${fmtTime(a.first_seen)}</td>

@@ -2,6 +2,14 @@
 // their whole state from the URL, so every view can be bookmarked and shared
 // and the browser's back and forward buttons work.
 import { html, render, useLocation, Link } from './lib.js';
+
+// Content-Security-Policy violations are kept for the browser tests (and
+// logged): the UI must run under script-src 'self'; style-src 'self'.
+window.__trawlCSP = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__trawlCSP.push(`${e.violatedDirective} ${e.blockedURI}`);
+  console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+});
 import { SearchPage } from './search.js';
 import { DashboardsPage } from './dashboards.js';
 import { AlertsPage, RulesPage } from './alerts.js';

@@ -50,7 +50,11 @@ export function ChartCanvas({ config, deps, height, onChart }) {
     for (const ds of cfg.data.datasets) points += ds.data.filter((v) => v !== null && v !== undefined).length;
     ref.current.dataset.points = String(points);
     if (onChart) onChart(chart);
-    return () => chart.destroy();
+    const canvas = ref.current;
+    return () => {
+      delete canvas.dataset.points;
+      chart.destroy();
+    };
   }, deps);
   return html`<div class="chart-box" data-height=${height || 240} ref=${(el) => { if (el) el.style.height = (height || 240) + 'px'; }}>
     <canvas ref=${ref}></canvas>
