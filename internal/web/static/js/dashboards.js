@@ -70,12 +70,14 @@ function searchURL(type, q, from, to) {
 function Panel({ dash, panel, state }) {
   const [data, setData] = useState(null);
   const [err, setErr] = useState(null);
+  const [loading, setLoading] = useState(true);
   useEffect(() => {
     let live = true;
     setErr(null);
+    setLoading(true);
     api(`/api/dashboards/${encodeURIComponent(dash.id)}/panels/${encodeURIComponent(panel.id)}`, {
       from: apiTime(state.from), to: apiTime(state.to), account: state.account, region: state.region,
-    }).then((d) => live && setData(d)).catch((e) => live && setErr(e));
+    }).then((d) => live && setData(d)).catch((e) => live && setErr(e)).finally(() => live && setLoading(false));
     return () => { live = false; };
   }, [state.from, state.to, state.account, state.region]);
   const type = (data && data.type) || dash.type;
@@ -87,7 +89,7 @@ function Panel({ dash, panel, state }) {
     if (q === undefined || q === null || q === '') return;
     navigate(searchURL(type, q, t0 !== undefined ? String(t0) : from, t1 !== undefined ? String(t1) : to));
   };
-  const stateName = err ? 'error' : data ? 'ready' : 'loading';
+  const stateName = err ? 'error' : loading || !data ? 'loading' : 'ready';
   return html`<section class=${'panel w' + (panel.width === 1 ? 1 : 2)} data-panel=${panel.id} data-kind=${panel.kind}
       data-state=${stateName} data-rows=${data ? (data.rows || []).length : ''}>
     <h3>${panel.title}${data && data.unit ? html` <span class="muted">(${data.unit})</span>` : null}</h3>

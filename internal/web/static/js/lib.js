@@ -76,20 +76,21 @@ export function navigate(url, replace) {
 }
 
 function notify() {
-  for (const l of listeners) l(location.pathname + location.search);
+  for (const l of listeners) l();
 }
 
 window.addEventListener('popstate', notify);
 
 // useLocation returns the current path and query and re-renders on change.
+// A settings change (the timezone) re-renders too, with the same location.
 export function useLocation() {
-  const [loc, setLoc] = useState(location.pathname + location.search);
+  const [, setTick] = useState(0);
   useEffect(() => {
-    const l = (v) => setLoc(v);
+    const l = () => setTick((n) => n + 1);
     listeners.push(l);
     return () => { listeners = listeners.filter((x) => x !== l); };
   }, []);
-  return loc;
+  return location.pathname + location.search;
 }
 
 // params returns the current query parameters as a plain object.

@@ -264,6 +264,10 @@ function Results({ res, selected, onOpen, onMore, loadingMore }) {
   </div>`;
 }
 
+function isEmpty(v) {
+  return v === null || v === undefined || v === '';
+}
+
 // EventDetail shows every field and the original record, pretty-printed,
 // with a copy button.
 function EventDetail({ type, id, row, onClose }) {
@@ -281,6 +285,9 @@ function EventDetail({ type, id, row, onClose }) {
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
   }, []);
+  const [showEmpty, setShowEmpty] = useState(false);
+  const keys = ev ? Object.keys(ev.fields || {}).sort() : [];
+  const empties = ev ? keys.filter((k) => isEmpty(ev.fields[k])).length : 0;
   let pretty = '';
   if (ev) {
     try {
@@ -308,8 +315,10 @@ function EventDetail({ type, id, row, onClose }) {
     <${ErrorBox} error=${err} />
     ${ev ? html`<div class="detail-body">
       <table class="kv">
-        <tbody>${Object.keys(ev.fields || {}).sort().map((k) => html`<tr><th>${k}</th><td>${fmtValue(ev.fields[k])}</td></tr>`)}</tbody>
+        <tbody>${keys.filter((k) => showEmpty || !isEmpty(ev.fields[k])).map((k) => html`<tr><th>${k}</th><td>${fmtValue(ev.fields[k])}</td></tr>`)}</tbody>
       </table>
+      ${empties ? html`<label class="muted show-empty"><input type="checkbox" checked=${showEmpty}
+        onChange=${(e) => setShowEmpty(e.target.checked)} /> show ${empties} empty fields</label>` : null}
       <div class="raw-head"><strong>Original record</strong>
         <button type="button" class="copy" onClick=${copy}>Copy JSON</button> <span class="muted">${copied}</span></div>
       <pre class="raw">${pretty}</pre>
