@@ -88,8 +88,8 @@ type Panel struct {
 // source is a dashboard's table: its time column and the columns the
 // account and region filters apply to, with their search field names.
 type source struct {
-	table                    *search.Table
-	account, region          string // columns
+	table                     *search.Table
+	account, region           string // columns
 	accountField, regionField string // search field names
 }
 

@@ -151,7 +151,7 @@ var cloudTrail = &Dashboard{ID: "cloudtrail", Title: "CloudTrail", Type: "cloudt
 		Columns:     []string{"country", "value"},
 		SQL:         "SELECT src_country AS country, count(*) AS value FROM {table} WHERE {where} AND src_country IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1",
 		Measure:     "count(*)", MeasureColumn: "value",
-		Search:      func(row []any) string { return eq("src_country", row[0]) },
+		Search: func(row []any) string { return eq("src_country", row[0]) },
 	},
 }}
 
