@@ -4,7 +4,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test bench bench-alerts lint demo clean lambda
+.PHONY: build test bench bench-alerts lint demo clean lambda web-vendor
 
 build: ## build ./trawl
 	$(GO) build -ldflags "$(LDFLAGS)" -o trawl ./cmd/trawl
@@ -27,6 +27,9 @@ lambda: ## build bootstrap and trawl-lambda.zip for AWS Lambda, provided.al2023 
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build -tags lambda.norpc,netgo,osusergo \
 		-ldflags "$(LDFLAGS) -s -w -linkmode external -extldflags=-static" -o bootstrap ./cmd/trawl
 	rm -f trawl-lambda.zip && zip -j trawl-lambda.zip bootstrap
+
+web-vendor: ## refresh the web UI's vendored libraries (internal/web/static/vendor) from npm, exact versions
+	sh internal/web/vendor.sh
 
 demo: build ## run the demo
 	./trawl demo
