@@ -17,8 +17,10 @@ import (
 	"github.com/trawl-project/trawl/internal/api"
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/config"
+	"github.com/trawl-project/trawl/internal/dashboard"
 	"github.com/trawl-project/trawl/internal/rules"
 	"github.com/trawl-project/trawl/internal/server"
+	"github.com/trawl-project/trawl/internal/web"
 )
 
 // serveSettings are where and how the UI and API are served.
@@ -218,10 +220,8 @@ func openBrowser(stderr io.Writer, u string) {
 	}
 }
 
-// webHandler is the embedded web UI; nil serves the server's placeholder
-// page until internal/web is merged.
-func webHandler() http.Handler { return nil }
+// webHandler is the embedded web UI.
+func webHandler() http.Handler { return web.Handler() }
 
-// dashboardHandler answers /api/dashboards; nil until internal/dashboard
-// is merged.
-func dashboardHandler(*app.Store) http.Handler { return nil }
+// dashboardHandler answers /api/dashboards.
+func dashboardHandler(st *app.Store) http.Handler { return dashboard.Handler(st.Querier()) }
