@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/rules"
@@ -91,6 +92,11 @@ func (a *API) alerts(w http.ResponseWriter, r *http.Request) error {
 		return notFound("alerts are not available on this server")
 	}
 	v := r.URL.Query()
+	for _, k := range []string{"q", "rule", "status", "severity"} {
+		if s := v.Get(k); !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 || len(s) > 4096 {
+			return badRequest("%s: not valid text (UTF-8, no NUL, at most 4096 bytes)", k)
+		}
+	}
 	limit, err := intParam(r, "limit", 200, 1, 10000)
 	if err != nil {
 		return err

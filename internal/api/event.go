@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/search"
@@ -31,7 +32,7 @@ func (a *API) event(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		return badRequest("id: the event's _id is required")
 	}
-	if len(id) > 1024 || strings.IndexByte(id, 0) >= 0 {
+	if len(id) > 1024 || strings.IndexByte(id, 0) >= 0 || !utf8.ValidString(id) {
 		return notFound("no event with id %.64q", id)
 	}
 	t, err := tableParam(r)

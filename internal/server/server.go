@@ -32,6 +32,14 @@ const CookieName = "trawl_token"
 // DefaultAddr is where trawl serve listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:8080"
 
+// Routes are what the server answers besides the API's own routes
+// (api.Routes): /openapi.json documents both. The dashboards' routes are
+// answered by Options.Dashboards.
+var Routes = []string{
+	"GET /healthz", "GET /metrics", "GET /openapi.json",
+	"GET /api/dashboards", "GET /api/dashboards/{id}/filters", "GET /api/dashboards/{id}/panels/{panel}",
+}
+
 // Options configure a server.
 type Options struct {
 	// Addr is host:port to listen on (DefaultAddr if empty).
