@@ -101,8 +101,9 @@ func loadConfig(file string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// resolveServe decides the address and token: flags win over TRAWL_TOKEN,
-// which wins over the configuration's serve: section.
+// resolveServe decides the address and token: --token-file wins over
+// TRAWL_TOKEN, which wins over the configuration's serve.token_file and
+// serve.token.
 func resolveServe(cfg *config.Config, addr, tokenFile string, addrSet bool) (serveSettings, error) {
 	s := serveSettings{addr: addr, rules: config.Rules{Enabled: true}}
 	if cfg != nil {
@@ -111,22 +112,23 @@ func resolveServe(cfg *config.Config, addr, tokenFile string, addrSet bool) (ser
 		}
 		s.token = cfg.Serve.Token
 		if cfg.Serve.TokenFile != "" {
-			tokenFile = firstNonEmpty(tokenFile, cfg.Serve.TokenFile)
+			t, err := readToken("serve.token_file", cfg.Serve.TokenFile)
+			if err != nil {
+				return s, err
+			}
+			s.token = t
 		}
 		s.rules = cfg.Rules
 	}
-	if v := os.Getenv("TRAWL_TOKEN"); v != "" {
-		s.token = strings.TrimSpace(v)
+	if v := strings.TrimSpace(os.Getenv("TRAWL_TOKEN")); v != "" {
+		s.token = v
 	}
 	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
+		t, err := readToken("--token-file", tokenFile)
 		if err != nil {
-			return s, usageError("--token-file: %v", err)
+			return s, err
 		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		if s.token = strings.TrimSpace(line); s.token == "" {
-			return s, usageError("--token-file: %s is empty; put the token on its first line", tokenFile)
-		}
+		s.token = t
 	}
 	if s.token != "" && len(s.token) < 16 {
 		return s, usageError("the token is %d characters; use at least 16 (e.g. openssl rand -hex 24 > token)", len(s.token))
@@ -135,6 +137,20 @@ func resolveServe(cfg *config.Config, addr, tokenFile string, addrSet bool) (ser
 		return s, usageError("%v", err)
 	}
 	return s, nil
+}
+
+// readToken reads a token file: its first line.
+func readToken(name, file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", usageError("%s: %v", name, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	t := strings.TrimSpace(line)
+	if t == "" {
+		return "", usageError("%s: %s is empty; put the token on its first line", name, file)
+	}
+	return t, nil
 }
 
 func firstNonEmpty(a, b string) string {
