@@ -115,7 +115,8 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool, serv
 	log.Info("metrics", "url", fmt.Sprintf("http://%s/metrics", addr))
 	var serving <-chan error
 	if serveFlags != nil {
-		ss.log, ss.metrics = log, m.Handler(cfg.Metrics.Token)
+		// The server's own guard checks the serve token.
+		ss.log, ss.metrics = log, m.Handler("")
 		srv, cleanup, err := startServer(ctx, e, st, cfg.Store.Path, ss)
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/dashboard"
+	"github.com/trawl-project/trawl/internal/metrics"
 	"github.com/trawl-project/trawl/internal/rules"
 	"github.com/trawl-project/trawl/internal/server"
 	"github.com/trawl-project/trawl/internal/web"
@@ -201,6 +202,9 @@ func startServer(ctx context.Context, e *env, st *app.Store, db string, s serveS
 			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("rules: %w", err)}
 		}
 		loaded = set.Rules
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New().Handler("")
 	}
 	a := api.New(api.Options{Store: st.Querier(), SQL: st.Store, Alerts: st.Store, Rules: loaded, Debug: s.debug, Log: s.log})
 	srv, err := server.Listen(server.Options{Addr: s.addr, Token: s.token, API: a, Web: webHandler(), Dashboards: dashboardHandler(st),
