@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +17,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/trawl-project/trawl/internal/server"
 )
@@ -139,4 +149,99 @@ func sortedLines(s string) string {
 	l := strings.Split(s, "\n")
 	sort.Strings(l)
 	return strings.Join(l, "\n")
+}
+
+// TestRunServe runs `trawl run --serve --once` on a bucket in an
+// S3-compatible server: it collects, keeps serving, and trawl query goes
+// through it meanwhile.
+func TestRunServe(t *testing.T) {
+	dir, m := generate(t, 1500, -1)
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	defer srv.Close()
+	client := s3.New(s3.Options{BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials:                credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired})
+	ctx := context.Background()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("trail")}); err != nil {
+		t.Fatal(err)
+	}
+	err := filepath.WalkDir(filepath.Join(dir, "AWSLogs"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(p, "/CloudTrail/") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("trail"), Key: aws.String(filepath.ToSlash(rel)), Body: bytes.NewReader(data)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "run.duckdb")
+	cfg := filepath.Join(t.TempDir(), "trawl.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`store:
+  path: %s
+aws:
+  region: us-east-1
+  endpoint: %s
+sources:
+  - name: trail
+    s3:
+      bucket: trail
+      kinds: [cloudtrail]
+metrics:
+  listen: 127.0.0.1:0
+serve:
+  listen: 127.0.0.1:0
+`, db, srv.URL))
+	cmd := exec.Command(trawlBin, "run", "--serve", "--once", "--config", cfg)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"),
+		"AWS_EC2_METADATA_DISABLED=true", "TRAWL_TOKEN=")
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	go io.Copy(io.Discard, stdout)
+	// Wait for the log line that says the collection is done.
+	sc := bufio.NewScanner(stderr)
+	var logs []string
+	for sc.Scan() {
+		logs = append(logs, sc.Text())
+		if strings.Contains(sc.Text(), "still serving") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, stderr)
+	if len(logs) == 0 || !strings.Contains(logs[len(logs)-1], "still serving") {
+		t.Fatalf("run --serve --once never said it was done:\n%s", strings.Join(logs, "\n"))
+	}
+	// The same files ingested from disk into another database.
+	cts, _ := filepath.Glob(filepath.Join(dir, "AWSLogs", "*", "*", "CloudTrail"))
+	db2 := filepath.Join(t.TempDir(), "files.duckdb")
+	if _, errOut, code := trawl(t, nil, append([]string{"ingest", "--db", db2, "--progress", "never"}, cts...)...); code != 0 || len(cts) == 0 {
+		t.Fatalf("ingesting %v: exit %d: %s", cts, code, errOut)
+	}
+	want, _, _ := trawl(t, nil, "query", "--db", db2, "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM cloudtrail")
+	out, errOut, code := trawl(t, nil, "query", "--db", db, "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM cloudtrail")
+	if code != 0 || out != want || !strings.Contains(errOut, "held by the trawl server") || m.CloudTrailEvents < 1000 {
+		t.Errorf("query while run --serve holds the database: exit %d: %q, want %q: %s", code, out, want, errOut)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if c := cmd.ProcessState.ExitCode(); c != 0 {
+		t.Errorf("run --serve exited %d after SIGTERM", c)
+	}
 }
