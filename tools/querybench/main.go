@@ -24,7 +24,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/trawl-project/trawl/internal/api"
@@ -118,8 +117,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	counts, _ := store.Collect(ctx, st.Querier(), store.Request{SQL: "SELECT (SELECT count(*) FROM cloudtrail), (SELECT count(*) FROM vpcflow), (SELECT count(*) FROM guardduty_finding)"}, func(v any) string { return fmt.Sprint(v) })
 	fmt.Fprintf(w, "database %s: %v CloudTrail events, %v flow records, %v findings; %d runs of each request\n\n", o.db, counts[0][0], counts[0][1], counts[0][2], o.n)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "request\tp50 ms\tp95 ms\tfloor p50\tfloor p95\tqueries\tbytes\t")
+	const row = "%-50s %8s %8s %9s %9s %7s %9s\n"
+	fmt.Fprintf(w, row, "request", "p50 ms", "p95 ms", "floor p50", "floor p95", "queries", "bytes")
 	over := 0
 	for _, rq := range reqs {
 		if o.only != "" && !strings.Contains(rq.name, o.only) {
@@ -163,9 +162,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		if p95 > 300*time.Millisecond {
 			over++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n", rq.name, ms(pct(lat, 50)), ms(p95), ms(pct(floor, 50)), ms(pct(floor, 95)), len(sqls), size)
+		fmt.Fprintf(w, row, rq.name, ms(pct(lat, 50)), ms(p95), ms(pct(floor, 50)), ms(pct(floor, 95)), fmt.Sprint(len(sqls)), fmt.Sprint(size))
 	}
-	tw.Flush()
 	fmt.Fprintf(w, "\n%d requests with p95 over 300 ms\n", over)
 	return nil
 }
