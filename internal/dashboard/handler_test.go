@@ -78,7 +78,7 @@ func TestHandler(t *testing.T) {
 		Columns                     []string
 		Rows                        [][]any
 		Search                      []string
-		IntervalMS                  int64 `json:"interval_ms"`
+		IntervalMS                  int64  `json:"interval_ms"`
 		TookMS                      *int64 `json:"took_ms"`
 	}
 	for _, d := range list.Dashboards {
