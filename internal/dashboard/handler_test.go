@@ -159,7 +159,7 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// BenchmarkPanels measures every panel through the HTTP handler, over
+// BenchmarkPanels measures every panel (and the filters) through the HTTP handler, over
 // the whole data set ("all") and its last 24 hours ("24h"), and reports
 // p50 and p95 in ms. It uses the test's demo store, or the database at
 // $TRAWL_BENCH_DB (opened read-only) to measure a big one.
@@ -195,17 +195,21 @@ func BenchmarkPanels(b *testing.B) {
 			{"all", ""},
 			{"24h", "?from=" + fmt.Sprint(hi.Add(-24*time.Hour).UnixMilli()) + "&to=" + fmt.Sprint(hi.Add(time.Millisecond).UnixMilli())},
 		}
+		paths := []string{"filters"}
 		for _, p := range d.Panels {
+			paths = append(paths, "panels/"+p.ID)
+		}
+		for _, path := range paths {
 			for _, r := range ranges {
-				b.Run(d.ID+"/"+p.ID+"/"+r.name, func(b *testing.B) {
+				b.Run(d.ID+"/"+strings.TrimPrefix(path, "panels/")+"/"+r.name, func(b *testing.B) {
 					var took []time.Duration
 					for b.Loop() {
 						start := time.Now()
-						resp, err := srv.Client().Get(srv.URL + "/api/dashboards/" + d.ID + "/panels/" + p.ID + r.query)
+						resp, err := srv.Client().Get(srv.URL + "/api/dashboards/" + d.ID + "/" + path + r.query)
 						if err != nil {
 							b.Fatal(err)
 						}
-						var res struct{ Rows [][]any }
+						var res any
 						err = json.NewDecoder(resp.Body).Decode(&res)
 						resp.Body.Close()
 						if err != nil || resp.StatusCode != http.StatusOK {
