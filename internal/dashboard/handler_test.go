@@ -143,6 +143,8 @@ func TestHandler(t *testing.T) {
 		{"/api/dashboards/cloudtrail/panels/top_event_names?to=2026-13-01", 400, "to: "},
 		{"/api/dashboards/cloudtrail/filters?from=2026-11-03T00:00:00Z&to=2026-11-02T00:00:00Z", 400, "must be before"},
 		{"/api/dashboards/vpcflow/panels/top_pairs?from=5&to=5", 400, "must be before"},
+		{"/api/dashboards/vpcflow/panels/top_pairs?to=999999999999999999", 400, "outside the years 1-9999"},
+		{"/api/dashboards/guardduty/panels/newest_high?from=-99999999999999999", 400, "outside the years 1-9999"},
 	} {
 		var e struct{ Error string }
 		if code := get(t, srv, c.path, &e); code != c.code || !strings.Contains(e.Error, c.msg) {
