@@ -403,3 +403,34 @@ func TestHostileFilterValues(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDocumented checks that docs/dashboards.md describes every panel
+// (its id in the panel tables) and nothing that is gone.
+func TestDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "dashboards.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, d := range dashboard.Dashboards() {
+		if !strings.Contains(string(doc), "### "+d.Title+" (`"+d.ID+"`)") {
+			t.Errorf("docs/dashboards.md has no section for %s", d.ID)
+		}
+		for _, p := range d.Panels {
+			known[p.ID] = true
+			if !strings.Contains(string(doc), "| `"+p.ID+"` | "+string(p.Kind)+" |") {
+				t.Errorf("docs/dashboards.md does not describe %s/%s as a %s", d.ID, p.ID, p.Kind)
+			}
+		}
+	}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if id, ok := strings.CutPrefix(line, "| `"); ok {
+			id, _, _ = strings.Cut(id, "`")
+			if strings.Contains(line, "| timeseries |") || strings.Contains(line, "| bar |") || strings.Contains(line, "| table |") || strings.Contains(line, "| map |") {
+				if !known[id] {
+					t.Errorf("docs/dashboards.md describes a panel %s that does not exist", id)
+				}
+			}
+		}
+	}
+}

@@ -115,14 +115,13 @@ func ParseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	var t time.Time
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.UnixMilli(ms).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+		t = time.UnixMilli(ms)
+	} else if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-30T12:00:00Z) nor epoch milliseconds", s)
 	}
-	if t.Year() < 1 || t.Year() > 9999 {
+	if t.UTC().Year() < 1 || t.UTC().Year() > 9999 {
 		return time.Time{}, fmt.Errorf("%q is outside the years 1-9999", s)
 	}
 	return t.UTC(), nil

@@ -78,7 +78,7 @@ func TestHandler(t *testing.T) {
 		Columns                     []string
 		Rows                        [][]any
 		Search                      []string
-		IntervalMS                  int64 `json:"interval_ms"`
+		IntervalMS                  int64  `json:"interval_ms"`
 		TookMS                      *int64 `json:"took_ms"`
 	}
 	for _, d := range list.Dashboards {
@@ -143,6 +143,8 @@ func TestHandler(t *testing.T) {
 		{"/api/dashboards/cloudtrail/panels/top_event_names?to=2026-13-01", 400, "to: "},
 		{"/api/dashboards/cloudtrail/filters?from=2026-11-03T00:00:00Z&to=2026-11-02T00:00:00Z", 400, "must be before"},
 		{"/api/dashboards/vpcflow/panels/top_pairs?from=5&to=5", 400, "must be before"},
+		{"/api/dashboards/vpcflow/panels/top_pairs?to=999999999999999999", 400, "outside the years 1-9999"},
+		{"/api/dashboards/guardduty/panels/newest_high?from=-99999999999999999", 400, "outside the years 1-9999"},
 	} {
 		var e struct{ Error string }
 		if code := get(t, srv, c.path, &e); code != c.code || !strings.Contains(e.Error, c.msg) {
@@ -159,7 +161,7 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// BenchmarkPanels measures every panel through the HTTP handler, over
+// BenchmarkPanels measures every panel (and the filters) through the HTTP handler, over
 // the whole data set ("all") and its last 24 hours ("24h"), and reports
 // p50 and p95 in ms. It uses the test's demo store, or the database at
 // $TRAWL_BENCH_DB (opened read-only) to measure a big one.
@@ -195,17 +197,21 @@ func BenchmarkPanels(b *testing.B) {
 			{"all", ""},
 			{"24h", "?from=" + fmt.Sprint(hi.Add(-24*time.Hour).UnixMilli()) + "&to=" + fmt.Sprint(hi.Add(time.Millisecond).UnixMilli())},
 		}
+		paths := []string{"filters"}
 		for _, p := range d.Panels {
+			paths = append(paths, "panels/"+p.ID)
+		}
+		for _, path := range paths {
 			for _, r := range ranges {
-				b.Run(d.ID+"/"+p.ID+"/"+r.name, func(b *testing.B) {
+				b.Run(d.ID+"/"+strings.TrimPrefix(path, "panels/")+"/"+r.name, func(b *testing.B) {
 					var took []time.Duration
 					for b.Loop() {
 						start := time.Now()
-						resp, err := srv.Client().Get(srv.URL + "/api/dashboards/" + d.ID + "/panels/" + p.ID + r.query)
+						resp, err := srv.Client().Get(srv.URL + "/api/dashboards/" + d.ID + "/" + path + r.query)
 						if err != nil {
 							b.Fatal(err)
 						}
-						var res struct{ Rows [][]any }
+						var res any
 						err = json.NewDecoder(resp.Body).Decode(&res)
 						resp.Body.Close()
 						if err != nil || resp.StatusCode != http.StatusOK {
