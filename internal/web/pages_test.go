@@ -89,6 +89,23 @@ func testSearch(b *browser) {
 		t.Errorf("first page has %d rows, want 100", n)
 	}
 	b.view("search")
+	// The export links download what the search shows.
+	for _, f := range []string{"csv", "ndjson"} {
+		ctx, cancel := b.tctx()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(async () => {
+			const a = [...document.querySelectorAll('.summary a.button')].find(a => a.textContent === `+jsString(strings.ToUpper(f))+`);
+			const r = await fetch(a.href);
+			const body = await r.text();
+			return [String(r.status), r.headers.get('Content-Disposition') || '', String(body.trim().split('\n').length)];
+		})()`, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			t.Fatalf("export %s: %v", f, err)
+		}
+		if got[0] != "200" || !strings.Contains(got[1], "attachment") || got[2] == "0" || got[2] == "1" {
+			t.Errorf("export %s: status %s, Content-Disposition %q, %s lines", f, got[0], got[1], got[2])
+		}
+	}
 	// Infinite scroll: the next page is appended.
 	b.click(`.load-more`)
 	b.wait(rowsSel+` > 100`, "second page")

@@ -113,7 +113,15 @@ function PanelBody({ data, open }) {
 function TimeSeries({ data, open }) {
   const rows = data.rows;
   const iv = data.interval_ms || 0;
-  const times = [...new Set(rows.map((r) => Number(r[0])))].sort((a, b) => a - b);
+  let times = [...new Set(rows.map((r) => Number(r[0])))].sort((a, b) => a - b);
+  // Empty buckets may be left out of the rows: put them back so the x axis
+  // is evenly spaced in time.
+  if (iv > 0 && times.length > 1 && (times[times.length - 1] - times[0]) / iv <= 5000) {
+    const all = [];
+    for (let t = times[0]; t <= times[times.length - 1]; t += iv) all.push(t);
+    const grid = new Set(all);
+    if (times.every((t) => grid.has(t))) times = all;
+  }
   const seriesNames = [...new Set(rows.map((r) => fmtValue(r[1])))];
   const at = new Map(); // series → t → row index
   rows.forEach((r, i) => {
