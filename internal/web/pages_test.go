@@ -254,9 +254,18 @@ func testEventDetail(b *browser, rng string) {
 		t.Errorf("detail lists %d fields", n)
 	}
 	b.view("event-detail")
+	// Flow records (a text line) and GuardDuty findings open too.
+	for _, typ := range []string{"vpcflow", "guardduty"} {
+		b.open("/search?type=" + typ + "&" + rng)
+		b.wait(rowsSel+` > 0`, typ+" rows")
+		b.click(`.results-table tbody tr`)
+		b.wait(`document.querySelector('.event-detail pre.raw') && document.querySelector('.event-detail pre.raw').textContent.trim().length > 10`, typ+" original record")
+		if n := eval[int](b, `document.querySelectorAll('.event-detail table.kv tr').length`); n < 5 {
+			t.Errorf("%s detail lists %d fields", typ, n)
+		}
+	}
+	b.open("/search?type=cloudtrail&" + rng + "&event=" + url.QueryEscape(id))
 	// The URL alone reopens it (a shared link).
-	u := eval[string](b, `location.pathname + location.search`)
-	b.open(u)
 	b.wait(`document.querySelector('.event-detail pre.raw') && document.querySelector('.event-detail pre.raw').textContent.includes(`+jsString(id)+`)`, "detail from the URL")
 	b.checkErrors("event detail")
 }

@@ -11,6 +11,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,6 +50,9 @@ type site struct {
 	version string
 	index   []byte
 	files   fs.FS
+	// gz holds the gzip form of the text assets that shrink by it, by
+	// path, served to clients that accept it.
+	gz map[string][]byte
 }
 
 var built = mustBuild()
@@ -82,6 +87,7 @@ func build(root fs.FS) (*site, error) {
 	}
 	sort.Strings(names)
 	h := sha256.New()
+	gz := map[string][]byte{}
 	for _, n := range names {
 		b, err := fs.ReadFile(files, n)
 		if err != nil {
@@ -89,6 +95,9 @@ func build(root fs.FS) (*site, error) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(b))
 		h.Write(b)
+		if z := gzipped(b); path.Ext(n) != ".png" && len(z) < len(b)*9/10 {
+			gz[n] = z
+		}
 	}
 	version := hex.EncodeToString(h.Sum(nil))[:12]
 	index, err := fs.ReadFile(files, "index.html")
@@ -96,7 +105,16 @@ func build(root fs.FS) (*site, error) {
 		return nil, fmt.Errorf("web: reading index.html: %w", err)
 	}
 	index = bytes.ReplaceAll(index, []byte("{{ASSETS}}"), []byte(AssetPrefix+version+"/"))
-	return &site{version: version, index: index, files: files}, nil
+	return &site{version: version, index: index, files: files, gz: gz}, nil
+}
+
+// gzipped compresses b at the best level (once, at start-up).
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
 
 // Version is the hash of the embedded assets: the path segment after
@@ -158,9 +176,31 @@ func (s *site) asset(w http.ResponseWriter, r *http.Request, rest string) {
 	h.Set("Content-Type", ct)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("ETag", `"`+s.version+`"`)
+	h.Set("Vary", "Accept-Encoding")
 	if match := r.Header.Get("If-None-Match"); match == `"`+s.version+`"` {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	if z, ok := s.gz[name]; ok && acceptsGzip(r) && r.Header.Get("Range") == "" {
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(z)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			w.Write(z)
+		}
+		return
+	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"compress/gzip"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -188,5 +190,36 @@ func TestVersionCoversContent(t *testing.T) {
 	}
 	if _, err := build(fstest.MapFS{"static/app.css": {Data: []byte("x")}}); err == nil {
 		t.Fatal("a tree without index.html built")
+	}
+}
+
+// Text assets go gzipped to a client that accepts it, and as they are to
+// one that does not.
+func TestGzip(t *testing.T) {
+	name := "/assets/" + Version() + "/vendor/chart.umd.min.js"
+	plain := body(t, get(t, name, nil))
+	r := get(t, name, map[string]string{"Accept-Encoding": "br, gzip;q=0.8"})
+	if r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("Content-Encoding %q, Vary %q", r.Header.Get("Content-Encoding"), r.Header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unz, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(unz) != plain || len(plain) < 100000 {
+		t.Fatalf("gunzipped %d bytes, plain %d", len(unz), len(plain))
+	}
+	if n, _ := strconv.Atoi(r.Header.Get("Content-Length")); n <= 0 || n >= len(plain)/2 {
+		t.Errorf("gzip Content-Length %d for %d plain bytes", n, len(plain))
+	}
+	for _, ae := range []string{"", "br", "gzip;q=0", "identity"} {
+		r := get(t, name, map[string]string{"Accept-Encoding": ae})
+		if r.Header.Get("Content-Encoding") != "" || body(t, r) != plain {
+			t.Errorf("Accept-Encoding %q: got Content-Encoding %q", ae, r.Header.Get("Content-Encoding"))
+		}
 	}
 }
