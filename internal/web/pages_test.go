@@ -56,7 +56,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("bad query", func(t *testing.T) { testBadQuery(b.at(t), base, rng) })
 	t.Run("field filter", func(t *testing.T) { testFieldFilter(b.at(t), rng) })
 	t.Run("event detail", func(t *testing.T) { testEventDetail(b.at(t), rng) })
-	t.Run("dashboards", func(t *testing.T) { testDashboards(b.at(t), base, rng) })
+	t.Run("dashboards", func(t *testing.T) { testDashboards(b.at(t), base, rng, from, to) })
 	t.Run("alerts", func(t *testing.T) { testAlerts(b.at(t), base, alertReader{st}) })
 	t.Run("rules", func(t *testing.T) { testRules(b.at(t)) })
 	t.Run("sql", func(t *testing.T) { testSQL(b.at(t)) })
@@ -272,7 +272,7 @@ func testEventDetail(b *browser, rng string) {
 
 // Every panel of every dashboard loads without an error and draws data;
 // a panel element clicks through to the search.
-func testDashboards(b *browser, base, rng string) {
+func testDashboards(b *browser, base, rng string, from, to time.Time) {
 	t := b.t
 	var list struct {
 		Dashboards []struct {
@@ -329,6 +329,35 @@ func testDashboards(b *browser, base, rng string) {
 	b.do("clicking a bar", chromedp.MouseClickXY(xy[0], xy[1]))
 	b.wait(`location.pathname === '/search' && new URLSearchParams(location.search).get('q')`, "search from a bar")
 	b.wait(rowsSel+` > 0`, "rows behind the bar")
+	// A time series point opens the search over its bucket; a country on
+	// the map opens the search for it.
+	for _, c := range []struct{ kind, pick string }{
+		{"timeseries", `ch.getDatasetMeta(0).data.find((el, i) => ch.data.datasets[0].data[i] > 0)`},
+		{"map", `ch.getDatasetMeta(0).data.find((el, i) => ch.data.datasets[0].data[i].value > 0)`},
+	} {
+		b.open("/dashboards/" + d.ID + "?" + rng)
+		sel := `.panel[data-kind=` + c.kind + `] canvas`
+		b.wait(`!!(document.querySelector('`+sel+`[data-points]') && Chart.getChart(document.querySelector('`+sel+`')))`, "a "+c.kind+" chart")
+		xy := eval[[]float64](b, `(() => {
+			const c = document.querySelector('`+sel+`');
+			c.scrollIntoView();
+			const ch = Chart.getChart(c);
+			const el = `+c.pick+`;
+			const p = el.getCenterPoint ? el.getCenterPoint() : {x: el.x, y: el.y};
+			const r = c.getBoundingClientRect();
+			return [r.left + p.x, r.top + p.y];
+		})()`)
+		b.do("clicking a "+c.kind+" element", chromedp.MouseClickXY(xy[0], xy[1]))
+		b.wait(`location.pathname === '/search' && new URLSearchParams(location.search).get('q')`, "search from a "+c.kind)
+		if c.kind == "timeseries" {
+			span := eval[float64](b, `Number(new URLSearchParams(location.search).get('to')) - Number(new URLSearchParams(location.search).get('from'))`)
+			if span <= 0 || span > float64(to.Sub(from).Milliseconds())/4 {
+				t.Errorf("time series click-through range %.0f ms, want one bucket", span)
+			}
+		}
+		b.wait(rowsSel+` > 0`, "rows behind the "+c.kind+" element")
+	}
+
 	// The account filter goes into the URL and the panels reload with it.
 	b.open("/dashboards/" + d.ID + "?" + rng)
 	b.wait(`document.querySelectorAll('.dash-filters select[name=account] option').length > 2 && [...document.querySelectorAll('.panel')].every(p => p.dataset.state === 'ready')`, "account filter")

@@ -183,11 +183,15 @@ function WorldMap({ data, open }) {
   useEffect(() => { worldCountries(assetBase).then(setFeatures).catch(setErr); }, []);
   const rows = data.rows;
   const byCountry = new Map(rows.map((r, i) => [String(r[0]).toUpperCase(), i]));
+  // One point per country with a value; a click's index is into these.
+  const points = (features || []).map((f) => {
+    const i = byCountry.get(f.properties.a2);
+    return { feature: f, value: i === undefined ? 0 : Number(rows[i][1]), row: i };
+  }).filter((d) => d.value > 0);
   const onClick = (evt, els) => {
     if (!els.length) return;
-    const f = features[els[0].index];
-    const i = byCountry.get(f.properties.a2);
-    if (i !== undefined) open(i);
+    const p = points[els[0].index];
+    if (p && p.row !== undefined) open(p.row);
   };
   const key = JSON.stringify(rows) + (features ? 'f' : '');
   return html`<div class="map-panel">
@@ -199,10 +203,7 @@ function WorldMap({ data, open }) {
         datasets: [{
           label: data.unit || 'value',
           outline: features,
-          data: features.map((f) => {
-            const i = byCountry.get(f.properties.a2);
-            return { feature: f, value: i === undefined ? 0 : Number(rows[i][1]) };
-          }).filter((d) => d.value > 0),
+          data: points.map((p) => ({ feature: p.feature, value: p.value })),
         }],
       },
       options: {
