@@ -188,6 +188,10 @@ func testBadQuery(b *browser, base, rng string) {
 	if n := eval[int](b, rowsSel); n != 0 {
 		t.Errorf("%d rows shown for a failed query", n)
 	}
+	b.wait(`document.activeElement === document.querySelector('.querybar .query')`, "focus on the query box")
+	if at := eval[int](b, `document.querySelector('.querybar .query').selectionStart`); at != min(apiErr.Position-1, len(q)) {
+		t.Errorf("query box selection at %d, error at position %d", at, apiErr.Position)
+	}
 	b.checkErrors("bad query")
 }
 
@@ -409,6 +413,22 @@ func testAlerts(b *browser, base string, st alertReader) {
 	b.wait(rowsSel+` > 0 || document.querySelector('.empty-results')`, "alert's events")
 	if n := eval[int](b, rowsSel); n == 0 {
 		t.Errorf("the alert's events link found no events: %s", eval[string](b, `location.search`))
+	}
+	// Close it from the acknowledged list, then reopen it from the closed one.
+	row := fmt.Sprintf(`.alerts-table tr[data-alert=%s]`, jsString(id))
+	b.open("/alerts?status=acknowledged")
+	b.wait(`document.querySelector('`+row+` button.close-alert')`, "close button")
+	b.click(row + ` button.close-alert`)
+	b.wait(`!document.querySelector('`+row+`')`, "closed alert to leave the acknowledged list")
+	if s, err := st.alertStatus(context.Background(), id); err != nil || s != "closed" {
+		t.Errorf("alert %s: stored status %q (%v) after close", id, s, err)
+	}
+	b.open("/alerts?status=closed")
+	b.wait(`document.querySelector('`+row+`[data-status=closed] button.reopen')`, "alert in the closed list")
+	b.click(row + ` button.reopen`)
+	b.wait(`!document.querySelector('`+row+`')`, "reopened alert to leave the closed list")
+	if s, err := st.alertStatus(context.Background(), id); err != nil || s != "open" {
+		t.Errorf("alert %s: stored status %q (%v) after reopen", id, s, err)
 	}
 	b.checkErrors("alerts")
 }

@@ -72,7 +72,7 @@ export function SearchPage() {
   const selected = state.event && res ? res.rows.find((r) => r._id === state.event) : null;
 
   return html`<div class="page search-page">
-    <${QueryBar} state=${state} set=${set} />
+    <${QueryBar} state=${state} set=${set} errorAt=${err && err.position} />
     <${ErrorBox} error=${err} query=${state.q} />
     <div class="search-body">
       <aside class="sidebar">
@@ -98,10 +98,18 @@ export function SearchPage() {
 }
 
 // QueryBar is the query box, type selector and time picker.
-function QueryBar({ state, set }) {
+function QueryBar({ state, set, errorAt }) {
   const [q, setQ] = useState(state.q);
   const input = useRef(null);
   useEffect(() => setQ(state.q), [state.q]);
+  // A query error selects the character it points at.
+  useEffect(() => {
+    const el = input.current;
+    if (!errorAt || !el) return;
+    el.focus();
+    const at = Math.min(errorAt - 1, el.value.length);
+    el.setSelectionRange(at, Math.min(at + 1, el.value.length));
+  }, [errorAt, state.q]);
   useEffect(() => {
     const onKey = (e) => {
       if (e.key === '/' && document.activeElement && !/INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName)) {
