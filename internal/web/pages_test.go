@@ -61,6 +61,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("rules", func(t *testing.T) { testRules(b.at(t)) })
 	t.Run("sql", func(t *testing.T) { testSQL(b.at(t)) })
 	t.Run("xss", func(t *testing.T) { testXSS(b.at(t), rng) })
+	t.Run("query building", func(t *testing.T) { testQueryBuilding(b.at(t), base) })
 	t.Logf("browser tests took %s", time.Since(start).Round(time.Millisecond))
 }
 
@@ -520,4 +521,56 @@ func testXSS(b *browser, rng string) {
 	b.open("/alerts?status=all")
 	shows("alerts", xssUser)
 	b.checkErrors("xss")
+}
+
+// The UI's query building (lib.js, run in the page) quotes values the way
+// the search language reads them: the server parses what it builds.
+func testQueryBuilding(b *browser, base string) {
+	t := b.t
+	b.open("/rules")
+	ctx, cancel := b.tctx()
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(async () => {
+		const m = await import(document.querySelector('script[type=module]').src.replace(/app\.js$/, 'lib.js'));
+		return [
+			m.addFilter('', 'userIdentity.userName', 'a"b\\c (d) OR *', false),
+			m.addFilter('x OR y', 'eventName', 'v', true),
+			m.addFilter('x', 'eventName', 'v', false),
+			String(m.resolveTime('now-24h', 1000000000000)),
+			String(m.resolveTime('1700000000000')),
+			String(m.resolveTime('2026-11-02T00:00:00Z')),
+			String(m.resolveTime('')),
+			m.addFilter('', 'userAgent', `+jsString(xssPayloads[1]+" "+xssPayloads[2])+`, false),
+		];
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("running lib.js: %v", err)
+	}
+	want := []string{
+		`userIdentity.userName:"a\"b\\c (d) OR *"`,
+		`(x OR y) AND NOT eventName:"v"`,
+		`x AND eventName:"v"`,
+		"999913600000", "1700000000000", "1793577600000", "null",
+	}
+	for i := range want {
+		if i >= len(got) || got[i] != want[i] {
+			t.Errorf("case %d: got %q, want %q", i, got, want)
+			break
+		}
+	}
+	// The server reads a quoted value as one phrase: the hostile user agent
+	// (quotes, angle brackets, a colon) finds exactly the two hostile events.
+	var res struct {
+		Count int64 `json:"count"`
+	}
+	if len(got) != len(want)+1 {
+		t.Fatalf("got %d results", len(got))
+	}
+	if st := getStatusJSON(t, base, "/api/count?type=cloudtrail&q="+url.QueryEscape(want[0]), &res); st != 200 || res.Count != 0 {
+		t.Errorf("count of %s: status %d, %d events", want[0], st, res.Count)
+	}
+	if st := getStatusJSON(t, base, "/api/count?type=cloudtrail&q="+url.QueryEscape(got[len(want)]), &res); st != 200 || res.Count != 2 {
+		t.Errorf("count of %s: status %d, %d events, want 2", got[len(want)], st, res.Count)
+	}
+	b.checkErrors("query building")
 }
