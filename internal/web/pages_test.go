@@ -141,6 +141,8 @@ func testSearchControls(b *browser, rng string) {
 	b.wait(rowsSel+` > 0`, "rows in the zoomed range")
 
 	b.click(`.timepicker button.range`)
+	b.wait(`document.querySelector('.timepicker .popover')`, "time picker")
+	b.view("timepicker")
 	b.click(`.timepicker [data-range="7d"]`)
 	b.wait(`new URLSearchParams(location.search).get('from') === 'now-7d'`, "relative range in the URL")
 	if got := eval[string](b, `document.querySelector('.timepicker button.range').textContent.trim()`); got != "Last 7 days" {
@@ -158,8 +160,15 @@ func testSearchControls(b *browser, rng string) {
 	b.click(`.colchooser > button`)
 	b.wait(`document.querySelectorAll('.popover.cols input[type=checkbox]').length > 0`, "column list")
 	eval[bool](b, `(() => { [...document.querySelectorAll('.popover.cols input[type=checkbox]')].find(c => !c.checked).click(); return true; })()`)
+	b.view("columns")
 	b.wait(`new URLSearchParams(location.search).get('cols')`, "columns in the URL")
 	b.wait(fmt.Sprintf(`document.querySelectorAll('.results-table thead th').length === %d`, cols+1), "one more column")
+	// "/" focuses the query box. (CDP sends the character as its own event
+	// after keydown, so whether the page's preventDefault keeps the "/" out
+	// of the box is not checked here.)
+	eval[bool](b, `(() => { document.activeElement.blur(); return true; })()`)
+	b.do("pressing /", chromedp.KeyEvent("/"))
+	b.wait(`document.activeElement === document.querySelector('.querybar .query')`, "focus after /")
 	b.checkErrors("search controls")
 }
 
