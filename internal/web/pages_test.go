@@ -472,6 +472,22 @@ func testSQL(b *browser) {
 	if n := eval[int](b, `Number(document.querySelector('.sql-result td').textContent.replace(/,/g, ''))`); n <= 0 {
 		t.Errorf("count(*) = %d", n)
 	}
+	// A syntax error on the second line: the caret goes under that line.
+	bad := "SELECT 1 AS one,\n  2 AS two FROMM cloudtrail"
+	b.open("/sql?sql=" + url.QueryEscape(bad))
+	b.wait(`document.querySelector('.error .error-msg')`, "SQL error")
+	msg := eval[string](b, `document.querySelector('.error .error-msg').textContent`)
+	where := eval[string](b, `(document.querySelector('.error pre.error-where') || {textContent: ''}).textContent`)
+	if !strings.Contains(msg, "FROMM") {
+		t.Errorf("SQL error %q does not repeat the server's message", msg)
+	}
+	// DuckDB's own LINE/caret layout keeps its line breaks on screen.
+	if shown := eval[string](b, `document.querySelector('.error .error-msg').innerText`); strings.Contains(msg, "\n") && !strings.Contains(shown, "\n") {
+		t.Errorf("the error's line breaks are lost on screen: %q", shown)
+	}
+	if strings.Contains(msg, "position") && !strings.HasPrefix(where, "  2 AS two FROMM cloudtrail\n") {
+		t.Errorf("the caret is not under the second line:\n%s", where)
+	}
 	// A refused statement shows the server's message.
 	b.open("/sql?sql=" + url.QueryEscape("DROP TABLE cloudtrail"))
 	b.wait(`document.querySelector('.error .error-msg')`, "refused statement")

@@ -92,7 +92,7 @@ function Panel({ dash, panel, state }) {
   const stateName = err ? 'error' : loading || !data ? 'loading' : 'ready';
   return html`<section class=${'panel w' + (panel.width === 1 ? 1 : 2)} data-panel=${panel.id} data-kind=${panel.kind}
       data-state=${stateName} data-rows=${data ? (data.rows || []).length : ''}>
-    <h3>${panel.title}${data && data.unit ? html` <span class="muted">(${data.unit})</span>` : null}</h3>
+    <h3 title=${panel.description || ''}>${panel.title}${data && data.unit ? html` <span class="muted">(${data.unit})</span>` : null}</h3>
     <${ErrorBox} error=${err} />
     ${data ? html`<${PanelBody} data=${data} open=${open} />` : err ? null : html`<p class="muted">Loading…</p>`}
   </section>`;

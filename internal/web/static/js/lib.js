@@ -278,14 +278,29 @@ export function addFilter(q, field, value, exclude) {
 }
 
 // ErrorBox shows an error; for a query error with a position it repeats the
-// query with a caret under the offending column.
+// line of the query that holds it with a caret under the offending column.
 export function ErrorBox({ error, query }) {
   if (!error) return null;
   const pos = error.position;
+  let where = null;
+  let at = pos ? ` (at position ${pos})` : '';
+  if (pos && query && pos <= query.length + 1) {
+    const start = query.lastIndexOf('\n', pos - 2) + 1;
+    const end = query.indexOf('\n', start);
+    const line = query.slice(start, end < 0 ? query.length : end);
+    const col = pos - 1 - start;
+    // Tabs stay tabs so the caret lines up.
+    const pad = line.slice(0, col).replace(/[^\t]/g, ' ');
+    if (start > 0 || end >= 0) {
+      const lineNo = query.slice(0, start).split('\n').length;
+      at += `, line ${lineNo} column ${col + 1}`;
+    }
+    where = html`<pre class="error-where"><span>${line}</span>
+<span class="caret">${pad}^</span></pre>`;
+  }
   return html`<div class="error" role="alert">
-    <div class="error-msg">${error.message}${pos ? ` (at position ${pos})` : ''}</div>
-    ${pos && query ? html`<pre class="error-where"><span>${query}</span>
-<span class="caret">${' '.repeat(Math.max(0, pos - 1))}^</span></pre>` : null}
+    <div class="error-msg">${error.message}${at}</div>
+    ${where}
   </div>`;
 }
 
