@@ -155,17 +155,21 @@ func demoStore(t *testing.T) (*app.Store, *rules.Set) {
 
 // chromiumPath finds Debian's chromium, or fails (in CI or when
 // TRAWL_REQUIRE_BROWSER is set) or skips saying how to install it.
+// TRAWL_CHROMIUM names another browser binary.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+	candidates := []string{"/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"}
+	if p := os.Getenv("TRAWL_CHROMIUM"); p != "" {
+		candidates = []string{p}
+	} else if p, err := exec.LookPath("chromium"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, p := range candidates {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	msg := "chromium is not installed: the browser tests need it (apt-get install -y --no-install-recommends chromium)"
+	msg := fmt.Sprintf("no chromium at %s: the browser tests need it (apt-get install -y --no-install-recommends chromium, or set TRAWL_CHROMIUM)", strings.Join(candidates, ", "))
 	if os.Getenv("CI") != "" || os.Getenv("TRAWL_REQUIRE_BROWSER") != "" {
 		t.Fatal(msg)
 	}
