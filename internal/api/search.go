@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ type tableKey struct {
 	id     string   // SQL expression of _id
 	tie    string   // SQL expression ordering rows of one time
 	idCols []string // columns idFromValues reads
+	// rowTie: the tie is the row id (an integer), and _id is read for the
+	// page's rows in a second query (flowIDs): computing it for every
+	// candidate row before the top-N costs seconds.
+	rowTie bool
 }
 
 // FlowID is the SQL expression of a flow record's _id: flow records have
@@ -34,7 +39,7 @@ const FlowID = "md5(source || chr(10) || raw)"
 var keys = map[string]tableKey{
 	"cloudtrail":        {id: "event_id", tie: "event_id", idCols: []string{"event_id"}},
 	"guardduty_finding": {id: "id", tie: "id", idCols: []string{"id"}},
-	"vpcflow":           {id: FlowID, tie: "raw", idCols: []string{"source", "raw"}},
+	"vpcflow":           {id: FlowID, tie: "rowid", idCols: []string{"source", "raw"}, rowTie: true},
 }
 
 // idFromValues computes _id in Go from the idCols values (the same value
@@ -152,7 +157,8 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) error {
 // and tie-breaking value.
 type cursor struct {
 	T   int64  `json:"t"` // Unix nanoseconds
-	Tie string `json:"k"`
+	Tie string `json:"k,omitempty"`
+	Row int64  `json:"r,omitempty"` // the tie when it is the row id
 }
 
 func (c cursor) encode() string {
@@ -233,12 +239,20 @@ func pageSQL(c *search.Compiled, cols []string, limit int, cur *cursor) (string,
 		b.WriteString(col)
 		b.WriteString(", ")
 	}
-	fmt.Fprintf(&b, "%s AS _time, %s AS _id, %s AS _tie FROM %s WHERE %s", t.Time, k.id, k.tie, t.Name, c.Where)
+	id := k.id
+	if k.rowTie {
+		id = "NULL"
+	}
+	fmt.Fprintf(&b, "%s AS _time, %s AS _id, %s AS _tie FROM %s WHERE %s", t.Time, id, k.tie, t.Name, c.Where)
 	args := append([]any(nil), c.Args...)
 	if cur != nil {
 		ct := time.Unix(0, cur.T).UTC()
 		fmt.Fprintf(&b, " AND %s <= ? AND (%s < ? OR (%s = ? AND %s < ?))", t.Time, t.Time, t.Time, k.tie)
-		args = append(args, ct, ct, ct, cur.Tie)
+		var tie any = cur.Tie
+		if k.rowTie {
+			tie = cur.Row
+		}
+		args = append(args, ct, ct, ct, tie)
 	}
 	fmt.Fprintf(&b, " ORDER BY %s DESC NULLS LAST, %s DESC LIMIT ?", t.Time, k.tie)
 	args = append(args, int64(limit))
@@ -251,8 +265,10 @@ func (a *API) searchSQL(ctx context.Context, d *debugSQL, q *query, cols []strin
 	if err != nil {
 		return fmt.Errorf("searching %s: %w", q.c.Table.Name, err)
 	}
-	defer rows.Close()
+	k := keys[q.c.Table.Name]
 	var last cursor
+	var rowIDs []int64
+	var lo, hi time.Time
 	for rows.Next() {
 		v := rows.Values()
 		n := len(cols)
@@ -263,19 +279,66 @@ func (a *API) searchSQL(ctx context.Context, d *debugSQL, q *query, cols []strin
 		row["_time"] = jsonValue(v[n])
 		row["_id"] = jsonValue(v[n+1])
 		res.Rows = append(res.Rows, row)
-		if tm, ok := v[n].(time.Time); ok {
-			last.T = tm.UnixNano()
+		tm, _ := v[n].(time.Time)
+		last.T = tm.UnixNano()
+		if lo.IsZero() || tm.Before(lo) {
+			lo = tm
 		}
-		last.Tie = fmt.Sprint(jsonValue(v[n+2]))
+		if tm.After(hi) {
+			hi = tm
+		}
+		if k.rowTie {
+			last.Row, _ = v[n+2].(int64)
+			rowIDs = append(rowIDs, last.Row)
+		} else {
+			last.Tie = fmt.Sprint(jsonValue(v[n+2]))
+		}
 	}
-	if err := rows.Err(); err != nil {
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
 		return fmt.Errorf("searching %s: %w", q.c.Table.Name, err)
+	}
+	if k.rowTie && len(rowIDs) > 0 {
+		ids, err := a.rowIDs(ctx, d, q.c.Table, rowIDs, lo, hi)
+		if err != nil {
+			return err
+		}
+		for i, r := range rowIDs {
+			res.Rows[i]["_id"] = ids[r]
+		}
 	}
 	if len(res.Rows) == limit {
 		s := last.encode()
 		res.Next = &s
 	}
 	return nil
+}
+
+// rowIDs reads the _id of the rows of a page by their row ids, within the
+// page's time span so that DuckDB reads only the row groups of that span.
+// The row ids come from the store, never from a request.
+func (a *API) rowIDs(ctx context.Context, d *debugSQL, t *search.Table, rowIDs []int64, lo, hi time.Time) (map[int64]string, error) {
+	list := make([]string, len(rowIDs))
+	for i, r := range rowIDs {
+		list[i] = strconv.FormatInt(r, 10)
+	}
+	sql := fmt.Sprintf("SELECT rowid, %s FROM %s WHERE %s >= ? AND %s <= ? AND rowid IN (%s)", keys[t.Name].id, t.Name, t.Time, t.Time, strings.Join(list, ", "))
+	rows, err := a.run(ctx, d, sql, []any{lo, hi})
+	if err != nil {
+		return nil, fmt.Errorf("reading the ids of %s rows: %w", t.Name, err)
+	}
+	defer rows.Close()
+	out := make(map[int64]string, len(rowIDs))
+	for rows.Next() {
+		v := rows.Values()
+		r, _ := v[0].(int64)
+		out[r], _ = v[1].(string)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the ids of %s rows: %w", t.Name, err)
+	}
+	return out, nil
 }
 
 // searchPattern answers a CloudWatch Logs filter pattern through
