@@ -268,6 +268,12 @@ func testEventDetail(b *browser, rng string) {
 		t.Errorf("detail lists %d fields", n)
 	}
 	b.view("event-detail")
+	// Copy JSON copies (or, where the clipboard is refused, selects) it.
+	b.click(`.event-detail button.copy`)
+	b.wait(`document.querySelector('.event-detail .raw-head .muted').textContent !== ''`, "copy feedback")
+	if got := eval[string](b, `document.querySelector('.event-detail .raw-head .muted').textContent + '|' + String(window.getSelection())`); !strings.HasPrefix(got, "Copied|") && !strings.Contains(got, id) {
+		t.Errorf("after Copy JSON: %q", got)
+	}
 	// Flow records (a text line) and GuardDuty findings open too.
 	for _, typ := range []string{"vpcflow", "guardduty"} {
 		b.open("/search?type=" + typ + "&" + rng)
