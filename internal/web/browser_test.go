@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -177,8 +178,8 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// browser is one headless chromium tab with the page's JS exceptions and
-// console errors collected.
+// browser is one headless chromium tab with the page's JS exceptions,
+// console errors and requests to other origins collected.
 type browser struct {
 	t       *testing.T
 	ctx     context.Context
@@ -192,6 +193,8 @@ type browser struct {
 type errLog struct {
 	mu   sync.Mutex
 	errs []string
+	// requests counts the requests the browser sent to the server.
+	requests int
 }
 
 // at returns the browser reporting to t (a subtest).
@@ -234,6 +237,25 @@ func newBrowser(t *testing.T, base string) *browser {
 	}
 	exc := chromedp.Events(ctx, runtime.ExceptionThrown)
 	cons := chromedp.Events(ctx, runtime.ConsoleAPICalled)
+	// Every request must go to the server itself: the UI works offline.
+	reqs := chromedp.Events(ctx, network.RequestWillBeSent)
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatalf("enabling network events: %v", err)
+	}
+	go func() {
+		for ev, err := range reqs {
+			if err != nil {
+				return
+			}
+			u := ev.Request.URL
+			if !strings.HasPrefix(u, base+"/") && !strings.HasPrefix(u, "data:") && u != "about:blank" {
+				b.addErr("request to another origin: " + u)
+			}
+			b.log.mu.Lock()
+			b.log.requests++
+			b.log.mu.Unlock()
+		}
+	}()
 	go func() {
 		for ev, err := range exc {
 			if err != nil {

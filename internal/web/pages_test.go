@@ -62,7 +62,13 @@ func TestBrowser(t *testing.T) {
 	t.Run("sql", func(t *testing.T) { testSQL(b.at(t)) })
 	t.Run("xss", func(t *testing.T) { testXSS(b.at(t), rng) })
 	t.Run("query building", func(t *testing.T) { testQueryBuilding(b.at(t), base) })
-	t.Logf("browser tests took %s", time.Since(start).Round(time.Millisecond))
+	b.log.mu.Lock()
+	n := b.log.requests
+	b.log.mu.Unlock()
+	if n == 0 {
+		t.Errorf("no request seen: the check for requests to other origins saw nothing")
+	}
+	t.Logf("browser tests took %s, %d requests, all to the server", time.Since(start).Round(time.Millisecond), n)
 }
 
 const rowsSel = `document.querySelectorAll('.results-table tbody tr').length`
