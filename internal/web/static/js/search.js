@@ -49,12 +49,16 @@ export function SearchPage() {
     s.then((r) => { if (live) { setRes(r); } })
       .catch((e) => { if (live) { setErr(e); setRes(null); setHist(null); setFields(null); } })
       .finally(() => { if (live) setLoading(false); });
-    // The histogram and the sidebar use the type the search chose.
-    s.then((r) => {
-      const b2 = Object.assign({}, b, { type: r.type });
+    // The histogram and the sidebar use the type the search chose: with a
+    // type in the URL all three requests go at once, with Auto after the
+    // search answers.
+    const rest = (type) => {
+      const b2 = Object.assign({}, b, { type });
       api('/api/histogram', Object.assign({}, b2, { buckets: 60 })).then((x) => live && setHist(x)).catch(() => live && setHist(null));
       api('/api/fields', Object.assign({}, b2, { top: 5 })).then((x) => live && setFields(x)).catch(() => live && setFields(null));
-    }).catch(() => {});
+    };
+    if (state.type) rest(state.type);
+    else s.then((r) => rest(r.type)).catch(() => {});
     return () => { live = false; };
   }, [key, needsRange]);
 
