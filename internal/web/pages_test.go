@@ -436,6 +436,20 @@ func testAlerts(b *browser, base string, st alertReader) {
 	if n := eval[int](b, rowsSel); n == 0 {
 		t.Errorf("the alert's events link found no events: %s", eval[string](b, `location.search`))
 	}
+	// A flow alert (no stored record ids) opens the flows behind it too: its
+	// dedup values and action over its span.
+	b.open("/alerts?status=all")
+	b.wait(`[...document.querySelectorAll('.alerts-table tbody tr')].some(r => r.querySelector('code').textContent.startsWith('aws-vpcflow-') && r.querySelector('a.events'))`, "a flow alert with an events link")
+	hits := eval[int](b, `Number([...document.querySelectorAll('.alerts-table tbody tr')].find(r => r.querySelector('code').textContent.startsWith('aws-vpcflow-')).children[6].textContent.replace(/,/g, ''))`)
+	eval[bool](b, `(() => { [...document.querySelectorAll('.alerts-table tbody tr')].find(r => r.querySelector('code').textContent.startsWith('aws-vpcflow-')).querySelector('a.events').click(); return true; })()`)
+	b.wait(`location.pathname === '/search' && new URLSearchParams(location.search).get('type') === 'vpcflow'`, "flow search behind the alert")
+	b.wait(`document.querySelector('.count[data-total]') || document.querySelector('.error')`, "flows behind the alert")
+	if q := eval[string](b, `new URLSearchParams(location.search).get('q') || ''`); !strings.Contains(q, "action:") {
+		t.Errorf("flow alert's search %q", q)
+	}
+	if n := eval[int](b, `Number((document.querySelector('.count[data-total]') || {dataset: {total: 0}}).dataset.total)`); n < hits {
+		t.Errorf("flow alert with %d hits: its search finds %d flows (%s)", hits, n, eval[string](b, `location.search`))
+	}
 	// Close it from the acknowledged list, then reopen it from the closed one.
 	row := fmt.Sprintf(`.alerts-table tr[data-alert=%s]`, jsString(id))
 	b.open("/alerts?status=acknowledged")

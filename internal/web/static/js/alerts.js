@@ -1,22 +1,51 @@
 // The alerts page (/alerts?status=&severity=) and the rules page (/rules).
 import {
   html, useState, useEffect, api, post, params, urlWith, navigate, Link,
-  fmtTime, fmtNum, ErrorBox,
+  fmtTime, fmtNum, ErrorBox, quoteValue,
 } from './lib.js';
 
 const STATUSES = ['open', 'acknowledged', 'closed', 'all'];
 const SEVERITIES = ['', 'critical', 'high', 'medium', 'low', 'informational'];
 
 // eventsURL opens the search behind an alert: its query over its time span.
-export function eventsURL(a) {
-  const from = Date.parse(a.first_seen);
+// Flow alerts have no stored record ids, so the API gives no query for them:
+// the UI builds one from the alert's dedup values (dstaddr, dstport …, as
+// the first record's fields name them) and its action, over the span
+// widened by a flow log's longest aggregation interval (10 minutes).
+export function eventsURL(a, flowFields) {
+  let from = Date.parse(a.first_seen);
   const to = Date.parse(a.last_seen);
+  let q = a.search || '';
+  if (!q && a.type === 'vpcflow') {
+    q = flowQuery(a, flowFields || []);
+    from -= 600000;
+  }
   return urlWith('/search', {
-    q: a.search || '',
+    q,
     type: a.type || '',
     from: Number.isNaN(from) ? '' : String(from),
     to: Number.isNaN(to) ? '' : String(to + 1),
   });
+}
+
+// flowQuery matches a flow alert's dedup values to the first record's
+// fields, keeping fields the search language knows (from /api/fieldlist).
+export function flowQuery(a, fieldlist) {
+  const byColumn = new Map(fieldlist.map((f) => [f.column, f.name]));
+  const fields = a.fields || {};
+  const keys = Object.keys(fields).filter((k) => byColumn.has(k)).sort();
+  const used = new Set();
+  const terms = [];
+  for (const v of (a.dedup_key || '').split('|').slice(1)) {
+    const k = keys.find((x) => !used.has(x) && fields[x] === v);
+    if (!k) continue;
+    used.add(k);
+    terms.push(`${byColumn.get(k)}:${quoteValue(v)}`);
+  }
+  if (fields.action && byColumn.has('action') && !used.has('action')) {
+    terms.push(`${byColumn.get('action')}:${quoteValue(fields.action)}`);
+  }
+  return terms.join(' AND ');
 }
 
 // AlertsPage lists alerts with status and severity filters and the
@@ -29,6 +58,10 @@ export function AlertsPage() {
   const [err, setErr] = useState(null);
   const [tick, setTick] = useState(0);
   const [busy, setBusy] = useState(null);
+  const [flowFields, setFlowFields] = useState(null);
+  useEffect(() => {
+    api('/api/fieldlist', { type: 'vpcflow' }).then((r) => setFlowFields(r.fields || [])).catch(() => setFlowFields([]));
+  }, []);
   useEffect(() => {
     setErr(null);
     api('/api/alerts', { status: state.status, severity: state.severity, q: state.q, limit: 200 })
@@ -68,7 +101,7 @@ export function AlertsPage() {
         <td>${fmtTime(a.last_seen)}</td>
         <td>${fmtNum(a.count)}</td>
         <td class="actions">
-          ${a.search ? html`<${Link} class="button events" href=${eventsURL(a)}>Events<//>` : null}
+          ${a.search || (a.type === 'vpcflow' && flowFields) ? html`<${Link} class="button events" href=${eventsURL(a, flowFields)}>Events<//>` : null}
           ${a.status === 'open' ? html`<button type="button" class="ack" disabled=${busy === a.id + 'ack'} onClick=${() => act(a, 'ack')}>Acknowledge</button>` : null}
           ${a.status !== 'closed' ? html`<button type="button" class="close-alert" disabled=${busy === a.id + 'close'} onClick=${() => act(a, 'close')}>Close</button>` : null}
           ${a.status !== 'open' ? html`<button type="button" class="reopen" disabled=${busy === a.id + 'reopen'} onClick=${() => act(a, 'reopen')}>Reopen</button>` : null}

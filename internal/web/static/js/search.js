@@ -84,7 +84,7 @@ export function SearchPage() {
       </aside>
       <main class="results">
         <div class="summary">
-          <span class="count" data-total=${hist ? hist.total : ''}>${hist ? `${fmtNum(hist.total)} events` : res ? `${fmtNum(res.rows.length)}+ events` : ''}</span>
+          <span class="count" data-total=${hist ? hist.total : undefined}>${hist ? `${fmtNum(hist.total)} events` : res ? `${fmtNum(res.rows.length)}+ events` : ''}</span>
           ${res ? html`<span class="muted"> in ${res.type}, ${res.took_ms} ms</span>` : null}
           ${loading ? html`<span class="muted"> searching…</span>` : null}
           <span class="spacer"></span>
