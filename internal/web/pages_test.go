@@ -472,6 +472,7 @@ func testAlerts(b *browser, base string, st alertReader) {
 func testRules(b *browser) {
 	b.open("/rules")
 	b.wait(`document.querySelectorAll('.rules-table tbody tr').length > 10`, "rules")
+	b.view("rules")
 	if n := eval[int](b, `[...document.querySelectorAll('.rules-table tbody tr')].filter(r => r.textContent.includes('✓ on')).length`); n == 0 {
 		b.t.Errorf("no enabled rule listed")
 	}

@@ -126,9 +126,9 @@ export function RulesPage() {
         <td><span class=${'sev sev-' + r.level}>${r.level}</span></td>
         <td><code>${r.id}</code></td>
         <td>${r.title}</td>
-        <td>${r.kind}</td>
+        <td>${r.rule_kind && r.rule_kind !== r.kind ? `${r.kind} (${r.rule_kind})` : r.kind}</td>
         <td>${r.service}</td>
-        <td>${r.technique}</td>
+        <td>${(r.techniques && r.techniques.length ? r.techniques : [r.technique]).filter(Boolean).join(', ')}</td>
         <td class="desc">${r.description}</td>
       </tr>`)}</tbody>
     </table></div>` : err ? null : html`<p class="muted">Loading…</p>`}
