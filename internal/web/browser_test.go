@@ -195,6 +195,15 @@ type errLog struct {
 	errs []string
 	// requests counts the requests the browser sent to the server.
 	requests int
+	// origins are the servers' base URLs, the only places requests may go.
+	origins []string
+}
+
+// allow adds a server base URL requests may go to.
+func (b *browser) allow(base string) {
+	b.log.mu.Lock()
+	defer b.log.mu.Unlock()
+	b.log.origins = append(b.log.origins, base)
 }
 
 // at returns the browser reporting to t (a subtest).
@@ -229,7 +238,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	} else if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatalf("screenshot dir: %v", err)
 	}
-	b := &browser{t: t, ctx: ctx, base: base, log: &errLog{}, shots: shots, timeout: 20 * time.Second}
+	b := &browser{t: t, ctx: ctx, base: base, log: &errLog{origins: []string{base}}, shots: shots, timeout: 20 * time.Second}
 	// Start the browser and subscribe to errors before any page loads.
 	// The first action's context owns the browser: no time limit on it.
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
@@ -248,12 +257,16 @@ func newBrowser(t *testing.T, base string) *browser {
 				return
 			}
 			u := ev.Request.URL
-			if !strings.HasPrefix(u, base+"/") && !strings.HasPrefix(u, "data:") && u != "about:blank" {
-				b.addErr("request to another origin: " + u)
-			}
 			b.log.mu.Lock()
+			ok := strings.HasPrefix(u, "data:") || u == "about:blank"
+			for _, o := range b.log.origins {
+				ok = ok || strings.HasPrefix(u, o+"/")
+			}
 			b.log.requests++
 			b.log.mu.Unlock()
+			if !ok {
+				b.addErr("request to another origin: " + u)
+			}
 		}
 	}()
 	go func() {

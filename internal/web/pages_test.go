@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/rules"
 )
 
 // TestBrowser drives headless chromium through every page of the UI served
@@ -62,6 +65,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("sql", func(t *testing.T) { testSQL(b.at(t)) })
 	t.Run("xss", func(t *testing.T) { testXSS(b.at(t), rng) })
 	t.Run("query building", func(t *testing.T) { testQueryBuilding(b.at(t), base) })
+	t.Run("token", func(t *testing.T) { testToken(b.at(t), st, set, rng) })
 	b.log.mu.Lock()
 	n := b.log.requests
 	b.log.mu.Unlock()
@@ -625,4 +629,38 @@ func testQueryBuilding(b *browser, base string) {
 		t.Errorf("count of %s: status %d, %d events, want 2", got[len(want)], st, res.Count)
 	}
 	b.checkErrors("query building")
+}
+
+// With a token the UI works after opening it once with ?token=: the server
+// trades it for a cookie and takes it out of the address; searches and a
+// state-changing POST (acknowledge) go through with the cookie.
+func testToken(b *browser, st *app.Store, set *rules.Set, rng string) {
+	t := b.t
+	const token = "ui-test-token-5d1e"
+	base := startServerToken(t, st, set, token)
+	b.allow(base)
+	b.base = base
+	var e struct {
+		Error string `json:"error"`
+	}
+	if status := getStatusJSON(t, base, "/api/stats", &e); status != 401 {
+		t.Fatalf("GET /api/stats without the token: %d, want 401", status)
+	}
+	b.open("/search?type=cloudtrail&" + rng + "&token=" + token)
+	if loc := eval[string](b, `location.href`); strings.Contains(loc, token) {
+		t.Errorf("the token stayed in the address: %s", loc)
+	}
+	b.wait(rowsSel+` > 0`, "rows with the token cookie")
+	b.open("/alerts?status=open")
+	b.wait(`document.querySelector('.alerts-table tbody tr[data-status=open] button.ack')`, "an open alert")
+	id := eval[string](b, `document.querySelector('.alerts-table tbody tr[data-status=open] button.ack').closest('tr').dataset.alert`)
+	b.click(fmt.Sprintf(`.alerts-table tr[data-alert=%s] button.ack`, jsString(id)))
+	b.wait(fmt.Sprintf(`!document.querySelector('.alerts-table tr[data-alert=%s]')`, jsString(id)), "acknowledged with the token cookie")
+	if s, err := (alertReader{st}).alertStatus(context.Background(), id); err != nil || s != "acknowledged" {
+		t.Errorf("alert %s: stored status %q (%v)", id, s, err)
+	}
+	if n := eval[int](b, `document.querySelectorAll('.error').length`); n != 0 {
+		t.Errorf("%d errors shown: %s", n, eval[string](b, `document.querySelector('.error').textContent`))
+	}
+	b.checkErrors("token")
 }

@@ -17,12 +17,19 @@ import (
 // without external access) on a loopback port, and returns its base URL.
 func startServer(t *testing.T, st *app.Store, set *rules.Set) string {
 	t.Helper()
+	return startServerToken(t, st, set, "")
+}
+
+// startServerToken is startServer with a token required.
+func startServerToken(t *testing.T, st *app.Store, set *rules.Set, token string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := st.DisableExternalAccess(ctx); err != nil {
 		t.Fatalf("sandboxing SQL: %v", err)
 	}
 	srv, err := server.Listen(server.Options{
-		Addr: "127.0.0.1:0",
+		Addr:  "127.0.0.1:0",
+		Token: token,
 		API: api.New(api.Options{
 			Store:  st.Querier(),
 			SQL:    st.Store,
