@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,5 +244,59 @@ serve:
 	cmd.Wait()
 	if c := cmd.ProcessState.ExitCode(); c != 0 {
 		t.Errorf("run --serve exited %d after SIGTERM", c)
+	}
+}
+
+// TestDemoServes: trawl demo, its output a pipe (not a terminal), ends by
+// serving the UI on the demo database until SIGTERM.
+func TestDemoServes(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "demo.duckdb")
+	cmd := exec.Command(trawlBin, "demo", "--db", db, "--out", filepath.Join(dir, "data"), "--events", "2000", "--flows", "2000",
+		"--progress", "never", "--quiet", "--addr", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	sc := bufio.NewScanner(out)
+	url := ""
+	var lines []string
+	for url == "" && sc.Scan() {
+		lines = append(lines, sc.Text())
+		if m := regexp.MustCompile(`trawl UI and API on (http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	go io.Copy(io.Discard, out)
+	if url == "" {
+		t.Fatalf("demo never said where it serves:\n%s", strings.Join(lines, "\n"))
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "What stands out") {
+		t.Errorf("no summary before serving:\n%s", strings.Join(lines, "\n"))
+	}
+	resp, err := http.Get(url + "/api/count?type=cloudtrail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Count int64 }
+	err = json.NewDecoder(resp.Body).Decode(&c)
+	resp.Body.Close()
+	if err != nil || c.Count < 1000 {
+		t.Errorf("/api/count on the demo database: %v, %d events", err, c.Count)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("demo exited %d after SIGTERM while serving, want 0", code)
 	}
 }
