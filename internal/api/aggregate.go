@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math/big"
 	"net/http"
 	"sort"
 	"strings"
@@ -234,46 +235,16 @@ func (a *API) fields(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// fieldsSQL counts the matches and each field's missing values in one
-// query, then the top values of each field in one GROUPING SETS query.
+// fieldsSQL reads the top values of every field in one GROUPING SETS
+// query (one scan of the matches): each field's groups, ranked by count
+// within the field (missing values last), with the field's total and
+// missing counts on every row; the top few are kept.
 func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, top int) ([]fieldTop, error) {
 	t := q.c.Table
 	var b strings.Builder
-	b.WriteString("SELECT count(*)")
-	for _, c := range cols {
-		fmt.Fprintf(&b, ", count(%s)", c)
-	}
-	fmt.Fprintf(&b, " FROM %s WHERE %s", t.Name, q.c.Where)
-	rows, err := a.run(r.Context(), d, b.String(), q.c.Args)
-	if err != nil {
-		return nil, fmt.Errorf("field values of %s: %w", t.Name, err)
-	}
-	var total int64
-	present := make([]int64, len(cols))
-	for rows.Next() {
-		v := rows.Values()
-		total, _ = v[0].(int64)
-		for i := range cols {
-			present[i], _ = v[i+1].(int64)
-		}
-	}
-	err = rows.Err()
-	rows.Close()
-	if err != nil {
-		return nil, fmt.Errorf("field values of %s: %w", t.Name, err)
-	}
-	out := make([]fieldTop, len(cols))
-	for i, c := range cols {
-		out[i] = fieldTop{Name: t.FieldName(c), Column: c, Top: []topValue{}, Missing: total - present[i]}
-	}
-	if total == 0 {
-		return out, nil
-	}
-	// One query for every field: the values of each (GROUPING SETS), each
-	// ranked by count within its field, the top few kept.
-	b.Reset()
-	b.WriteString("SELECT g, v, n FROM (SELECT g, v, n, row_number() OVER (PARTITION BY g ORDER BY n DESC, v) AS rk FROM (SELECT ")
-	b.WriteString("CASE")
+	b.WriteString("SELECT g, v, n, tot, miss FROM (SELECT g, v, n, sum(n) OVER (PARTITION BY g) AS tot, ")
+	b.WriteString("sum(CASE WHEN v IS NULL THEN n ELSE 0 END) OVER (PARTITION BY g) AS miss, ")
+	b.WriteString("row_number() OVER (PARTITION BY g ORDER BY v IS NULL, n DESC, v) AS rk FROM (SELECT CASE")
 	for i, c := range cols {
 		fmt.Fprintf(&b, " WHEN grouping(%s) = 0 THEN %d", c, i)
 	}
@@ -288,35 +259,62 @@ func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, t
 		}
 		fmt.Fprintf(&b, "(%s)", c)
 	}
-	b.WriteString("))) WHERE v IS NOT NULL AND rk <= ? ORDER BY g, n DESC, v")
-	rows, err = a.run(r.Context(), d, b.String(), append(append([]any(nil), q.c.Args...), int64(top)))
+	b.WriteString("))) WHERE rk <= ? ORDER BY g, rk")
+	out := make([]fieldTop, len(cols))
+	for i, c := range cols {
+		out[i] = fieldTop{Name: t.FieldName(c), Column: c, Top: []topValue{}}
+	}
+	total := make([]int64, len(cols))
+	rows, err := a.run(r.Context(), d, b.String(), append(append([]any(nil), q.c.Args...), int64(top)))
 	if err != nil {
 		return nil, fmt.Errorf("field values of %s: %w", t.Name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		v := rows.Values()
-		g, _ := v[0].(int32)
-		if gi, ok := v[0].(int64); ok {
-			g = int32(gi)
+		g := -1
+		switch x := v[0].(type) {
+		case int32:
+			g = int(x)
+		case int64:
+			g = int(x)
 		}
-		if int(g) < 0 || int(g) >= len(out) {
+		if g < 0 || g >= len(out) {
 			continue
 		}
-		n, _ := v[2].(int64)
-		out[g].Top = append(out[g].Top, topValue{Value: typedValue(t, cols[g], v[1]), Count: n})
+		total[g] = toInt(v[3])
+		out[g].Missing = toInt(v[4])
+		if v[1] != nil {
+			out[g].Top = append(out[g].Top, topValue{Value: typedValue(t, cols[g], v[1]), Count: toInt(v[2])})
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("field values of %s: %w", t.Name, err)
 	}
 	for i := range out {
-		var shown int64
+		shown := int64(0)
 		for _, tv := range out[i].Top {
 			shown += tv.Count
 		}
-		out[i].Other = total - out[i].Missing - shown
+		out[i].Other = total[i] - out[i].Missing - shown
 	}
 	return out, nil
+}
+
+// toInt reads an integer DuckDB returned (a count, or a sum of counts,
+// which is a HUGEINT).
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case *big.Int:
+		return x.Int64()
+	case float64:
+		return int64(x)
+	}
+	return 0
 }
 
 // typedValue turns a value read back as text into its column's JSON type.
