@@ -49,6 +49,10 @@ func (a *API) event(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := a.debug()
 	for _, t := range tables {
+		if t == search.VPCFlow && !isMD5(id) {
+			// Not a flow record's _id: skip a scan that hashes every record.
+			continue
+		}
 		sql, args := eventSQL(t, id, tm)
 		rows, err := a.run(r.Context(), d, sql, args)
 		if err != nil {
@@ -157,4 +161,18 @@ func firstNonNil(a, b []string) []string {
 		return a
 	}
 	return b
+}
+
+// isMD5 reports whether s is 32 lower-case hex digits, the form of a flow
+// record's _id.
+func isMD5(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
