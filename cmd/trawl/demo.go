@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/trawl-project/trawl/internal/app"
+	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/decode"
 	"github.com/trawl-project/trawl/internal/enrich"
 	"github.com/trawl-project/trawl/internal/enrich/geo/geobuild"
@@ -18,6 +19,7 @@ import (
 	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/report"
+	"github.com/trawl-project/trawl/internal/server"
 	"github.com/trawl-project/trawl/internal/source/file"
 )
 
@@ -29,6 +31,8 @@ type demoOptions struct {
 	flows    int
 	progress string
 	quiet    bool
+	noServe  bool
+	addr     string
 }
 
 // demoMarker records which configuration generated a demo directory, so a
@@ -52,9 +56,14 @@ MFA from an unusual address, CloudTrail logging stopped, a port scan in the
 flow logs, and the GuardDuty findings that go with it.
 
 The same --seed always produces the same files. Running demo again reuses
-them, and the ingest skips what is already in the database.`,
+them, and the ingest skips what is already in the database.
+
+Then it serves the web UI on the demo database (http://127.0.0.1:8080, --addr
+to change) until Ctrl-C, also when its output is not a terminal; --no-serve
+exits after the summary instead.`,
 		Example: `  trawl demo
   trawl demo --events 200000 --flows 1000000 --out /tmp/demo --db /tmp/demo.duckdb
+  trawl demo --no-serve
   trawl query --db trawl.duckdb "SELECT * FROM cloudtrail WHERE event_name = 'StopLogging'"`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,6 +78,8 @@ them, and the ingest skips what is already in the database.`,
 	f.IntVar(&o.flows, "flows", 0, "approximate number of flow-log records (default 50000)")
 	f.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto, always, plain or never")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only the summary")
+	f.BoolVar(&o.noServe, "no-serve", false, "exit after the summary instead of serving the web UI")
+	f.StringVar(&o.addr, "addr", server.DefaultAddr, "address the web UI is served on (loopback)")
 	return cmd
 }
 
@@ -88,11 +99,21 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
+	if !o.noServe {
+		// Before the work: an address we may not serve on fails now.
+		if err := server.CheckBind(o.addr, ""); err != nil {
+			return usageError("--addr: %v", err)
+		}
+	}
 	st, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest})
 	if err != nil {
 		return openFailure(err)
 	}
-	defer st.Close()
+	defer func() {
+		if st != nil {
+			st.Close()
+		}
+	}()
 	if !o.quiet {
 		fmt.Fprintf(e.stderr, "ingesting %s into %s\n", o.out, o.db)
 	}
@@ -122,7 +143,22 @@ func runDemo(ctx context.Context, e *env, o demoOptions) error {
 	fmt.Fprintf(e.stdout, "\nExplore it (after go build -o trawl ./cmd/trawl; or go run ./cmd/trawl instead of ./trawl):\n  ./trawl query --db %s \"SELECT user_name, event_name, source_ip FROM cloudtrail WHERE event_name = 'StopLogging'\"\n", o.db)
 	fmt.Fprintf(e.stdout, "  ./trawl schema cloudtrail                       # the tables' columns (docs/schema.md, docs/query.md)\n")
 	fmt.Fprintf(e.stdout, "  ./trawl alerts list --db %s --severity high      # then: ./trawl alerts show ID\n", o.db)
-	return nil
+	if o.noServe {
+		return nil
+	}
+	// Serve the UI: the store reopened for queries (all cores, the query
+	// memory limit) instead of the ingest's one thread.
+	if err := st.Close(); err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	st = nil
+	sst, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Serve, MemoryLimit: app.QueryMemoryLimit()})
+	if err != nil {
+		return openFailure(err)
+	}
+	defer sst.Close()
+	fmt.Fprintln(e.stdout)
+	return serveStore(ctx, e, sst, o.db, serveSettings{addr: o.addr, rules: config.Rules{Enabled: true}})
 }
 
 // prepareDemoDir generates the data set unless the directory already holds

@@ -65,7 +65,7 @@ DuckDB may use half of the machine's memory (--memory-limit to change).`,
 			if _, err := output.NewWriter(format, io.Discard, maxWidth); err != nil {
 				return usageError("--format: %v", err)
 			}
-			return runQuery(cmd.Context(), db, args[0], memLimit, e.stdout, func() output.Writer {
+			return runQuery(cmd.Context(), e, db, args[0], memLimit, func() output.Writer {
 				w, _ := output.NewWriter(format, e.stdout, maxWidth)
 				return w
 			}, format != "json")
@@ -79,12 +79,17 @@ DuckDB may use half of the machine's memory (--memory-limit to change).`,
 
 // runQuery runs every statement of sql, writing each result to out with a
 // new writer; blank puts a blank line between results.
-func runQuery(ctx context.Context, db, sql, memLimit string, out io.Writer, newWriter func() output.Writer, blank bool) error {
+func runQuery(ctx context.Context, e *env, db, sql, memLimit string, newWriter func() output.Writer, blank bool) error {
+	out := e.stdout
 	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: run `trawl ingest PATH` or `trawl demo` first, or pass --db", db)}
 	}
 	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Query, MemoryLimit: memLimit})
 	if err != nil {
+		if c := remoteFor(db, err); c != nil {
+			// trawl serve or trawl run --serve holds the database.
+			return remoteQuery(ctx, e, c, sql, newWriter, blank)
+		}
 		return openFailure(err)
 	}
 	defer st.Close()

@@ -122,6 +122,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newLambdaCmd(e))
 	root.AddCommand(newAlertsCmd(e))
 	root.AddCommand(newSearchCmd(e))
+	root.AddCommand(newServeCmd(e))
 	return root
 }
 

@@ -113,7 +113,7 @@ trawl:
 func TestBackfillMatchesLiveIngest(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "demo.duckdb")
-	out, errs, code := trawlRun(t, "demo", "--db", db, "--out", filepath.Join(dir, "data"), "--events", "4000", "--flows", "4000", "--progress", "never")
+	out, errs, code := trawlRun(t, "demo", "--db", db, "--out", filepath.Join(dir, "data"), "--events", "4000", "--flows", "4000", "--progress", "never", "--no-serve")
 	if code != 0 {
 		t.Fatalf("demo: %d\n%s\n%s", code, out, errs)
 	}

@@ -13,11 +13,12 @@ import (
 	"github.com/trawl-project/trawl/internal/metrics"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/rules"
+	"github.com/trawl-project/trawl/internal/server"
 )
 
 func newRunCmd(e *env) *cobra.Command {
-	var file, logFormat string
-	var once bool
+	var file, logFormat, addr, tokenFile string
+	var once, serve bool
 	cmd := &cobra.Command{
 		Use:   "run [--config trawl.yaml]",
 		Short: "Collect continuously from every source in trawl.yaml",
@@ -32,25 +33,45 @@ token is set), applies the retention: section every hour, and on SIGTERM or
 Ctrl-C commits what is complete and exits 0. --once collects what is there
 now and exits (a backfill).
 
+--serve also serves the web UI and HTTP API (serve.listen, or --addr) from the
+same process: DuckDB lets one process write a file, so collection, rules,
+alert delivery and the UI share it. trawl query and trawl search keep working
+meanwhile: they send their work to this server. With --once it keeps serving
+after the collection until Ctrl-C.
+
 See docs/config.md and 'trawl config example'.`,
 		Example: `  trawl config example > trawl.yaml   # then edit it
   trawl config check
   trawl run
   trawl run --config /etc/trawl/trawl.yaml --log-format json
-  trawl run --once`,
+  trawl run --once
+  trawl run --serve
+  trawl run --serve --addr 0.0.0.0:8080 --token-file /etc/trawl/token`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRun(cmd.Context(), e, file, logFormat, once)
+			var srv *serveSettings
+			if serve {
+				srv = &serveSettings{addr: addr, token: tokenFile}
+				if !cmd.Flags().Changed("addr") {
+					srv.addr = ""
+				}
+			}
+			return runRun(cmd.Context(), e, file, logFormat, once, srv)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", config.DefaultFile, "configuration file")
 	f.StringVar(&logFormat, "log-format", "", "log format: text or json (default: log.format of the configuration)")
 	f.BoolVar(&once, "once", false, "collect what is there now and exit, instead of polling")
+	f.BoolVar(&serve, "serve", false, "also serve the web UI and HTTP API (serve: section of the configuration)")
+	f.StringVar(&addr, "addr", server.DefaultAddr, "with --serve: address to listen on (default serve.listen)")
+	f.StringVar(&tokenFile, "token-file", "", "with --serve: file holding the access token (default serve.token / serve.token_file / TRAWL_TOKEN)")
 	return cmd
 }
 
-func runRun(ctx context.Context, e *env, file, logFormat string, once bool) error {
+// runRun collects continuously; with serveFlags (the --addr and, in its
+// token field, the --token-file flag) it also serves the UI and API.
+func runRun(ctx context.Context, e *env, file, logFormat string, once bool, serveFlags *serveSettings) error {
 	cfg, err := config.Load(file)
 	if err != nil {
 		var ce *config.Error
@@ -66,7 +87,18 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool) erro
 		cfg.Log.Format = logFormat
 	}
 	log := newLogger(e.stderr, cfg.Log)
+	var ss serveSettings
+	if serveFlags != nil {
+		if ss, err = resolveServe(cfg, firstNonEmpty(serveFlags.addr, cfg.Serve.Listen), serveFlags.token, true); err != nil {
+			return err
+		}
+	}
 	opt := app.Options{DB: cfg.Store.Path, Mode: app.Serve}
+	if serveFlags != nil {
+		// Queries from the UI need room for sorts and joins: the query
+		// limit, not the ingest's (docs/serve.md has the measurements).
+		opt.MemoryLimit = app.QueryMemoryLimit()
+	}
 	if cfg.Store.MemoryLimit > 0 {
 		opt.MemoryLimit = fmt.Sprintf("%dB", cfg.Store.MemoryLimit)
 	}
@@ -81,6 +113,20 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool) erro
 		return &exitError{code: exitFailure, err: err}
 	}
 	log.Info("metrics", "url", fmt.Sprintf("http://%s/metrics", addr))
+	var serving <-chan error
+	if serveFlags != nil {
+		// The server's own guard checks the serve token.
+		ss.log, ss.metrics = log, m.Handler("")
+		srv, cleanup, err := startServer(ctx, e, st, cfg.Store.Path, ss)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		log.Info("serving", "url", srv.URL()+"/")
+		ch := make(chan error, 1)
+		go func() { ch <- srv.Serve(ctx) }()
+		serving = ch
+	}
 	c := &app.Collector{Store: st, Config: cfg, Log: log, Metrics: m, Once: once}
 	if cfg.Rules.Enabled {
 		set, eng, err := app.Rules(cfg.Rules, func(file, reason string) {
@@ -116,6 +162,15 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool) erro
 			log.Error("metrics server", "error", err)
 		}
 	default:
+	}
+	if serving != nil {
+		if ctx.Err() == nil {
+			log.Info("collection done; still serving until Ctrl-C")
+		}
+		if err := <-serving; err != nil {
+			log.Error("serving", "error", err)
+			return &exitError{code: exitFailure, err: err}
+		}
 	}
 	return nil
 }

@@ -111,6 +111,11 @@ func runSearch(ctx context.Context, e *env, db, query string, o searchOptions) e
 	}
 	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Query})
 	if err != nil {
+		if c := remoteFor(db, err); c != nil {
+			// trawl serve or trawl run --serve holds the database.
+			fmt.Fprintf(e.stderr, "trawl: the database is held by the trawl server at %s; searching through it\n", c.URL)
+			return remoteSearch(ctx, e, c, query, opt, o, w)
+		}
 		return openFailure(err)
 	}
 	defer st.Close()

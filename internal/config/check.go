@@ -67,6 +67,7 @@ func (d *decoder) check(c *Config) {
 	d.enum("log.format", c.Log.Format, "text", "json")
 	d.enum("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	d.checkMetrics(&c.Metrics)
+	d.checkServe(&c.Serve)
 	d.checkAlerts(c)
 	d.checkEnrich(&c.Enrich)
 }
@@ -309,6 +310,24 @@ func (d *decoder) checkMetrics(m *Metrics) {
 	}
 	if !isLoopback(host) && m.Token == "" {
 		d.errPath("metrics.listen", "%q is reachable from other hosts; set metrics.token, or listen on 127.0.0.1", m.Listen)
+	}
+}
+
+func (d *decoder) checkServe(s *Serve) {
+	host, port, err := net.SplitHostPort(s.Listen)
+	if err != nil {
+		d.errPath("serve.listen", "%q is not host:port (such as 127.0.0.1:8080)", s.Listen)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		d.errPath("serve.listen", "%q: bad port %q", s.Listen, port)
+		return
+	}
+	if s.Token != "" && s.TokenFile != "" {
+		d.errPath("serve.token_file", "set serve.token or serve.token_file, not both")
+	}
+	if !isLoopback(host) && s.Token == "" && s.TokenFile == "" {
+		d.errPath("serve.listen", "%q is reachable from other hosts; set serve.token or serve.token_file, or listen on 127.0.0.1", s.Listen)
 	}
 }
 

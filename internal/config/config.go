@@ -42,6 +42,21 @@ type Config struct {
 	Enrich    Enrich                   `yaml:"enrich"`
 	Rules     Rules                    `yaml:"rules"`
 	Alerts    Alerts                   `yaml:"alerts"`
+	Serve     Serve                    `yaml:"serve"`
+}
+
+// Serve configures the web UI and HTTP API of trawl serve and trawl run
+// --serve (docs/serve.md).
+type Serve struct {
+	// Listen is host:port (default 127.0.0.1:8080). A non-loopback
+	// address requires Token or TokenFile.
+	Listen string `yaml:"listen"`
+	// Token is the token browsers and API clients must present; redacted
+	// when printed.
+	Token string `yaml:"token,omitempty" cfg:"secret"`
+	// TokenFile is a file holding the token (its first line), instead of
+	// Token.
+	TokenFile string `yaml:"token_file,omitempty" cfg:"path"`
 }
 
 // Enrich configures the enrichment stage (docs/enrich.md): GeoIP data for
@@ -294,6 +309,7 @@ const (
 	DefaultSettle        = 15 * time.Minute
 	DefaultMaxRecordSize = 32 << 20
 	DefaultMetricsListen = "127.0.0.1:9464"
+	DefaultServeListen   = "127.0.0.1:8080"
 	// DefaultSessionName is the assumed-role session name when
 	// aws.session_name is empty.
 	DefaultSessionName = "trawl"
@@ -304,6 +320,7 @@ func (c *Config) defaults() {
 	c.Ingest.MaxRecordSize = DefaultMaxRecordSize
 	c.Log = Log{Format: "text", Level: "info"}
 	c.Metrics.Listen = DefaultMetricsListen
+	c.Serve.Listen = DefaultServeListen
 	c.Enrich.UserAgent = true
 	c.Rules.Enabled, c.Rules.Schedule.Enabled = true, true
 	c.Alerts.defaults()

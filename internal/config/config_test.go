@@ -43,7 +43,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key with suggestion", "store:\n  pth: x.duckdb\n",
 			[]string{`2:3: store.pth: unknown key; did you mean "path"?`}},
 		{"unknown top-level key lists the known ones", "bogus: []\n",
-			[]string{`1:1: bogus: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts`}},
+			[]string{`1:1: bogus: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts, serve`}},
 		{"unknown source key", "sources:\n  - name: a\n    s3: {bucket: b-1, intervall: 1m}\n",
 			[]string{`3:23: sources[0].s3.intervall: unknown key; did you mean "interval"?`}},
 		{"wrong type", "ingest:\n  workers: many\nsources: {name: a}\n",
@@ -394,7 +394,7 @@ sources:
 	got := problems(t, "x-s3: &b {bucket: logs, intervl: 1m}\nbase: 1\nsources:\n  - name: a\n    s3: {<<: *b}\n")
 	want := []string{
 		`1:25: sources[0].s3.intervl: unknown key; did you mean "interval"?`,
-		`2:1: base: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts`,
+		`2:1: base: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts, serve`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

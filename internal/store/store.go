@@ -1,6 +1,6 @@
 // Package store declares what every part of trawl that reads stored data
 // uses: a Querier that runs a read-only SQL request and returns rows. The
-// CLI's query command, the demo's summary, the coming HTTP API and
+// CLI's query command, the demo's summary, the HTTP API and
 // scheduled rules share it, whatever the store behind it (DuckDB today).
 package store
 

@@ -116,7 +116,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 func openError(path string, err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
-		return fmt.Errorf("opening %s: %w (is another trawl ingest, query or demo using it? wait for it to finish, or use another --db): %v", path, ErrLocked, err)
+		return fmt.Errorf("opening %s: %w (is another trawl ingest, query, demo, serve or run using it? wait for it to finish, stop it, or use another --db): %v", path, ErrLocked, err)
 	}
 	if _, statErr := os.Stat(path); statErr == nil && strings.Contains(msg, "not a valid DuckDB database") {
 		return fmt.Errorf("opening %s: the file is not a DuckDB database: %w", path, err)
