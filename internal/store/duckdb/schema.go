@@ -144,10 +144,11 @@ const spillRaw = `CASE WHEN b.spill_id IS NULL THEN b.raw
 // the JSON columns, one extraction from raw each, which a query pays for
 // only when it reads them. The text of records stored in parts
 // (spill.go) comes from a LEFT JOIN with trawl_spill's texts put together
-// per id: the correlated subquery the view of version 8 used made DuckDB
-// hold every row of a SELECT * in memory (a "delim join") before its
-// top-N, and 7 such subqueries, one per column that reads raw, made every
-// query slower (docs/performance.md, "Search storage").
+// per id: with the correlated subquery of the view of version 8, SELECT *
+// … ORDER BY … LIMIT took 1.6× as long (docs/performance.md, "Search
+// storage"). Either way the join keeps DuckDB from materialising raw and
+// the JSON columns late (after the top-N), so such a query still computes
+// them for every row it reads.
 func cloudtrailDDL() []string {
 	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
 	const raw = "coalesce(s.text, b.raw)"
