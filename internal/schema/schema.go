@@ -111,22 +111,18 @@ var CloudTrail = []Column[ct]{
 	Str("ua_version", func(e *ct) string { return e.UA.UAVersion() }),
 	Str("ua_os", func(e *ct) string { return e.UA.UAOS() }),
 	// Stored since schema version 9 (computed from raw by the DuckDB view
-	// before): the rest of the identity, request and TLS details.
-	Str("event_version", func(e *ct) string { return e.EventVersion }),
-	Str("user_principal_id", func(e *ct) string { return e.UserPrincipalID }),
+	// before): identity and request details people filter and group on.
+	// (The DuckDB view still computes event_version, user_principal_id,
+	// session_created_at, request_id, api_version and the tls_* columns: stored,
+	// those high-cardinality or rarely searched columns cost more ingest
+	// time than they save; docs/performance.md, "Search storage".)
 	Str("session_issuer_type", func(e *ct) string { return e.SessionIssuerType }),
 	Str("session_issuer_arn", func(e *ct) string { return e.SessionIssuerARN }),
-	Time("session_created_at", func(e *ct) time.Time { return e.SessionCreatedAt }),
 	Str("source_identity", func(e *ct) string { return e.SourceIdentity }),
 	Str("identity_store_user_id", func(e *ct) string { return e.IdentityStoreUser }),
 	BoolCol("session_credential_from_console", func(e *ct) event.Bool { return e.CredentialFromCons }),
-	Str("request_id", func(e *ct) string { return e.RequestID }),
 	Str("shared_event_id", func(e *ct) string { return e.SharedEventID }),
 	Str("vpc_endpoint_id", func(e *ct) string { return e.VPCEndpointID }),
-	Str("api_version", func(e *ct) string { return e.APIVersion }),
-	Str("tls_version", func(e *ct) string { return e.TLSVersion }),
-	Str("tls_cipher_suite", func(e *ct) string { return e.TLSCipherSuite }),
-	Str("tls_client_host", func(e *ct) string { return e.TLSClientHost }),
 	// Typed members of requestParameters, responseElements and
 	// additionalEventData (schema version 9): see CloudTrailMembers.
 	Str("req_bucket_name", func(e *ct) string { return e.ReqBucketName }),

@@ -122,6 +122,25 @@ func floatCol[T any](name string, f func(*T) float64) column[T] {
 // INSERT, so they would not save anything.)
 var ctColumns = fromSchema(schema.CloudTrail)
 
+// ctText are the cloudtrail view's text columns computed from raw at
+// query time, all from one parse of raw per row (json_extract_string with
+// a list of paths): the value at path, converted by expr from its text
+// (%s).
+var ctText = []struct{ name, typ, path, expr string }{
+	{"event_version", "VARCHAR", "$.eventVersion", "%s"},
+	{"user_principal_id", "VARCHAR", "$.userIdentity.principalId", "%s"},
+	{"session_created_at", "TIMESTAMPTZ", "$.userIdentity.sessionContext.attributes.creationDate", creationDate},
+	{"request_id", "VARCHAR", "$.requestID", "%s"},
+	{"api_version", "VARCHAR", "$.apiVersion", "%s"},
+	{"tls_version", "VARCHAR", "$.tlsDetails.tlsVersion", "%s"},
+	{"tls_cipher_suite", "VARCHAR", "$.tlsDetails.cipherSuite", "%s"},
+	{"tls_client_host", "VARCHAR", "$.tlsDetails.clientProvidedHostHeader", "%s"},
+}
+
+// creationDate converts a session's creationDate text (%[1]s), basic or
+// extended ISO 8601, to a time.
+const creationDate = `coalesce(try_strptime(%[1]s, '%%Y%%m%%dT%%H%%M%%SZ')::TIMESTAMPTZ, TRY_CAST(%[1]s AS TIMESTAMPTZ))`
+
 // ctComputed are the cloudtrail view's JSON columns, computed from raw at
 // query time: the member at path as JSON, NULL for JSON null.
 var ctComputed = []struct{ name, path string }{
@@ -140,35 +159,39 @@ const spillRaw = `CASE WHEN b.spill_id IS NULL THEN b.raw
     ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = b.spill_id) END`
 
 // cloudtrailDDL returns the cloudtrail_base table and the cloudtrail view.
-// Since schema version 9 every text column is stored; the view adds only
-// the JSON columns, one extraction from raw each, which a query pays for
-// only when it reads them. The text of records stored in parts
-// (spill.go) comes from a LEFT JOIN with trawl_spill's texts put together
-// per id: with the correlated subquery of the view of version 8, SELECT *
-// … ORDER BY … LIMIT took 1.6× as long (docs/performance.md, "Search
-// storage"). Either way the join keeps DuckDB from materialising raw and
-// the JSON columns late (after the top-N), so such a query still computes
-// them for every row it reads.
+// Since schema version 9 most text columns are stored; the view computes
+// the others (ctText, one parse of raw per row for all of them) and the
+// JSON columns (one extraction each), which a query pays for only when it
+// reads them: DuckDB drops the unused ones. The text of records stored in
+// parts (spill.go) comes from a LEFT JOIN with trawl_spill's texts put
+// together per id: with the correlated subquery of the view of version 8,
+// SELECT * … ORDER BY … LIMIT took 1.6× as long (docs/performance.md,
+// "Search storage"). Either way the join keeps DuckDB from materialising
+// raw and the computed columns late (after the top-N), so such a query
+// still computes them for every row it reads.
 func cloudtrailDDL() []string {
 	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
-	const raw = "coalesce(s.text, b.raw)"
 	var b strings.Builder
+	var paths []string
 	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
 	for _, c := range ctColumns {
 		if c.name == "raw" {
-			for _, v := range ctComputed {
-				fmt.Fprintf(&b, "  CAST(nullif(json_extract(%s, '%s'), 'null'::JSON) AS JSON) AS %s,\n", raw, v.path, v.name)
+			for _, v := range ctText {
+				paths = append(paths, "'"+v.path+"'")
+				fmt.Fprintf(&b, "  CAST(%s AS %s) AS %s,\n", fmt.Sprintf(v.expr, fmt.Sprintf("trawl_s[%d]", len(paths))), v.typ, v.name)
 			}
-			fmt.Fprintf(&b, "  %s AS raw,\n", raw)
-			continue
+			for _, v := range ctComputed {
+				fmt.Fprintf(&b, "  CAST(nullif(json_extract(raw, '%s'), 'null'::JSON) AS JSON) AS %s,\n", v.path, v.name)
+			}
 		}
-		fmt.Fprintf(&b, "  b.%s,\n", quoteIdent(c.name))
+		fmt.Fprintf(&b, "  %s,\n", quoteIdent(c.name))
 	}
-	b.WriteString(`  b.spill_id,
-  b.source,
-  b.ingested_at
-FROM cloudtrail_base b
-LEFT JOIN (SELECT id, string_agg(text, '' ORDER BY part) AS text FROM trawl_spill GROUP BY id) s ON s.id = b.spill_id`)
+	fmt.Fprintf(&b, `  spill_id,
+  source,
+  ingested_at
+FROM (SELECT *, json_extract_string(raw, [%s]) AS trawl_s
+  FROM (SELECT b.* REPLACE (coalesce(s.text, b.raw) AS raw) FROM cloudtrail_base b
+    LEFT JOIN (SELECT id, string_agg(text, '' ORDER BY part) AS text FROM trawl_spill GROUP BY id) s ON s.id = b.spill_id))`, strings.Join(paths, ", "))
 	return []string{table, b.String()}
 }
 
@@ -224,25 +247,17 @@ var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schem
 
 // v9Columns are the columns schema version 9 adds to cloudtrail_base, with
 // the JSON path each is read from in raw and how the text at that path
-// becomes the column's value (%s is the text): the text columns the view
-// of version 8 computed, and the typed members of schema.CloudTrailMembers.
+// becomes the column's value (%s is the text): text columns the view of
+// version 8 computed, and the typed members of schema.CloudTrailMembers.
 var v9Columns = func() []struct{ name, path, expr string } {
 	cols := []struct{ name, path, expr string }{
-		{"event_version", "$.eventVersion", "%s"},
-		{"user_principal_id", "$.userIdentity.principalId", "%s"},
 		{"session_issuer_type", "$.userIdentity.sessionContext.sessionIssuer.type", "%s"},
 		{"session_issuer_arn", "$.userIdentity.sessionContext.sessionIssuer.arn", "%s"},
-		{"session_created_at", "$.userIdentity.sessionContext.attributes.creationDate", `coalesce(try_strptime(%[1]s, '%%Y%%m%%dT%%H%%M%%SZ')::TIMESTAMPTZ, TRY_CAST(%[1]s AS TIMESTAMPTZ))`},
 		{"source_identity", "$.userIdentity.sessionContext.sourceIdentity", "%s"},
 		{"identity_store_user_id", "$.userIdentity.onBehalfOf.userId", "%s"},
 		{"session_credential_from_console", "$.sessionCredentialFromConsole", "TRY_CAST(%s AS BOOLEAN)"},
-		{"request_id", "$.requestID", "%s"},
 		{"shared_event_id", "$.sharedEventID", "%s"},
 		{"vpc_endpoint_id", "$.vpcEndpointId", "%s"},
-		{"api_version", "$.apiVersion", "%s"},
-		{"tls_version", "$.tlsDetails.tlsVersion", "%s"},
-		{"tls_cipher_suite", "$.tlsDetails.cipherSuite", "%s"},
-		{"tls_client_host", "$.tlsDetails.clientProvidedHostHeader", "%s"},
 	}
 	names := make([]string, 0, len(schema.CloudTrailMembers))
 	for n := range schema.CloudTrailMembers {
