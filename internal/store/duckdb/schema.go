@@ -163,12 +163,14 @@ const spillRaw = `CASE WHEN b.spill_id IS NULL THEN b.raw
 // the others (ctText, one parse of raw per row for all of them) and the
 // JSON columns (one extraction each), which a query pays for only when it
 // reads them: DuckDB drops the unused ones. The text of records stored in
-// parts (spill.go) comes from a LEFT JOIN with trawl_spill's texts put
-// together per id: with the correlated subquery of the view of version 8,
-// SELECT * … ORDER BY … LIMIT took 1.6× as long (docs/performance.md,
-// "Search storage"). Either way the join keeps DuckDB from materialising
-// raw and the computed columns late (after the top-N), so such a query
-// still computes them for every row it reads.
+// parts (spill.go) is put together by a correlated subquery, planned only
+// when a query reads raw or a computed column. (A LEFT JOIN with
+// trawl_spill's texts grouped by id made SELECT * … LIMIT about 1.6×
+// faster but puts every spilled record together for any query that reads
+// raw: 600 records of 256 KB ran out of 128 MB.) Either keeps DuckDB from
+// materialising raw and the computed columns late (after the top-N), so
+// SELECT * … ORDER BY … LIMIT still computes them for every row it reads
+// (docs/performance.md, "Search storage").
 func cloudtrailDDL() []string {
 	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL")
 	var b strings.Builder
@@ -190,8 +192,8 @@ func cloudtrailDDL() []string {
   source,
   ingested_at
 FROM (SELECT *, json_extract_string(raw, [%s]) AS trawl_s
-  FROM (SELECT b.* REPLACE (coalesce(s.text, b.raw) AS raw) FROM cloudtrail_base b
-    LEFT JOIN (SELECT id, string_agg(text, '' ORDER BY part) AS text FROM trawl_spill GROUP BY id) s ON s.id = b.spill_id))`, strings.Join(paths, ", "))
+  FROM (SELECT * REPLACE (%s AS raw)
+  FROM cloudtrail_base b))`, strings.Join(paths, ", "), spillRaw)
 	return []string{table, b.String()}
 }
 
