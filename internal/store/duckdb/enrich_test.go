@@ -81,7 +81,7 @@ func TestMigrateFromVersion5(t *testing.T) {
 	repl := make([]string, 0, 2*len(enrichCT))
 	for _, c := range enrichCT {
 		drop = append(drop, `ALTER TABLE cloudtrail_base DROP COLUMN `+c)
-		repl = append(repl, "  b.\""+c+"\",\n", "")
+		repl = append(repl, "  \""+c+"\",\n", "")
 	}
 	for _, c := range enrichFlow {
 		drop = append(drop, `ALTER TABLE vpcflow DROP COLUMN `+c)

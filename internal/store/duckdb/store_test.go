@@ -453,7 +453,7 @@ func TestMigrateFromVersion4(t *testing.T) {
 	}
 	// Make it a version-4 file: without the columns, with the view of
 	// version 4.
-	v4view := strings.NewReplacer("  b.\"session_name\",\n", "", "  b.\"principal\",\n", "").Replace(cloudtrailDDL()[1])
+	v4view := strings.NewReplacer("  \"session_name\",\n", "", "  \"principal\",\n", "").Replace(cloudtrailDDL()[1])
 	if v4view == cloudtrailDDL()[1] {
 		t.Fatal("the view does not list session_name and principal")
 	}
