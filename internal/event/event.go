@@ -96,6 +96,21 @@ type CloudTrail struct {
 	TLSCipherSuite  string
 	TLSClientHost   string
 
+	// Chosen members of the free-form parts, as json_extract_string reads
+	// them (a string unescaped, a number or literal as its text, an object
+	// or array as its JSON text; empty when absent or null): what people
+	// search and dashboards group on, stored as columns so that queries do
+	// not parse the JSON.
+	ReqBucketName string // requestParameters.bucketName
+	ReqKey        string // requestParameters.key
+	ReqPolicyARN  string // requestParameters.policyArn
+	ReqUserName   string // requestParameters.userName
+	ReqRoleName   string // requestParameters.roleName
+	ReqRoleARN    string // requestParameters.roleArn
+	ReqGroupName  string // requestParameters.groupName
+	ConsoleLogin  string // responseElements.ConsoleLogin: Success or Failure
+	MFAUsed       string // additionalEventData.MFAUsed: Yes or No
+
 	// JSON text of free-form parts, exactly as they appear in the record
 	// (objects, arrays, strings such as "HIDDEN_DUE_TO_SECURITY_REASONS");
 	// empty when the key is absent or null.

@@ -110,7 +110,49 @@ var CloudTrail = []Column[ct]{
 	Str("ua_family", func(e *ct) string { return e.UA.UAFamily() }),
 	Str("ua_version", func(e *ct) string { return e.UA.UAVersion() }),
 	Str("ua_os", func(e *ct) string { return e.UA.UAOS() }),
+	// Stored since schema version 9 (computed from raw by the DuckDB view
+	// before): identity and request details people filter and group on.
+	// (The DuckDB view still computes event_version, user_principal_id,
+	// session_created_at, request_id, api_version and the tls_* columns: stored,
+	// those high-cardinality or rarely searched columns cost more ingest
+	// time than they save; docs/performance.md, "Search storage".)
+	Str("session_issuer_type", func(e *ct) string { return e.SessionIssuerType }),
+	Str("session_issuer_arn", func(e *ct) string { return e.SessionIssuerARN }),
+	Str("source_identity", func(e *ct) string { return e.SourceIdentity }),
+	Str("identity_store_user_id", func(e *ct) string { return e.IdentityStoreUser }),
+	BoolCol("session_credential_from_console", func(e *ct) event.Bool { return e.CredentialFromCons }),
+	Str("shared_event_id", func(e *ct) string { return e.SharedEventID }),
+	Str("vpc_endpoint_id", func(e *ct) string { return e.VPCEndpointID }),
+	// Typed members of requestParameters, responseElements and
+	// additionalEventData (schema version 9): see CloudTrailMembers.
+	Str("req_bucket_name", func(e *ct) string { return e.ReqBucketName }),
+	Str("req_key", func(e *ct) string { return e.ReqKey }),
+	Str("req_policy_arn", func(e *ct) string { return e.ReqPolicyARN }),
+	Str("req_user_name", func(e *ct) string { return e.ReqUserName }),
+	Str("req_role_name", func(e *ct) string { return e.ReqRoleName }),
+	Str("req_role_arn", func(e *ct) string { return e.ReqRoleARN }),
+	Str("req_group_name", func(e *ct) string { return e.ReqGroupName }),
+	Str("console_login", func(e *ct) string { return e.ConsoleLogin }),
+	Str("mfa_used", func(e *ct) string { return e.MFAUsed }),
 	big(notNull(Str("raw", func(e *ct) string { return e.Raw }))),
+}
+
+// CloudTrailMembers maps the typed CloudTrail columns that hold one member
+// of a free-form part of the record to that member's path (as in the
+// JSON: AWS's spelling, case-sensitive). Each column holds what
+// json_extract_string(raw, '$.'||path) returns for the record: a string
+// unescaped, a number or literal as its text, an object or array as its
+// JSON text, NULL when absent or null.
+var CloudTrailMembers = map[string]string{
+	"req_bucket_name": "requestParameters.bucketName",
+	"req_key":         "requestParameters.key",
+	"req_policy_arn":  "requestParameters.policyArn",
+	"req_user_name":   "requestParameters.userName",
+	"req_role_name":   "requestParameters.roleName",
+	"req_role_arn":    "requestParameters.roleArn",
+	"req_group_name":  "requestParameters.groupName",
+	"console_login":   "responseElements.ConsoleLogin",
+	"mfa_used":        "additionalEventData.MFAUsed",
 }
 
 type flow = event.VPCFlow

@@ -3,6 +3,8 @@ package search
 import (
 	"sort"
 	"strings"
+
+	"github.com/trawl-project/trawl/internal/schema"
 )
 
 type colType uint8
@@ -36,6 +38,10 @@ type Table struct {
 
 	cols    map[string]column // by column name
 	aliases map[string]string // AWS field name → column name
+	// members are free-form JSON paths (without "$.") that a typed column
+	// holds, spelled exactly as in the record: only that spelling uses the
+	// column; another case is another JSON key.
+	members map[string]string
 	// roots are the top-level keys of the JSON record (raw) that free-form
 	// paths may start with; none for vpcflow, whose raw is a text line.
 	roots map[string]bool
@@ -95,7 +101,7 @@ func concat(parts ...[]column) []column {
 }
 
 // CloudTrail is the cloudtrail table.
-var CloudTrail = newTable(Table{
+var CloudTrail = withMembers(newTable(Table{
 	Name: "cloudtrail", Type: "cloudtrail", Time: "event_time", textIndex: true,
 	Show: []string{"event_time", "event_name", "event_source", "user_name", "source_ip", "aws_region", "recipient_account_id", "error_code", "event_id"},
 	roots: set("eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
@@ -111,7 +117,9 @@ var CloudTrail = newTable(Table{
 		"error_code", "error_message", "src_country", "src_city", "src_as_org", "ua_class", "ua_family",
 		"ua_version", "ua_os", "event_version", "user_principal_id", "session_issuer_type",
 		"session_issuer_arn", "source_identity", "identity_store_user_id", "request_id", "shared_event_id",
-		"vpc_endpoint_id", "api_version", "tls_version", "tls_cipher_suite", "tls_client_host", "source"),
+		"vpc_endpoint_id", "api_version", "tls_version", "tls_cipher_suite", "tls_client_host", "source",
+		"req_bucket_name", "req_key", "req_policy_arn", "req_user_name", "req_role_name", "req_role_arn",
+		"req_group_name", "console_login", "mfa_used"),
 	[]column{{name: "source_ip", typ: tStr, addr: true}},
 	typed(tBool, "mfa_authenticated", "read_only", "management_event", "session_credential_from_console"),
 	typed(tInt, "src_asn"),
@@ -152,7 +160,20 @@ var CloudTrail = newTable(Table{
 	"tlsDetails.tlsVersion":                                   "tls_version",
 	"tlsDetails.cipherSuite":                                  "tls_cipher_suite",
 	"tlsDetails.clientProvidedHostHeader":                     "tls_client_host",
-})
+}), schema.CloudTrailMembers)
+
+// withMembers sets the JSON paths that t's typed columns hold (column →
+// path, as in schema.CloudTrailMembers).
+func withMembers(t *Table, byColumn map[string]string) *Table {
+	t.members = make(map[string]string, len(byColumn))
+	for c, p := range byColumn {
+		if _, ok := t.cols[c]; !ok {
+			panic("search: member " + p + " names unknown column " + c)
+		}
+		t.members[p] = c
+	}
+	return t
+}
 
 // VPCFlow is the vpcflow table. AWS's flow-log field names (srcaddr,
 // dstport, account-id, log-status …) are its column names with - for _;
@@ -232,6 +253,9 @@ func (t *Table) Fields() []string {
 	for a := range t.aliases {
 		out = append(out, a)
 	}
+	for p := range t.members {
+		out = append(out, p)
+	}
 	for c := range t.cols {
 		out = append(out, c)
 	}
@@ -258,6 +282,9 @@ func (t *Table) resolve(field string) (target, bool) {
 	}
 	if c, ok := t.cols[strings.ReplaceAll(f, "-", "_")]; ok && t == VPCFlow {
 		return target{col: c}, true
+	}
+	if c, ok := t.members[f]; ok {
+		return target{col: t.cols[c]}, true
 	}
 	if c, ok := t.fold[strings.ToLower(f)]; ok {
 		return target{col: t.cols[c]}, true

@@ -33,10 +33,15 @@ func TestNames(t *testing.T) {
 			t.Errorf("%s: %s → %s → %s", tc.t.Name, tc.col, tc.t.FieldName(tc.col), got)
 		}
 	}
-	for _, bad := range []string{"nosuch", "requestParameters.bucketName", "", "raw"} {
+	for _, bad := range []string{"nosuch", "requestParameters.policy", "requestParameters.BucketName", "", "raw"} {
 		if got := CloudTrail.Column(bad); got != "" {
 			t.Errorf("Column(%q) = %q, want none (not a typed column)", bad, got)
 		}
+	}
+	// Request parameters stored as typed columns (schema version 9)
+	// resolve to them, in AWS's spelling only.
+	if got := CloudTrail.Column("requestParameters.bucketName"); got != "req_bucket_name" {
+		t.Errorf("Column(requestParameters.bucketName) = %q, want req_bucket_name", got)
 	}
 	if CloudTrail.FieldName("nosuch") != "" || CloudTrail.ColumnType("nosuch") != "" {
 		t.Error("an unknown column has a name or type")

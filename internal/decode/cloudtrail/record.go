@@ -105,10 +105,13 @@ func FromRaw(raw string, next func() (key, value string, ok bool)) event.CloudTr
 			e.Resources = jsonText(f)
 		case "requestParameters":
 			e.RequestParameters = jsonText(f)
+			requestParameters(&e, f)
 		case "responseElements":
 			e.ResponseElements = jsonText(f)
+			memberText(f, "ConsoleLogin", &e.ConsoleLogin)
 		case "additionalEventData":
 			e.AdditionalEventData = jsonText(f)
+			memberText(f, "MFAUsed", &e.MFAUsed)
 		case "serviceEventDetails":
 			e.ServiceEventDetails = jsonText(f)
 		case "insightDetails":
@@ -139,6 +142,49 @@ func FromRaw(raw string, next func() (key, value string, ok bool)) event.CloudTr
 	e.Principal = DerivePrincipal(&e)
 	e.UserName = DeriveUserName(&e)
 	return e
+}
+
+// requestParameters fills the event's typed request-parameter fields from
+// the members of requestParameters (nothing when it is not an object).
+func requestParameters(e *event.CloudTrail, v string) {
+	jsonscan.Members(v, func(k, f string) bool {
+		var dst *string
+		switch k {
+		case "bucketName":
+			dst = &e.ReqBucketName
+		case "key":
+			dst = &e.ReqKey
+		case "policyArn":
+			dst = &e.ReqPolicyARN
+		case "userName":
+			dst = &e.ReqUserName
+		case "roleName":
+			dst = &e.ReqRoleName
+		case "roleArn":
+			dst = &e.ReqRoleARN
+		case "groupName":
+			dst = &e.ReqGroupName
+		default:
+			return true
+		}
+		if *dst == "" { // the first of duplicate keys, as DuckDB reads it
+			*dst = jsonscan.Text(f)
+		}
+		return true
+	})
+}
+
+// memberText sets *dst to the text of member key of the object v, as
+// json_extract_string reads it; it leaves *dst alone when v is not an
+// object or has no such member.
+func memberText(v, key string, dst *string) {
+	jsonscan.Members(v, func(k, f string) bool {
+		if k == key {
+			*dst = jsonscan.Text(f)
+			return false
+		}
+		return true
+	})
 }
 
 // jsonText keeps a free-form value as JSON text, "" for null.

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 // ledger's cursor, version 5 cloudtrail's session_name and principal,
 // version 6 the enrichment columns (GeoIP and user agent class), version 7
 // alerts and their outbox (schemaAlerts), version 8 the cloudtrail view
-// that parses raw once per row for its text columns (schemaV8), version 10
-// the free-text index (schemaV10, textindex.go).
+// that parses raw once per row for its text columns (schemaV8), version 9
+// those text columns and typed request-parameter columns stored at ingest
+// (schemaV9), version 10 the free-text index (schemaV10, textindex.go).
 const SchemaVersion = 10
 
 // fromSchema converts store-neutral columns into columns a batch fills.
@@ -113,48 +115,62 @@ func floatCol[T any](name string, f func(*T) float64) column[T] {
 }
 
 // ctColumns are the stored columns of cloudtrail_base: what people filter
-// and group on (schema.CloudTrail). The cloudtrail view adds columns
-// computed from raw when a query asks for them (ctComputed). Every stored
-// column costs DuckDB time on every row ingested; a computed one costs only
-// when it is read. (DuckDB evaluates generated columns on INSERT, so they
-// would not save anything.)
+// and group on (schema.CloudTrail). The cloudtrail view adds the JSON
+// columns, computed from raw when a query asks for them (ctComputed).
+// Every stored column costs DuckDB time on every row ingested; a computed
+// one costs only when it is read. (DuckDB evaluates generated columns on
+// INSERT, so they would not save anything.)
 var ctColumns = fromSchema(schema.CloudTrail)
 
-// ctComputed are cloudtrail view columns computed from raw at query time:
-// the value at path, converted by expr from its text (%s). JSON columns
-// are the member at path as JSON, NULL for JSON null.
-var ctComputed = []struct{ name, typ, path, expr string }{
+// ctText are the cloudtrail view's text columns computed from raw at
+// query time, all from one parse of raw per row (json_extract_string with
+// a list of paths): the value at path, converted by expr from its text
+// (%s).
+var ctText = []struct{ name, typ, path, expr string }{
 	{"event_version", "VARCHAR", "$.eventVersion", "%s"},
 	{"user_principal_id", "VARCHAR", "$.userIdentity.principalId", "%s"},
-	{"session_issuer_type", "VARCHAR", "$.userIdentity.sessionContext.sessionIssuer.type", "%s"},
-	{"session_issuer_arn", "VARCHAR", "$.userIdentity.sessionContext.sessionIssuer.arn", "%s"},
-	{"session_created_at", "TIMESTAMPTZ", "$.userIdentity.sessionContext.attributes.creationDate", `coalesce(try_strptime(%[1]s, '%%Y%%m%%dT%%H%%M%%SZ')::TIMESTAMPTZ, TRY_CAST(%[1]s AS TIMESTAMPTZ))`},
-	{"source_identity", "VARCHAR", "$.userIdentity.sessionContext.sourceIdentity", "%s"},
-	{"identity_store_user_id", "VARCHAR", "$.userIdentity.onBehalfOf.userId", "%s"},
-	{"session_credential_from_console", "BOOLEAN", "$.sessionCredentialFromConsole", "TRY_CAST(%s AS BOOLEAN)"},
+	{"session_created_at", "TIMESTAMPTZ", "$.userIdentity.sessionContext.attributes.creationDate", creationDate},
 	{"request_id", "VARCHAR", "$.requestID", "%s"},
-	{"shared_event_id", "VARCHAR", "$.sharedEventID", "%s"},
-	{"vpc_endpoint_id", "VARCHAR", "$.vpcEndpointId", "%s"},
 	{"api_version", "VARCHAR", "$.apiVersion", "%s"},
 	{"tls_version", "VARCHAR", "$.tlsDetails.tlsVersion", "%s"},
 	{"tls_cipher_suite", "VARCHAR", "$.tlsDetails.cipherSuite", "%s"},
 	{"tls_client_host", "VARCHAR", "$.tlsDetails.clientProvidedHostHeader", "%s"},
-	{"resources", "JSON", "$.resources", ""},
-	{"request_parameters", "JSON", "$.requestParameters", ""},
-	{"response_elements", "JSON", "$.responseElements", ""},
-	{"additional_event_data", "JSON", "$.additionalEventData", ""},
-	{"service_event_details", "JSON", "$.serviceEventDetails", ""},
-	{"insight_details", "JSON", "$.insightDetails", ""},
 }
 
+// creationDate converts a session's creationDate text (%[1]s), basic or
+// extended ISO 8601, to a time.
+const creationDate = `coalesce(try_strptime(%[1]s, '%%Y%%m%%dT%%H%%M%%SZ')::TIMESTAMPTZ, TRY_CAST(%[1]s AS TIMESTAMPTZ))`
+
+// ctComputed are the cloudtrail view's JSON columns, computed from raw at
+// query time: the member at path as JSON, NULL for JSON null.
+var ctComputed = []struct{ name, path string }{
+	{"resources", "$.resources"},
+	{"request_parameters", "$.requestParameters"},
+	{"response_elements", "$.responseElements"},
+	{"additional_event_data", "$.additionalEventData"},
+	{"service_event_details", "$.serviceEventDetails"},
+	{"insight_details", "$.insightDetails"},
+}
+
+// spillRaw is the text of a cloudtrail_base row b: raw, or for a record
+// stored in parts (spill.go) its parts put together again. (For the
+// migration, which reads cloudtrail_base alone.)
+const spillRaw = `CASE WHEN b.spill_id IS NULL THEN b.raw
+    ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = b.spill_id) END`
+
 // cloudtrailDDL returns the cloudtrail_base table and the cloudtrail view.
-// The view's text columns come from one parse of raw per row
-// (json_extract_string with a list of paths, trawl_s), not one parse per
-// column: SELECT * … ORDER BY … LIMIT computes every column for every row
-// before the top-N, and 21 parses per row made it run out of memory
-// (docs/query.md has the measurements). The JSON columns, which queries
-// filter on one at a time, keep an extraction each: in the list, every
-// member would be serialised whichever one a query reads.
+// Since schema version 9 most text columns are stored; the view computes
+// the others (ctText, one parse of raw per row for all of them) and the
+// JSON columns (one extraction each), which a query pays for only when it
+// reads them: DuckDB drops the unused ones. The text of records stored in
+// parts (spill.go) is put together by a correlated subquery, planned only
+// when a query reads raw or a computed column. (A LEFT JOIN with
+// trawl_spill's texts grouped by id made SELECT * … LIMIT about 1.6×
+// faster but puts every spilled record together for any query that reads
+// raw: 600 records of 256 KB ran out of 128 MB.) Either keeps DuckDB from
+// materialising raw and the computed columns late (after the top-N), so
+// SELECT * … ORDER BY … LIMIT still computes them for every row it reads
+// (docs/performance.md, "Search storage").
 func cloudtrailDDL() []string {
 	table := tableDDL("cloudtrail_base", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", textBlockColumn)
 	var b strings.Builder
@@ -162,27 +178,23 @@ func cloudtrailDDL() []string {
 	b.WriteString("CREATE OR REPLACE VIEW cloudtrail AS SELECT\n")
 	for _, c := range ctColumns {
 		if c.name == "raw" {
+			for _, v := range ctText {
+				paths = append(paths, "'"+v.path+"'")
+				fmt.Fprintf(&b, "  CAST(%s AS %s) AS %s,\n", fmt.Sprintf(v.expr, fmt.Sprintf("trawl_s[%d]", len(paths))), v.typ, v.name)
+			}
 			for _, v := range ctComputed {
-				expr := fmt.Sprintf("nullif(json_extract(raw, '%s'), 'null'::JSON)", v.path)
-				if v.typ != "JSON" {
-					paths = append(paths, "'"+v.path+"'")
-					expr = fmt.Sprintf(v.expr, fmt.Sprintf("trawl_s[%d]", len(paths)))
-				}
-				fmt.Fprintf(&b, "  CAST(%s AS %s) AS %s,\n", expr, v.typ, v.name)
+				fmt.Fprintf(&b, "  CAST(nullif(json_extract(raw, '%s'), 'null'::JSON) AS JSON) AS %s,\n", v.path, v.name)
 			}
 		}
 		fmt.Fprintf(&b, "  %s,\n", quoteIdent(c.name))
 	}
-	// raw is read in full: the text of a record stored in parts is put
-	// together again from trawl_spill (spill.go).
 	fmt.Fprintf(&b, `  spill_id,
   source,
   ingested_at,
   text_block
 FROM (SELECT *, json_extract_string(raw, [%s]) AS trawl_s
-  FROM (SELECT * REPLACE (CASE WHEN b.spill_id IS NULL THEN b.raw
-    ELSE (SELECT string_agg(text, '' ORDER BY part) FROM trawl_spill WHERE id = b.spill_id) END AS raw)
-  FROM cloudtrail_base b))`, strings.Join(paths, ", "))
+  FROM (SELECT * REPLACE (%s AS raw)
+  FROM cloudtrail_base b))`, strings.Join(paths, ", "), spillRaw)
 	return []string{table, b.String()}
 }
 
@@ -236,14 +248,71 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 // migrations[v-1] brings a database of schema version v-1 to version v.
 var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts, schemaV8, schemaV9, schemaV10}
 
-// schemaV9 is a placeholder: version 9 is S1's (typed cloudtrail columns),
-// merged separately; the integrator replaces this with S1's migration.
-func schemaV9() []string { return nil }
+// v9Columns are the columns schema version 9 adds to cloudtrail_base, with
+// the JSON path each is read from in raw and how the text at that path
+// becomes the column's value (%s is the text): text columns the view of
+// version 8 computed, and the typed members of schema.CloudTrailMembers.
+var v9Columns = func() []struct{ name, path, expr string } {
+	cols := []struct{ name, path, expr string }{
+		{"session_issuer_type", "$.userIdentity.sessionContext.sessionIssuer.type", "%s"},
+		{"session_issuer_arn", "$.userIdentity.sessionContext.sessionIssuer.arn", "%s"},
+		{"source_identity", "$.userIdentity.sessionContext.sourceIdentity", "%s"},
+		{"identity_store_user_id", "$.userIdentity.onBehalfOf.userId", "%s"},
+		{"session_credential_from_console", "$.sessionCredentialFromConsole", "TRY_CAST(%s AS BOOLEAN)"},
+		{"shared_event_id", "$.sharedEventID", "%s"},
+		{"vpc_endpoint_id", "$.vpcEndpointId", "%s"},
+	}
+	names := make([]string, 0, len(schema.CloudTrailMembers))
+	for n := range schema.CloudTrailMembers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		cols = append(cols, struct{ name, path, expr string }{n, "$." + schema.CloudTrailMembers[n], "%s"})
+	}
+	return cols
+}()
 
-// schemaV8 recreates the cloudtrail view so that it parses raw once per
-// row for its computed text columns (cloudtrailDDL); the tables do not
-// change.
-func schemaV8() []string { return []string{cloudtrailDDL()[1]} }
+// schemaV9 adds the columns of v9Columns to cloudtrail_base, filled from
+// raw for the rows stored before, and recreates the cloudtrail view, which
+// now computes only the JSON columns. The table is copied into a new one
+// with the values (one parse of each record for all of them:
+// json_extract_string with a list of paths), in its order: an UPDATE of
+// every row keeps all its new values in memory until the commit and ran
+// out of memory at 1M events.
+func schemaV9() []string {
+	var cols, paths []string
+	for i, c := range v9Columns {
+		paths = append(paths, "'"+c.path+"'")
+		cols = append(cols, fmt.Sprintf(c.expr, fmt.Sprintf("trawl_s[%d]", i+1))+" AS "+quoteIdent(c.name))
+	}
+	names, quoted := make([]string, len(v9Columns)), make([]string, len(v9Columns))
+	for i, c := range v9Columns {
+		names[i], quoted[i] = c.name, quoteIdent(c.name)
+	}
+	// Every column of v9Columns is then in b.* (NULL), whether the table
+	// had it or not (a store created by this version has all of them).
+	stmts := append([]string{`DROP VIEW IF EXISTS cloudtrail`}, addColumns("cloudtrail_base", ctColumns, names)...)
+	return append(stmts,
+		tableDDL("trawl_cloudtrail_v9", ctColumns, "source VARCHAR NOT NULL", "ingested_at TIMESTAMPTZ NOT NULL", "spill_id BIGINT", textBlockColumn),
+		fmt.Sprintf(`INSERT INTO trawl_cloudtrail_v9 BY NAME
+SELECT * EXCLUDE (trawl_s, %s), %s
+FROM (SELECT b.*, json_extract_string(%s, [%s]) AS trawl_s FROM cloudtrail_base b)`, strings.Join(quoted, ", "), strings.Join(cols, ", "), spillRaw, strings.Join(paths, ", ")),
+		`DROP TABLE cloudtrail_base`,
+		`ALTER TABLE trawl_cloudtrail_v9 RENAME TO cloudtrail_base`,
+		cloudtrailDDL()[1],
+	)
+}
+
+// schemaV8 recreated the cloudtrail view so that it parsed raw once per
+// row for its computed text columns; now the view is made by schemaV9.
+func schemaV8() []string { return []string{viewLater} }
+
+// viewLater stands for the cloudtrail view in migrations that used to
+// recreate it: the view of today reads columns that stores of their
+// versions do not have until schemaV9, which creates it. (Migrations run
+// in one transaction up to SchemaVersion.)
+const viewLater = `DROP VIEW IF EXISTS cloudtrail`
 
 // enrichCT and enrichFlow are the columns of schema version 6: what the
 // enrichment stage (internal/enrich) adds to CloudTrail events and flow
@@ -260,7 +329,7 @@ func schemaV6() []string {
 	var stmts []string
 	stmts = append(stmts, addColumns("cloudtrail_base", ctColumns, enrichCT)...)
 	stmts = append(stmts, addColumns("vpcflow", vpcCols, enrichFlow)...)
-	return append(stmts, cloudtrailDDL()[1])
+	return append(stmts, viewLater)
 }
 
 // addColumns returns ALTER TABLE statements adding the named columns.
@@ -274,7 +343,7 @@ func addColumns[T any](table string, cols []column[T], names []string) []string 
 		}
 	}
 	if len(stmts) != len(names) {
-		panic(fmt.Sprintf("%s: the enrichment columns %v are not all in its column list", table, names))
+		panic(fmt.Sprintf("%s: the columns %v are not all in its column list", table, names))
 	}
 	return stmts
 }
@@ -287,7 +356,7 @@ func schemaV5() []string {
 	return []string{
 		`ALTER TABLE cloudtrail_base ADD COLUMN IF NOT EXISTS session_name VARCHAR`,
 		`ALTER TABLE cloudtrail_base ADD COLUMN IF NOT EXISTS principal VARCHAR`,
-		cloudtrailDDL()[1],
+		viewLater,
 	}
 }
 
@@ -308,7 +377,7 @@ func schemaV3() []string {
   text VARCHAR NOT NULL` + zstd + `
 )`,
 		`ALTER TABLE cloudtrail_base ADD COLUMN IF NOT EXISTS spill_id BIGINT`,
-		cloudtrailDDL()[1],
+		viewLater,
 	}
 }
 
