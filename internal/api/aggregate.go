@@ -54,14 +54,6 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// BucketExpr is the SQL of the start (epoch milliseconds) of the bucket of
-// width ms that col falls in: integer arithmetic on the epoch, which
-// DuckDB runs faster than date_trunc on a TIMESTAMPTZ. ms comes from the
-// ladder, never from a user.
-func BucketExpr(col string, ms int64) string {
-	return fmt.Sprintf("(epoch_ms(%s) // %d) * %d", col, ms, ms)
-}
-
 type bucket struct {
 	TMs   int64  `json:"t_ms"`
 	T     string `json:"t"`
@@ -145,7 +137,7 @@ func (a *API) histogram(w http.ResponseWriter, r *http.Request) error {
 		return a.writeHistogram(w, d, t, from, to, n, counts, 0, start)
 	}
 	ms := chooseInterval(from, to, n).Milliseconds()
-	sql := fmt.Sprintf("SELECT %s AS t_ms, count(*) FROM %s WHERE %s GROUP BY 1", BucketExpr(t.Time, ms), t.Name, q.c.Where)
+	sql := fmt.Sprintf("SELECT %s AS t_ms, count(*) FROM %s WHERE %s GROUP BY 1", search.BucketExpr(t.Time, time.Duration(ms)*time.Millisecond), t.Name, q.c.Where)
 	rows, err := a.run(r.Context(), d, sql, q.c.Args)
 	if err != nil {
 		return fmt.Errorf("histogram of %s: %w", t.Name, err)

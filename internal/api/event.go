@@ -14,7 +14,13 @@ import (
 
 // eventSQL returns the SQL that reads one stored record by _id (and, when
 // known, its time, so that DuckDB reads only the row groups of that time).
+// CloudTrail events and findings are looked up as search.EventByID does
+// (without a time, a CloudTrail event id goes through the free-text index);
+// flow records by their _id.
 func eventSQL(t *search.Table, id string, tm time.Time) (string, []any) {
+	if sql, args, err := search.EventByID(t, id, tm); err == nil {
+		return sql, args
+	}
 	k := keys[t.Name]
 	sql := fmt.Sprintf("SELECT *, %s AS _id FROM %s WHERE %s = ?", k.id, t.Name, k.id)
 	args := []any{id}

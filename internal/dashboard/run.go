@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/search"
 	"github.com/trawl-project/trawl/internal/store"
 )
 
@@ -59,14 +60,6 @@ func Interval(span time.Duration) int64 {
 		}
 	}
 	return intervals[len(intervals)-1]
-}
-
-// bucketExpr is the integer time bucket of col: epoch milliseconds
-// rounded down to a multiple of iv (integer arithmetic; date_trunc on a
-// TIMESTAMPTZ goes through the time-zone code and is several times
-// slower).
-func bucketExpr(col string, iv int64) string {
-	return "(epoch_ms(" + col + ") // " + itoa(iv) + " * " + itoa(iv) + ")"
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -125,7 +118,7 @@ func (d *Dashboard) expand(sql string, f Filter, interval int64) (string, []any)
 	for range strings.Count(sql, "{where}") {
 		args = append(args, cargs...)
 	}
-	r := strings.NewReplacer("{table}", d.src.table.Name, "{where}", cond, "{bucket}", bucketExpr(d.src.table.Time, interval))
+	r := strings.NewReplacer("{table}", d.src.table.Name, "{where}", cond, "{bucket}", search.BucketExpr(d.src.table.Time, time.Duration(interval)*time.Millisecond))
 	return r.Replace(sql), args
 }
 
