@@ -2,8 +2,12 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trawl-project/trawl/internal/store"
 )
 
 // RollupQuerier is a Querier that also keeps the flow-log top-talker
@@ -32,7 +36,9 @@ const hourMS = int64(time.Hour / time.Millisecond)
 // rows of the whole hours in the range, and the exact rows of the part
 // hours at its ends, summed per talker. ok is false when the range holds
 // no whole hour (the exact SQL is as cheap then).
-func (d *Dashboard) rollupSQL(p *Panel, f Filter) (sql string, args []any, ok bool) {
+// edgeData says whether an hour at an end of the range (h0-1, h1) has
+// data; rollupSQL leaves out an end without.
+func (d *Dashboard) rollupSQL(p *Panel, f Filter, edgeData func(hour int64) bool) (sql string, args []any, ok bool) {
 	var h0, h1 int64 // whole hours [h0, h1), epoch hours
 	hasFrom, hasTo := !f.From.IsZero(), !f.To.IsZero()
 	if hasFrom {
@@ -78,27 +84,23 @@ func (d *Dashboard) rollupSQL(p *Panel, f Filter) (sql string, args []any, ok bo
 	}
 	parts := []string{"SELECT " + keys + ", bytes, packets, flows FROM flow_rollup_top WHERE " + strings.Join(conds, " AND ")}
 
-	// The part hours at the ends, exactly.
-	var edges []string
-	var edgeArgs []any
-	t := d.src.table.Time
-	if hasFrom && f.From.UnixMilli() != h0*hourMS {
-		edges = append(edges, "("+t+" >= ? AND "+t+" < ?)")
-		edgeArgs = append(edgeArgs, f.From.UTC(), time.UnixMilli(h0*hourMS).UTC())
+	// The part hours at the ends, exactly: each a plain range on the time
+	// column, which DuckDB filters in the scan.
+	cond := ""
+	if p.rollup == rollupRejected {
+		cond = " AND action = 'REJECT' AND srcaddr IS NOT NULL"
 	}
-	if hasTo && f.To.UnixMilli() != h1*hourMS {
-		edges = append(edges, "("+t+" >= ? AND "+t+" < ?)")
-		edgeArgs = append(edgeArgs, time.UnixMilli(h1*hourMS).UTC(), f.To.UTC())
-	}
-	if len(edges) > 0 {
-		where, wargs := d.src.where(f)
-		cond := ""
-		if p.rollup == rollupRejected {
-			cond = " AND action = 'REJECT' AND srcaddr IS NOT NULL"
-		}
+	edge := func(from, to time.Time) {
+		where, wargs := d.src.where(Filter{From: from, To: to, Accounts: f.Accounts, Regions: f.Regions})
 		parts = append(parts, "SELECT "+keys+", "+sumBytes+", "+sumPackets+", count(*) FROM "+d.src.table.Name+
-			" WHERE "+where+" AND ("+strings.Join(edges, " OR ")+")"+cond+" GROUP BY ALL")
-		args = append(append(args, wargs...), edgeArgs...)
+			" WHERE "+where+cond+" GROUP BY ALL")
+		args = append(args, wargs...)
+	}
+	if hasFrom && f.From.UnixMilli() != h0*hourMS && edgeData(h0-1) {
+		edge(f.From, time.UnixMilli(h0*hourMS))
+	}
+	if hasTo && f.To.UnixMilli() != h1*hourMS && edgeData(h1) {
+		edge(time.UnixMilli(h1*hourMS), f.To)
 	}
 	from := "(" + strings.Join(parts, " UNION ALL ") + ")"
 	if p.rollup == rollupRejected {
@@ -115,14 +117,35 @@ func (d *Dashboard) useRollup(ctx context.Context, q Querier, p *Panel, f Filter
 	if p.rollup == "" || !ok {
 		return "", nil, false, nil
 	}
-	sql, args, ok := d.rollupSQL(p, f)
-	if !ok {
+	if _, _, ok := d.rollupSQL(p, f, func(int64) bool { return true }); !ok {
 		return "", nil, false, nil
 	}
 	fresh, err := rq.RollupFresh(ctx, f.From, f.To)
 	if err != nil || !fresh {
 		return "", nil, false, err
 	}
+	// The hours with data among those of the part hours at the ends (the
+	// rollup's state is current): an end without data costs no scan.
+	var edges []any
+	if !f.From.IsZero() {
+		edges = append(edges, floorDiv(f.From.UnixMilli(), hourMS))
+	}
+	if !f.To.IsZero() {
+		edges = append(edges, floorDiv(f.To.UnixMilli(), hourMS))
+	}
+	have := map[int64]bool{}
+	if len(edges) > 0 {
+		got, err := store.Collect(ctx, q, store.Request{SQL: "SELECT DISTINCT hour FROM flow_rollup_state WHERE hour IN (?" +
+			strings.Repeat(", ?", len(edges)-1) + ")", Args: edges, Timeout: queryTimeout}, func(v any) string { return fmt.Sprint(v) })
+		if err != nil {
+			return "", nil, false, fmt.Errorf("hours of the flow rollup: %w", err)
+		}
+		for _, r := range got {
+			h, _ := strconv.ParseInt(r[0], 10, 64)
+			have[h] = true
+		}
+	}
+	sql, args, _ := d.rollupSQL(p, f, func(h int64) bool { return have[h] })
 	return sql, args, true, nil
 }
 
