@@ -55,6 +55,7 @@ func TestRollupPanels(t *testing.T) {
 		{From: lo.Add(90*time.Minute + 17*time.Second), To: hi.Add(-37 * time.Minute)},
 		{From: lo.Add(time.Hour), Accounts: fs.Accounts[:1]},
 		{To: hi.Add(-time.Hour - time.Second), Regions: fs.Regions[1:2]},
+		{From: lo.Add(-30 * time.Minute), To: hi.Add(30 * time.Minute)}, // ends in hours without data
 	}
 	for _, id := range []string{"top_sources", "top_destinations", "top_pairs", "rejected_by_source"} {
 		p := d.Panel(id)
