@@ -395,4 +395,4 @@ func quoteIdent(s string) string { return `"` + s + `"` }
 // for itself: `trawl schema` and `trawl query 'SHOW TABLES'` leave them out
 // (they can still be queried). cloudtrail_base is read through the
 // cloudtrail view, alert_base and alert_hit through alert.
-var InternalTables = []string{"trawl_meta", "trawl_spill", "cloudtrail_base", "alert_base", "alert_hit", "alert_outbox"}
+var InternalTables = []string{"trawl_meta", "trawl_spill", "cloudtrail_base", "alert_base", "alert_hit", "alert_outbox", "flow_rollup_state", "flow_rollup_top"}

@@ -137,8 +137,8 @@ func TestMigrateFromVersion7(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if v := count(t, st, `SELECT value::INT FROM trawl_meta WHERE key = 'schema_version'`); v != 8 {
-		t.Errorf("schema version %d after opening, want 8", v)
+	if v := count(t, st, `SELECT value::INT FROM trawl_meta WHERE key = 'schema_version'`); v != SchemaVersion {
+		t.Errorf("schema version %d after opening, want %d", v, SchemaVersion)
 	}
 	if got := viewColumns(t, st); !slices.Equal(got, wantView) {
 		t.Errorf("view columns after the migration:\n%v\nwant\n%v", got, wantView)
