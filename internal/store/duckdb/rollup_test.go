@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trawl-project/trawl/internal/event"
 )
 
 // rollupBase is the first hour of the generated flows.
@@ -389,4 +391,46 @@ func TestRollupMigrateFromVersion8(t *testing.T) {
 		t.Fatal("stale after the refresh")
 	}
 	checkExact(t, st, 0, 4, "")
+}
+
+// TestRunRollups: the background refresh builds the rollup at its start
+// and, after a transaction commits flow records, refreshes again without
+// being asked; it ends with its context.
+func TestRunRollups(t *testing.T) {
+	st, _ := openTemp(t)
+	addFlows(t, st, 0, 2, 200, rollupBase.Add(48*time.Hour))
+	c, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		st.RunRollups(c, 10*time.Millisecond, func(err error) { t.Error(err) })
+	}()
+	waitFresh := func(what string) {
+		t.Helper()
+		for i := 0; i < 600 && !freshAll(t, st); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !freshAll(t, st) {
+			t.Fatalf("%s: the rollup did not become fresh", what)
+		}
+	}
+	waitFresh("at the start")
+	tx := mustTx(t, st)
+	rec := flowRec("2 123 eni-1 198.51.100.9 10.0.0.1", func(r *event.VPCFlow) {
+		r.SetStr(event.FlowSrcAddr, 12, 12)
+		r.SetInt(event.FlowBytes, 1<<40)
+		r.SetStart(rollupBase.Add(time.Hour).Unix())
+	})
+	if err := tx.Write(ctx, &event.Batch{Object: "late.log", VPCFlow: []event.VPCFlow{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFresh("after a commit")
+	if n := count(t, st, `SELECT count(*) FROM flow_rollup_top WHERE kind = 'src' AND srcaddr = '198.51.100.9'`); n != 1 {
+		t.Errorf("the committed talker is in %d rollup rows, want 1", n)
+	}
+	cancel()
+	<-done
 }
