@@ -122,29 +122,50 @@ diff AS ((SELECT * FROM cur EXCEPT SELECT * FROM flow_rollup_state) UNION ALL (S
 SELECT DISTINCT hour, account_id, region FROM diff`
 		args = nil
 	}
+	exec := func(what, sql string, args ...any) error {
+		if _, err := conn.ExecContext(ctx, sql, args...); err != nil {
+			return fmt.Errorf("refreshing the flow rollup: %s: %w", what, err)
+		}
+		if afterRollupStep != nil {
+			afterRollupStep(what)
+		}
+		return nil
+	}
+	if err := exec("finding the changed hours", changed, args...); err != nil {
+		return err
+	}
+	// The time span of the changed hours: a filter in the scans below, so
+	// that only the records of those hours are joined and grouped (most of
+	// the table, after an ingest of new hours, is not).
+	span, spanArgs := "TRUE", []any(nil)
+	var lo, hi sql.NullInt64
+	var nulls bool
+	if err := scanOne(ctx, conn, `SELECT min(hour), max(hour), count(*) FILTER (WHERE hour IS NULL) > 0 FROM trawl_rollup_changed`, nil, &lo, &hi, &nulls); err != nil {
+		return fmt.Errorf("refreshing the flow rollup: the changed hours' span: %w", err)
+	}
+	if lo.Valid && !nulls {
+		span = "start_time >= ? AND start_time < ?"
+		spanArgs = []any{time.UnixMilli(lo.Int64 * 3600000).UTC(), time.UnixMilli((hi.Int64 + 1) * 3600000).UTC()}
+	}
 	stmts := []struct {
 		what, sql string
 		args      []any
 	}{
-		{"finding the changed hours", changed, args},
 		{"clearing the changed hours", "DELETE FROM flow_rollup_top t WHERE EXISTS (SELECT 1 FROM trawl_rollup_changed c WHERE " + groupJoin("t", "c") + ")", nil},
 		{"clearing the changed hours' state", "DELETE FROM flow_rollup_state t WHERE EXISTS (SELECT 1 FROM trawl_rollup_changed c WHERE " + groupJoin("t", "c") + ")", nil},
 		{"recording the hours' state", `INSERT INTO flow_rollup_state
 SELECT v.hour, v.account_id, v.region, count(*), max(ingested_at)
-FROM (SELECT ` + rollupHour + ` AS hour, account_id, region, ingested_at FROM vpcflow) v SEMI JOIN trawl_rollup_changed c ON ` + groupJoin("v", "c") + `
-GROUP BY ALL`, nil},
-		{"top sources", rollupTopSQL(RollupSources, "srcaddr", "TRUE", "bytes DESC NULLS LAST"), nil},
-		{"top destinations", rollupTopSQL(RollupDestination, "dstaddr", "TRUE", "bytes DESC NULLS LAST"), nil},
-		{"top pairs", rollupTopSQL(RollupPairs, "srcaddr, dstaddr", "TRUE", "bytes DESC NULLS LAST"), nil},
-		{"top rejected sources", rollupTopSQL(RollupRejected, "srcaddr", "action = 'REJECT' AND srcaddr IS NOT NULL", "flows DESC"), nil},
+FROM (SELECT ` + rollupHour + ` AS hour, account_id, region, ingested_at FROM vpcflow WHERE ` + span + `) v SEMI JOIN trawl_rollup_changed c ON ` + groupJoin("v", "c") + `
+GROUP BY ALL`, spanArgs},
+		{"top sources", rollupTopSQL(RollupSources, "srcaddr", span, "bytes DESC NULLS LAST"), spanArgs},
+		{"top destinations", rollupTopSQL(RollupDestination, "dstaddr", span, "bytes DESC NULLS LAST"), spanArgs},
+		{"top pairs", rollupTopSQL(RollupPairs, "srcaddr, dstaddr", span, "bytes DESC NULLS LAST"), spanArgs},
+		{"top rejected sources", rollupTopSQL(RollupRejected, "srcaddr", span+" AND action = 'REJECT' AND srcaddr IS NOT NULL", "flows DESC"), spanArgs},
 		{"dropping the changed hours", "DROP TABLE trawl_rollup_changed", nil},
 	}
 	for _, st := range stmts {
-		if _, err := conn.ExecContext(ctx, st.sql, st.args...); err != nil {
-			return fmt.Errorf("refreshing the flow rollup: %s: %w", st.what, err)
-		}
-		if afterRollupStep != nil {
-			afterRollupStep(st.what)
+		if err := exec(st.what, st.sql, st.args...); err != nil {
+			return err
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
