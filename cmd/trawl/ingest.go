@@ -403,6 +403,9 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, src pipeline.Sour
 	}
 	res, err := st.Ingest(ctx, src, cfg)
 	bar.finish()
+	if err == nil {
+		err = refreshRollups(ctx, e.stderr, st, o.quiet)
+	}
 	if shown > maxShownQuarantine && !o.quiet {
 		fmt.Fprintf(e.stderr, "… and %d more quarantine entries\n", shown-maxShownQuarantine)
 	}

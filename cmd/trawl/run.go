@@ -107,6 +107,7 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool, serv
 		return openFailure(err)
 	}
 	defer st.Close()
+	defer startRollups(ctx, st, log)()
 	m := metrics.New()
 	addr, served, err := m.Serve(ctx, cfg.Metrics.Listen, cfg.Metrics.Token)
 	if err != nil {

@@ -170,6 +170,9 @@ func runServe(ctx context.Context, e *env, db string, s serveSettings) error {
 		return openFailure(err)
 	}
 	defer st.Close()
+	// A database ingested by an older trawl, or by trawl ingest without
+	// the rollup, gets its flow rollup here, in the background.
+	defer startRollups(ctx, st, slog.New(slog.NewTextHandler(e.stderr, nil)))()
 	return serveStore(ctx, e, st, db, s)
 }
 

@@ -83,6 +83,10 @@ type Panel struct {
 	// filter) that lists the events behind a row of SQL's result, "" when
 	// there is none.
 	Search func(row []any) string `json:"-"`
+
+	// rollup is the kind of the flow-log rollup the panel can read
+	// instead of its SQL (rollup.go), "" for none.
+	rollup string
 }
 
 // source is a dashboard's table: its time column and the columns the

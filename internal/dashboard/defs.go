@@ -160,17 +160,17 @@ var vpcFlow = &Dashboard{ID: "vpcflow", Title: "VPC Flow Logs", Type: "vpcflow",
 		"action", "count(*)", UnitEvents, "",
 		func(row []any) string { return eq("action", row[1]) }),
 	talkers("top_sources", "Top sources", "The source addresses that sent the most bytes, with packets and flow records.",
-		[]string{"srcaddr"}),
+		[]string{"srcaddr"}, rollupSources),
 	talkers("top_destinations", "Top destinations", "The destination addresses that received the most bytes, with packets and flow records.",
-		[]string{"dstaddr"}),
+		[]string{"dstaddr"}, rollupDestinations),
 	talkers("top_pairs", "Top talker pairs", "The source and destination pairs that moved the most bytes, with packets and flow records.",
-		[]string{"srcaddr", "dstaddr"}),
+		[]string{"srcaddr", "dstaddr"}, rollupPairs),
 	top("top_dst_ports", "Top destination ports", "Flow records per destination port.",
 		"dstport", "dstport", "count(*)", "count", UnitEvents, "", ""),
 	top("rejected_by_port", "Rejected traffic by destination port", "Rejected flow records per destination port.",
 		"dstport", "dstport", "count(*)", "count", UnitEvents, "action = 'REJECT'", "action:REJECT"),
-	top("rejected_by_source", "Rejected traffic by source", "Rejected flow records per source address.",
-		"srcaddr", "srcaddr", "count(*)", "count", UnitEvents, "action = 'REJECT'", "action:REJECT"),
+	withRollup(top("rejected_by_source", "Rejected traffic by source", "Rejected flow records per source address.",
+		"srcaddr", "srcaddr", "count(*)", "count", UnitEvents, "action = 'REJECT'", "action:REJECT"), rollupRejected),
 	top("bytes_by_interface", "Traffic by network interface", "Bytes per network interface (interface-id).",
 		"interface_id", "interface-id", sumBytes, "bytes", UnitBytes, "", ""),
 	top("bytes_by_subnet", "Traffic by subnet", "Bytes per subnet (subnet-id; records in a format without it are left out).",
@@ -179,9 +179,12 @@ var vpcFlow = &Dashboard{ID: "vpcflow", Title: "VPC Flow Logs", Type: "vpcflow",
 		"vpc_id", "vpc-id", sumBytes, "bytes", UnitBytes, "", ""),
 }}
 
+// withRollup sets the rollup kind a panel can read (rollup.go).
+func withRollup(p *Panel, kind string) *Panel { p.rollup = kind; return p }
+
 // talkers is a table of the topN values of cols by bytes, with packets
-// and flow records.
-func talkers(id, title, desc string, cols []string) *Panel {
+// and flow records; it reads the rollup's kind when it is fresh.
+func talkers(id, title, desc string, cols []string, rollup string) *Panel {
 	keys := strings.Join(cols, ", ")
 	return &Panel{
 		ID: id, Title: title, Description: desc, Kind: Table, Width: 1, Unit: UnitBytes,
@@ -196,6 +199,7 @@ func talkers(id, title, desc string, cols []string) *Panel {
 			}
 			return and(parts...)
 		},
+		rollup: rollup,
 	}
 }
 

@@ -34,7 +34,10 @@ type Result struct {
 	Search []string `json:"search"`
 	// IntervalMS is the bucket width of a timeseries.
 	IntervalMS int64 `json:"interval_ms,omitempty"`
-	TookMS     int64 `json:"took_ms"`
+	// Approximate is true when the rows come from the flow-log top-talker
+	// rollup: sums of each hour's top RollupTopN talkers (docs/dashboards.md).
+	Approximate bool  `json:"approximate,omitempty"`
+	TookMS      int64 `json:"took_ms"`
 }
 
 // queryTimeout bounds each panel's query.
@@ -173,9 +176,15 @@ func (d *Dashboard) span(ctx context.Context, q Querier, f Filter) (time.Duratio
 // Run runs a panel of the dashboard for the filter.
 func (d *Dashboard) Run(ctx context.Context, q Querier, p *Panel, f Filter) (*Result, error) {
 	start := time.Now()
-	sql, args, iv, err := d.SQL(ctx, q, p, f)
+	sql, args, approx, err := d.useRollup(ctx, q, p, f)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dashboard %s panel %s: %w", d.ID, p.ID, err)
+	}
+	var iv int64
+	if !approx {
+		if sql, args, iv, err = d.SQL(ctx, q, p, f); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := q.Query(ctx, store.Request{SQL: sql, Args: args, Timeout: queryTimeout})
 	if err != nil {
@@ -183,7 +192,7 @@ func (d *Dashboard) Run(ctx context.Context, q Querier, p *Panel, f Filter) (*Re
 	}
 	defer rows.Close()
 	res := &Result{ID: p.ID, Title: p.Title, Kind: p.Kind, Type: d.Type, Unit: p.Unit, Columns: p.Columns,
-		Rows: [][]any{}, Search: []string{}, IntervalMS: iv}
+		Rows: [][]any{}, Search: []string{}, IntervalMS: iv, Approximate: approx}
 	if n := len(rows.Columns()); n < len(p.Columns) {
 		return nil, fmt.Errorf("dashboard %s panel %s: the query returned %d columns, the panel has %d", d.ID, p.ID, n, len(p.Columns))
 	}

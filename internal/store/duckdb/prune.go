@@ -75,6 +75,9 @@ func (s *Store) Prune(ctx context.Context, table string, before time.Time) (int6
 		return 0, fmt.Errorf("pruning %s: committing: %w", table, err)
 	}
 	done = true
+	if target == "vpcflow" && n > 0 {
+		s.flowsChanged()
+	}
 	return n, nil
 }
 

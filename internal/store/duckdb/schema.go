@@ -19,8 +19,9 @@ import (
 // alerts and their outbox (schemaAlerts), version 8 the cloudtrail view
 // that parses raw once per row for its text columns (schemaV8), version 9
 // those text columns and typed request-parameter columns stored at ingest
-// (schemaV9), version 10 the free-text index (schemaV10, textindex.go).
-const SchemaVersion = 10
+// (schemaV9), version 10 the free-text index (schemaV10, textindex.go),
+// version 11 the flow-log top-talker rollup (schemaRollup, rollup.go).
+const SchemaVersion = 11
 
 // fromSchema converts store-neutral columns into columns a batch fills.
 func fromSchema[T any](cols []schema.Column[T]) []column[T] {
@@ -246,7 +247,7 @@ func tableDDL[T any](name string, cols []column[T], extra ...string) string {
 }
 
 // migrations[v-1] brings a database of schema version v-1 to version v.
-var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts, schemaV8, schemaV9, schemaV10}
+var migrations = []func() []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6, schemaAlerts, schemaV8, schemaV9, schemaV10, schemaRollup}
 
 // v9Columns are the columns schema version 9 adds to cloudtrail_base, with
 // the JSON path each is read from in raw and how the text at that path
@@ -461,4 +462,4 @@ func quoteIdent(s string) string { return `"` + s + `"` }
 // for itself: `trawl schema` and `trawl query 'SHOW TABLES'` leave them out
 // (they can still be queried). cloudtrail_base is read through the
 // cloudtrail view, alert_base and alert_hit through alert.
-var InternalTables = []string{"trawl_meta", "trawl_spill", "trawl_text_bloom", "cloudtrail_base", "alert_base", "alert_hit", "alert_outbox"}
+var InternalTables = []string{"trawl_meta", "trawl_spill", "trawl_text_bloom", "cloudtrail_base", "alert_base", "alert_hit", "alert_outbox", "flow_rollup_state", "flow_rollup_top"}

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -40,6 +41,10 @@ type Store struct {
 	threads int      // DuckDB threads that may fill and insert a batch
 	dedup   *ctDedup // which CloudTrail events need a duplicate look-up
 	alerts  *alertConfig
+
+	readOnly bool
+	rollupMu sync.Mutex    // one RefreshRollups at a time
+	flowsIn  chan struct{} // signalled when vpcflow changes (RunRollups)
 }
 
 // storageVersion is the on-disk format written for new files: the oldest
@@ -92,7 +97,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: sql.OpenDB(c), conn: c, threads: max(opt.Threads, 1), dedup: &ctDedup{}, alerts: &alertConfig{}}
+	s := &Store{db: sql.OpenDB(c), conn: c, threads: max(opt.Threads, 1), dedup: &ctDedup{}, alerts: &alertConfig{},
+		readOnly: opt.ReadOnly, flowsIn: make(chan struct{}, 1)}
 	if opt.Threads <= 0 {
 		s.threads = runtime.NumCPU()
 	}

@@ -43,7 +43,8 @@ type Tx struct {
 	hits []event.Hit
 	dups map[ledger.DupKey]int64
 
-	done bool
+	flows bool // vpcflow rows were written (RunRollups is told at Commit)
+	done  bool
 }
 
 // Begin starts a write transaction. ctx bounds only the start; each call on
@@ -291,6 +292,7 @@ func (t *Tx) existingEvents(ctx context.Context, recs []*event.CloudTrail) (map[
 
 func (t *Tx) flushVPCFlow(ctx context.Context) error {
 	defer t.vp.reset()
+	t.flows = t.flows || len(t.vp.recs) > 0
 	return insertRows(ctx, t.st, t.conn, "vpcflow", t.vp.recs, t.vp.srcs, vpcCols, "", constant{"ingested_at", t.now})
 }
 
@@ -539,6 +541,9 @@ func (t *Tx) Commit(ctx context.Context, entries []ledger.Entry) error {
 	if _, err := t.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		_, _ = t.conn.ExecContext(context.Background(), "ROLLBACK")
 		return fmt.Errorf("committing: %w", err)
+	}
+	if t.flows {
+		t.st.flowsChanged()
 	}
 	return nil
 }
