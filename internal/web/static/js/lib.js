@@ -224,7 +224,9 @@ export function describeRange(from, to) {
 
 // defaultRange picks a time range from /api/stats that shows the stored
 // data: the last 24 hours when the newest event is recent, otherwise the
-// span of the stored data (rounded out to whole minutes).
+// span of the stored data (rounded out to whole minutes) when it is a week
+// or less, else the last day of it (a first view of months of history
+// should not scan all of it; the picker widens it).
 export async function defaultRange(type) {
   let stats;
   try {
@@ -245,6 +247,7 @@ export async function defaultRange(type) {
   if (max === null) return { from: 'now-24h', to: '' };
   if (max >= Date.now() - 3600000 && min >= Date.now() - 86400000) return { from: 'now-24h', to: '' };
   const minute = 60000;
+  if (max - min > 7 * 86400000) min = max - 86400000;
   return { from: String(Math.floor(min / minute) * minute), to: String(Math.ceil((max + 1) / minute) * minute) };
 }
 
