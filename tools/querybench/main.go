@@ -74,6 +74,15 @@ func (r *recorder) Query(ctx context.Context, req store.Request) (store.Rows, er
 	return r.q.Query(ctx, req)
 }
 
+// RollupFresh passes the dashboards' question on to the store, so that
+// the talker panels read the flow rollup as they do in trawl serve.
+func (r *recorder) RollupFresh(ctx context.Context, from, to time.Time) (bool, error) {
+	if rq, ok := r.q.(dashboard.RollupQuerier); ok {
+		return rq.RollupFresh(ctx, from, to)
+	}
+	return false, nil
+}
+
 func (r *recorder) take() []store.Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
