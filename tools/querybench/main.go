@@ -45,6 +45,7 @@ func main() {
 	flag.IntVar(&o.flows, "flows", 2_000_000, "flow records to generate (when -db is built)")
 	flag.IntVar(&o.n, "n", 20, "runs of each request")
 	flag.StringVar(&o.only, "only", "", "run only the requests whose name contains this")
+	flag.StringVar(&o.skip, "skip", "", "leave out the requests whose name contains this")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "querybench:", err)
@@ -57,6 +58,7 @@ type options struct {
 	ct, flows int
 	n         int
 	only      string
+	skip      string
 }
 
 // recorder is a Querier that remembers the requests it ran, so that the
@@ -130,7 +132,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	fmt.Fprintf(w, row, "request", "p50 ms", "p95 ms", "floor p50", "floor p95", "queries", "bytes")
 	over := 0
 	for _, rq := range reqs {
-		if o.only != "" && !strings.Contains(rq.name, o.only) {
+		if o.only != "" && !strings.Contains(rq.name, o.only) || o.skip != "" && strings.Contains(rq.name, o.skip) {
 			continue
 		}
 		var lat []time.Duration
