@@ -57,7 +57,7 @@ func TestSearch(t *testing.T) {
 		t.Errorf("--type vpcflow: exit %d %q", code, out)
 	}
 	out, _, code = trawl(t, nil, "search", "--sql", "--type", "cloudtrail", "requestParameters.bucketName:prod-*")
-	if code != 0 || !strings.Contains(out, "req_bucket_name LIKE ? ESCAPE") || !strings.Contains(out, "-- $1 = 'prod-%'") {
+	if code != 0 || !strings.Contains(out, "starts_with(req_bucket_name, ?)") || !strings.Contains(out, "-- $1 = 'prod-'") {
 		t.Errorf("--sql: exit %d %q", code, out)
 	}
 	_, stderr, code = trawl(t, nil, "search", "--db", db, "eventName:")

@@ -308,7 +308,11 @@ func (c *compiler) term(b *strings.Builder, tm term) error {
 		return c.cidr(b, tg, pfx.Masked(), w)
 	}
 	if v.kind == vWord && w.wild {
-		fmt.Fprintf(b, "(%s LIKE %s ESCAPE '\\')", c.expr(tg), c.arg(w.like))
+		if fn, lit, ok := likeShape(w.like); ok {
+			fmt.Fprintf(b, "%s(%s, %s)", fn, c.expr(tg), c.arg(lit))
+		} else {
+			fmt.Fprintf(b, "(%s LIKE %s ESCAPE '\\')", c.expr(tg), c.arg(w.like))
+		}
 		return nil
 	}
 	fmt.Fprintf(b, "(%s = %s)", c.expr(tg), c.arg(w.text))
@@ -512,4 +516,49 @@ func (c *compiler) cidr(b *strings.Builder, tg target, pfx netip.Prefix, w word)
 	fmt.Fprintf(b, "(CASE WHEN %s LIKE %s AND %s NOT LIKE '%%.%%.%%.%%.%%' THEN %s BETWEEN %s AND %s ELSE false END)",
 		e, c.arg(like.String()), e, ipv4Num(e), c.arg(lo), c.arg(hi))
 	return nil
+}
+
+// likeShape recognises the LIKE patterns (escape \) that are a literal
+// with a wildcard at one or both ends only (*admin*, prod-*, *.json) and
+// returns the DuckDB function that tests them without a pattern matcher
+// (contains, starts_with or ends_with; case-sensitive, as LIKE is) and the
+// literal. A bound LIKE … ESCAPE runs DuckDB's general matcher: on a day
+// of 10M events, user_arn LIKE '%admin%' ESCAPE '\' took 2.5 s against
+// 0.8 s for contains.
+func likeShape(like string) (fn, lit string, ok bool) {
+	lead := strings.HasPrefix(like, "%")
+	body := strings.TrimPrefix(like, "%")
+	trail := false
+	var b strings.Builder
+	for i := 0; i < len(body); i++ {
+		switch ch := body[i]; ch {
+		case '\\':
+			if i+1 >= len(body) {
+				return "", "", false
+			}
+			i++
+			b.WriteByte(body[i])
+		case '%':
+			if i != len(body)-1 {
+				return "", "", false
+			}
+			trail = true
+		case '_':
+			return "", "", false
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	if b.Len() == 0 {
+		return "", "", false
+	}
+	switch {
+	case lead && trail:
+		return "contains", b.String(), true
+	case lead:
+		return "ends_with", b.String(), true
+	case trail:
+		return "starts_with", b.String(), true
+	}
+	return "", "", false
 }

@@ -20,7 +20,7 @@ var sqlWords = map[string]bool{
 	"AND": true, "OR": true, "NOT": true, "coalesce": true, "false": true, "true": true, "TRUE": true,
 	"LIKE": true, "ILIKE": true, "ESCAPE": true, "IS": true, "NULL": true, "BETWEEN": true,
 	"json_extract_string": true, "TRY_CAST": true, "CAST": true, "AS": true, "DOUBLE": true,
-	"UTINYINT": true, "UBIGINT": true, "split_part": true, "count": true, "regexp_matches": true,
+	"UTINYINT": true, "UBIGINT": true, "split_part": true, "count": true, "regexp_matches": true, "contains": true, "starts_with": true, "ends_with": true,
 	"CASE": true, "WHEN": true, "THEN": true, "ELSE": true, "END": true,
 }
 

@@ -78,13 +78,15 @@ func TestCompiledSQL(t *testing.T) {
 		args  []any
 	}{
 		{`eventName:CreateUser`, nil, `((event_name = ?))`, []any{"CreateUser"}},
-		{`userIdentity.arn:*admin*`, nil, `((user_arn LIKE ? ESCAPE '\'))`, []any{"%admin%"}},
-		{`userIdentity.arn:*100%_\*x\\*`, nil, `((user_arn LIKE ? ESCAPE '\'))`, []any{`%100\%\_*x\\%`}},
-		{`requestParameters.bucketName:prod-*`, nil, `((req_bucket_name LIKE ? ESCAPE '\'))`, []any{"prod-%"}},
+		{`userIdentity.arn:*admin*`, nil, `(contains(user_arn, ?))`, []any{"admin"}},
+		{`userIdentity.arn:*100%_\*x\\*`, nil, `(contains(user_arn, ?))`, []any{`100%_*x\`}},
+		{`userIdentity.arn:a*b*`, nil, `((user_arn LIKE ? ESCAPE '\'))`, []any{"a%b%"}},
+		{`userIdentity.arn:*-admin`, nil, `(ends_with(user_arn, ?))`, []any{"-admin"}},
+		{`requestParameters.bucketName:prod-*`, nil, `(starts_with(req_bucket_name, ?))`, []any{"prod-"}},
 		{`$.responseElements.ConsoleLogin:Failure`, nil, `((console_login = ?))`, []any{"Failure"}},
 		// JSON keys are case-sensitive: another spelling is another key.
-		{`requestParameters.BucketName:prod-*`, nil, `((json_extract_string(raw, ?) LIKE ? ESCAPE '\'))`, []any{"$.requestParameters.BucketName", "prod-%"}},
-		{`requestParameters.instanceType:t3.*`, nil, `((json_extract_string(raw, ?) LIKE ? ESCAPE '\'))`, []any{"$.requestParameters.instanceType", "t3.%"}},
+		{`requestParameters.BucketName:prod-*`, nil, `(starts_with(json_extract_string(raw, ?), ?))`, []any{"$.requestParameters.BucketName", "prod-"}},
+		{`requestParameters.instanceType:t3.*`, nil, `(starts_with(json_extract_string(raw, ?), ?))`, []any{"$.requestParameters.instanceType", "t3."}},
 		{`requestParameters.items[0].name:x`, nil, `((json_extract_string(raw, ?) = ?))`, []any{"$.requestParameters.items[0].name", "x"}},
 		{`a b OR c`, nil, `(((` + ft("a") + ` AND ` + ft("b") + `) OR ` + ft("c") + `))`, []any{pre("a"), wb("a"), pre("b"), wb("b"), pre("c"), wb("c")}},
 		{`a b OR c`, search.VPCFlow, `start_time >= ? AND (((` + cw + ` AND ` + cw + `) OR ` + cw + `))`, []any{since, pre("a"), wb("a"), pre("b"), wb("b"), pre("c"), wb("c")}},
