@@ -214,24 +214,34 @@ func (a *API) fields(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := a.debug()
 	var out []fieldTop
+	pct := 100.0
 	if q.c.Pattern != nil {
 		out, err = a.fieldsPattern(r, q, cols, top)
 	} else {
-		out, err = a.fieldsSQL(r, d, q, cols, top)
+		pct, err = a.samplePercent(r, d, q)
+		if err == nil {
+			out, err = a.fieldsSQL(r, d, q, cols, top, pct)
+		}
 	}
 	if err != nil {
 		return err
 	}
 	a.header(w, d)
-	writeJSON(w, http.StatusOK, map[string]any{"type": t.Type, "fields": out, "took_ms": tookMs(start)})
+	res := map[string]any{"type": t.Type, "fields": out, "took_ms": tookMs(start)}
+	if pct < 100 {
+		res["sample_percent"] = pct
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 
 // fieldsSQL reads the top values of every field in one GROUPING SETS
 // query (one scan of the matches): each field's groups, ranked by count
 // within the field (missing values last), with the field's total and
-// missing counts on every row; the top few are kept.
-func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, top int) ([]fieldTop, error) {
+// missing counts on every row; the top few are kept. Below 100 percent,
+// it reads a system (vector-level) sample of the table, taken before the
+// WHERE clause, and scales the counts by 100/percent.
+func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, top int, percent float64) ([]fieldTop, error) {
 	t := q.c.Table
 	var b strings.Builder
 	b.WriteString("SELECT g, v, n, tot, miss FROM (SELECT g, v, n, sum(n) OVER (PARTITION BY g) AS tot, ")
@@ -244,7 +254,11 @@ func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, t
 	for _, c := range cols {
 		fmt.Fprintf(&b, " WHEN grouping(%s) = 0 THEN CAST(%s AS VARCHAR)", c, c)
 	}
-	fmt.Fprintf(&b, " END AS v, count(*) AS n FROM %s WHERE %s GROUP BY GROUPING SETS (", t.Name, q.c.Where)
+	from, err := a.sampleFrom(r.Context(), t.Name, q.c.Where, percent)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(&b, " END AS v, count(*) AS n FROM %s WHERE %s GROUP BY GROUPING SETS (", from, q.c.Where)
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteString(", ")
@@ -274,10 +288,10 @@ func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, t
 		if g < 0 || g >= len(out) {
 			continue
 		}
-		total[g] = toInt(v[3])
-		out[g].Missing = toInt(v[4])
+		total[g] = scale(toInt(v[3]), percent)
+		out[g].Missing = scale(toInt(v[4]), percent)
 		if v[1] != nil {
-			out[g].Top = append(out[g].Top, topValue{Value: typedValue(t, cols[g], v[1]), Count: toInt(v[2])})
+			out[g].Top = append(out[g].Top, topValue{Value: typedValue(t, cols[g], v[1]), Count: scale(toInt(v[2]), percent)})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -288,7 +302,7 @@ func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, t
 		for _, tv := range out[i].Top {
 			shown += tv.Count
 		}
-		out[i].Other = total[i] - out[i].Missing - shown
+		out[i].Other = max(total[i]-out[i].Missing-shown, 0)
 	}
 	return out, nil
 }

@@ -74,7 +74,8 @@ type Options struct {
 
 // API is the HTTP API. Its methods are safe for concurrent use.
 type API struct {
-	opt Options
+	opt  Options
+	base baseTables
 }
 
 // New returns an API.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/trawl-project/trawl/internal/api"
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/rules"
 )
@@ -58,6 +60,13 @@ func TestBrowser(t *testing.T) {
 	t.Run("search controls", func(t *testing.T) { testSearchControls(b.at(t), rng) })
 	t.Run("bad query", func(t *testing.T) { testBadQuery(b.at(t), base, rng) })
 	t.Run("field filter", func(t *testing.T) { testFieldFilter(b.at(t), rng) })
+	var flows int64
+	for _, tb := range stats.Tables {
+		if tb.Type == "vpcflow" {
+			flows = tb.Count
+		}
+	}
+	t.Run("sampled sidebar", func(t *testing.T) { testSampledSidebar(b.at(t), rng, flows) })
 	t.Run("event detail", func(t *testing.T) { testEventDetail(b.at(t), rng) })
 	t.Run("dashboards", func(t *testing.T) { testDashboards(b.at(t), base, rng, from, to) })
 	t.Run("alerts", func(t *testing.T) { testAlerts(b.at(t), base, alertReader{st}) })
@@ -257,6 +266,27 @@ func testFieldFilter(b *browser, rng string) {
 		t.Errorf("NOT %s: %d events, %s: %d, all: %d", want, out, want, in, total)
 	}
 	b.checkErrors("field filter")
+}
+
+// With the sampling threshold lowered, /api/fields answers a 90% sample
+// and the sidebar shows its counts as estimates with a note.
+func testSampledSidebar(b *browser, rng string, flows int64) {
+	t := b.t
+	if flows < 10 {
+		t.Fatalf("%d demo flows, too few to sample", flows)
+	}
+	defer func(above, rows int64) { api.SampleAbove, api.SampleRows = above, rows }(api.SampleAbove, api.SampleRows)
+	api.SampleAbove, api.SampleRows = 1, flows*9/10
+	b.open("/search?type=vpcflow&" + rng)
+	b.wait(`document.querySelector('.fields .sample-note') && document.querySelectorAll('.fields .n').length > 0`, "sample note")
+	note := eval[string](b, `document.querySelector('.fields .sample-note').textContent`)
+	if !regexp.MustCompile(`^estimated from a [0-9.]+% sample of the range$`).MatchString(note) {
+		t.Errorf("sample note %q", note)
+	}
+	if bad := eval[[]string](b, `[...document.querySelectorAll('.fields .n')].map(e => e.textContent).filter(s => !s.startsWith('≈'))`); len(bad) > 0 {
+		t.Errorf("counts not shown as estimates: %q", bad)
+	}
+	b.checkErrors("sampled sidebar")
 }
 
 // Clicking a row opens the event detail with the original JSON.

@@ -200,22 +200,27 @@ function Histogram({ hist, onZoom }) {
 }
 
 // FieldSidebar lists the top values of the sidebar fields; a value filters
-// in, ⊖ filters out.
+// in, ⊖ filters out. When the API counted a sample of the range
+// (sample_percent < 100), counts are shown as estimates (≈).
 function FieldSidebar({ fields, q, onFilter }) {
   if (!fields) return html`<div class="fields muted">Fields</div>`;
+  const pct = fields.sample_percent;
+  const sampled = typeof pct === 'number' && pct < 100;
+  const num = (n) => (sampled ? '≈' : '') + fmtNum(n);
   return html`<div class="fields">
+    ${sampled ? html`<div class="muted sample-note">estimated from a ${pct}% sample of the range</div>` : null}
     ${(fields.fields || []).map((f) => html`<details class="field" open data-field=${f.name}>
       <summary title=${f.column}>${f.name}</summary>
       <ul>
         ${(f.top || []).map((t) => html`<li>
           <button type="button" class="val" title=${`Filter in: ${f.name}:"${fmtValue(t.value)}"`} data-value=${fmtValue(t.value)}
             onClick=${() => onFilter(addFilter(q, f.name, fmtValue(t.value), false))}>${fmtValue(t.value)}</button>
-          <span class="n">${fmtNum(t.count)}</span>
+          <span class="n">${num(t.count)}</span>
           <button type="button" class="out" title=${`Filter out: NOT ${f.name}:"${fmtValue(t.value)}"`}
             onClick=${() => onFilter(addFilter(q, f.name, fmtValue(t.value), true))}>⊖</button>
         </li>`)}
-        ${f.other ? html`<li class="muted">other ${fmtNum(f.other)}</li>` : null}
-        ${f.missing ? html`<li class="muted">missing ${fmtNum(f.missing)}</li>` : null}
+        ${f.other ? html`<li class="muted">other ${num(f.other)}</li>` : null}
+        ${f.missing ? html`<li class="muted">missing ${num(f.missing)}</li>` : null}
       </ul>
     </details>`)}
   </div>`;
