@@ -25,8 +25,17 @@ var SampleRows int64 = 150_000
 // (exact) when the request's time range holds at most SampleAbove rows,
 // else the percent that reads about SampleRows of them. The rows are
 // counted with the time condition alone, which zone maps answer quickly.
+//
+// A query that names a column only a view computes (raw for free text, a
+// request parameter read from JSON) is answered exactly: DuckDB cannot
+// sample through the view, so a sample would read every row of the table
+// (a rare free-text word on 10M events: 45 ms exact, through the free-text
+// index, against seconds sampled).
 func (a *API) samplePercent(r *http.Request, d *debugSQL, q *query) (float64, error) {
 	t := q.c.Table
+	if needs, err := a.needsView(r.Context(), t.Name, q.c.Where); err != nil || needs {
+		return 100, err
+	}
 	c, err := search.ParseCompile("", search.Options{Table: t, Since: q.from, Until: q.to})
 	if err != nil {
 		return 0, fmt.Errorf("rows of %s in the time range: %w", t.Name, err)
@@ -79,19 +88,29 @@ func (a *API) sampleFrom(ctx context.Context, table, where string, percent float
 		return table, nil
 	}
 	sample := " TABLESAMPLE " + strconv.FormatFloat(percent, 'f', -1, 64) + "% (system)"
-	viewOnly, ok, err := a.base.viewOnly(ctx, a, table)
+	_, ok, err := a.base.viewOnly(ctx, a, table)
 	if err != nil {
 		return "", err
 	}
-	if !ok {
-		return table + sample, nil
+	if needs, err := a.needsView(ctx, table, where); err != nil || !ok || needs {
+		return table + sample, err
+	}
+	return table + "_base AS " + table + sample, nil
+}
+
+// needsView reports whether where names a column that only the view table
+// computes (false when table is not such a view).
+func (a *API) needsView(ctx context.Context, table, where string) (bool, error) {
+	viewOnly, ok, err := a.base.viewOnly(ctx, a, table)
+	if err != nil || !ok {
+		return false, err
 	}
 	for _, id := range identifier.FindAllString(where, -1) {
 		if viewOnly[id] {
-			return table + sample, nil
+			return true, nil
 		}
 	}
-	return table + "_base AS " + table + sample, nil
+	return false, nil
 }
 
 // identifier matches the names in a WHERE clause (and words in its
