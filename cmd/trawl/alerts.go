@@ -83,18 +83,9 @@ func newAlertsListCmd(e *env) *cobra.Command {
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := duckdb.AlertFilter{Rules: rules, Limit: limit}
-			switch status {
-			case "all":
-			case "":
-				f.Statuses = []alert.Status{alert.Open, alert.Acknowledged}
-			default:
-				for _, s := range strings.Split(status, ",") {
-					st, ok := alert.ParseStatus(strings.TrimSpace(s))
-					if !ok {
-						return usageError("--status: %q is not open, acknowledged, closed or all", s)
-					}
-					f.Statuses = append(f.Statuses, st)
-				}
+			var err error
+			if f.Statuses, err = alert.ParseStatuses(status); err != nil {
+				return usageError("--status: %v", err)
 			}
 			if severity != "" {
 				if alert.SeverityRank(severity) < 0 {
@@ -102,7 +93,6 @@ func newAlertsListCmd(e *env) *cobra.Command {
 				}
 				f.MinSeverity = severity
 			}
-			var err error
 			if f.Since, err = parseMomentFlag("since", since, time.Now()); err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@
 package alert
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -32,6 +33,27 @@ func ParseStatus(s string) (Status, bool) {
 		return Acknowledged, true
 	}
 	return "", false
+}
+
+// ParseStatuses reads a list of statuses as the CLI and the HTTP API take
+// it: "" is the ones still needing attention (open and acknowledged),
+// "all" is every status (nil), otherwise names separated by commas.
+func ParseStatuses(list string) ([]Status, error) {
+	switch list {
+	case "all":
+		return nil, nil
+	case "":
+		return []Status{Open, Acknowledged}, nil
+	}
+	var out []Status
+	for _, s := range strings.Split(list, ",") {
+		st, ok := ParseStatus(strings.TrimSpace(s))
+		if !ok {
+			return nil, fmt.Errorf("%q is not open, acknowledged, closed or all", s)
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // Severities are the severities in increasing order.

@@ -102,18 +102,8 @@ func (a *API) alerts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := duckdb.AlertFilter{}
-	switch status := v.Get("status"); status {
-	case "all":
-	case "":
-		f.Statuses = []alert.Status{alert.Open, alert.Acknowledged}
-	default:
-		for _, s := range strings.Split(status, ",") {
-			st, ok := alert.ParseStatus(strings.TrimSpace(s))
-			if !ok {
-				return badRequest("status: %q is not open, acknowledged, closed or all", s)
-			}
-			f.Statuses = append(f.Statuses, st)
-		}
+	if f.Statuses, err = alert.ParseStatuses(v.Get("status")); err != nil {
+		return badRequest("status: %v", err)
 	}
 	if sev := v.Get("severity"); sev != "" {
 		if alert.SeverityRank(sev) < 0 {
