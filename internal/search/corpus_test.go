@@ -15,6 +15,7 @@ import (
 	"github.com/trawl-project/trawl/internal/search"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/store"
+	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
 
 func phrase(s string) string { return search.Quote(s) }
@@ -86,7 +87,7 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: the corpus has no %s values", tc.table.Name, tc.field)
 		}
 		for _, v := range vals {
-			want := scalar(t, q, "SELECT count(*) FROM "+tc.table.Name+" WHERE "+tc.expr+" = ?", v[0])
+			want := duckdbtest.Scalar(t, q, "SELECT count(*) FROM "+tc.table.Name+" WHERE "+tc.expr+" = ?", v[0])
 			got := count(t, q, tc.field+":"+phrase(v[0]), search.Options{Table: tc.table})
 			if got != want || want == 0 {
 				t.Errorf("%s:%s: %d matches, SQL finds %d", tc.field, phrase(v[0]), got, want)
@@ -105,7 +106,7 @@ func TestCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		want := scalar(t, q, `SELECT count(*) FROM cloudtrail WHERE regexp_matches(raw, '(^|[^0-9A-Za-z])' || ? || '([^0-9A-Za-z]|$)', 'i')`, regexp.QuoteMeta(n[0]))
+		want := duckdbtest.Scalar(t, q, `SELECT count(*) FROM cloudtrail WHERE regexp_matches(raw, '(^|[^0-9A-Za-z])' || ? || '([^0-9A-Za-z]|$)', 'i')`, regexp.QuoteMeta(n[0]))
 		got := count(t, q, phrase(strings.ToLower(n[0])), search.Options{Table: search.CloudTrail})
 		// (An event without an eventID has one made up by trawl, not in raw.)
 		if got != want || (want == 0 && !strings.HasPrefix(n[0], "trawl-")) {

@@ -18,6 +18,7 @@ import (
 	"github.com/trawl-project/trawl/internal/search"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/store"
+	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
 
 var demo struct {
@@ -66,22 +67,6 @@ func demoStore(t testing.TB) store.Querier {
 		t.Fatalf("building the demo store: %v", demo.err)
 	}
 	return demo.st.Querier()
-}
-
-func scalar(t testing.TB, q store.Querier, sql string, args ...any) int64 {
-	t.Helper()
-	rows, err := store.Collect(context.Background(), q, store.Request{SQL: sql, Args: args}, output.Text)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	if len(rows) != 1 || len(rows[0]) != 1 {
-		t.Fatalf("%s: %d rows, want one value", sql, len(rows))
-	}
-	n, err := strconv.ParseInt(rows[0][0], 10, 64)
-	if err != nil {
-		t.Fatalf("%s: %q is not an integer", sql, rows[0][0])
-	}
-	return n
 }
 
 func count(t *testing.T, q store.Querier, query string, opt search.Options) int64 {
@@ -163,7 +148,7 @@ func TestOperatorsMatchHandWrittenSQL(t *testing.T) {
 			t.Errorf("%s: %v", tc.query, err)
 			continue
 		}
-		want := scalar(t, q, "SELECT count(*) FROM "+c.Table.Name+" WHERE "+tc.sql)
+		want := duckdbtest.Scalar(t, q, "SELECT count(*) FROM "+c.Table.Name+" WHERE "+tc.sql)
 		got := count(t, q, tc.query, search.Options{Table: tc.table})
 		if got != want {
 			sql, args := c.Count()
@@ -233,13 +218,13 @@ func TestTimeRange(t *testing.T) {
 	since, until := us(rows[0][0]), us(rows[0][1])
 	opt := search.Options{Table: search.CloudTrail, Since: since, Until: until}
 	got := count(t, q, "", opt)
-	want := scalar(t, q, "SELECT count(*) FROM cloudtrail WHERE event_time >= ? AND event_time < ?", since, until)
-	total := scalar(t, q, "SELECT count(*) FROM cloudtrail")
+	want := duckdbtest.Scalar(t, q, "SELECT count(*) FROM cloudtrail WHERE event_time >= ? AND event_time < ?", since, until)
+	total := duckdbtest.Scalar(t, q, "SELECT count(*) FROM cloudtrail")
 	if got != want || want == 0 || want == total {
 		t.Errorf("time range: %d matches, SQL finds %d of %d", got, want, total)
 	}
 	got = count(t, q, "readOnly:true", opt)
-	want = scalar(t, q, "SELECT count(*) FROM cloudtrail WHERE event_time >= ? AND event_time < ? AND read_only", since, until)
+	want = duckdbtest.Scalar(t, q, "SELECT count(*) FROM cloudtrail WHERE event_time >= ? AND event_time < ? AND read_only", since, until)
 	if got != want || want == 0 {
 		t.Errorf("time range and a field: %d matches, SQL finds %d", got, want)
 	}
@@ -318,7 +303,7 @@ func TestFilterPatternDelegation(t *testing.T) {
 			t.Fatalf("%s: table %s, pattern %v; want %s and a pattern", tc.query, c.Table.Name, c.Pattern, tc.table)
 		}
 		got := count(t, q, tc.query, search.Options{})
-		want := scalar(t, q, "SELECT count(*) FROM "+tc.table+" WHERE "+tc.sql)
+		want := duckdbtest.Scalar(t, q, "SELECT count(*) FROM "+tc.table+" WHERE "+tc.sql)
 		if got != want || want == 0 {
 			t.Errorf("%s: %d matches, SQL (%s) finds %d", tc.query, got, tc.sql, want)
 		}
