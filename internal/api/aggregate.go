@@ -254,7 +254,7 @@ func (a *API) fieldsSQL(r *http.Request, d *debugSQL, q *query, cols []string, t
 	for _, c := range cols {
 		fmt.Fprintf(&b, " WHEN grouping(%s) = 0 THEN CAST(%s AS VARCHAR)", c, c)
 	}
-	from, err := a.sampleFrom(r.Context(), t.Name, q.c.Where, percent)
+	from, err := a.sampleFrom(r.Context(), t.Name, percent)
 	if err != nil {
 		return nil, err
 	}

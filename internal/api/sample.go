@@ -80,19 +80,16 @@ func scale(n int64, percent float64) int64 {
 //
 // DuckDB cannot push a sample through a view (cloudtrail is one, over
 // cloudtrail_base): it would sample the view's output after reading every
-// row. So when table is a view over <table>_base and where names none of
-// the columns only the view computes, the base table is sampled instead,
-// under the view's name.
-func (a *API) sampleFrom(ctx context.Context, table, where string, percent float64) (string, error) {
+// row. So when table is a view over <table>_base, the base table is
+// sampled instead, under the view's name (samplePercent answers exactly,
+// at 100, a query that names a column only the view computes).
+func (a *API) sampleFrom(ctx context.Context, table string, percent float64) (string, error) {
 	if percent >= 100 {
 		return table, nil
 	}
 	sample := " TABLESAMPLE " + strconv.FormatFloat(percent, 'f', -1, 64) + "% (system)"
 	_, ok, err := a.base.viewOnly(ctx, a, table)
-	if err != nil {
-		return "", err
-	}
-	if needs, err := a.needsView(ctx, table, where); err != nil || !ok || needs {
+	if err != nil || !ok {
 		return table + sample, err
 	}
 	return table + "_base AS " + table + sample, nil
