@@ -1,7 +1,8 @@
 // Package store declares what every part of trawl that reads stored data
 // uses: a Querier that runs a read-only SQL request and returns rows. The
 // CLI's query command, the demo's summary, the HTTP API and
-// scheduled rules share it, whatever the store behind it (DuckDB today).
+// scheduled rules share it, whatever the store behind it (DuckDB or
+// ClickHouse; see Dialect).
 package store
 
 import (
@@ -50,4 +51,26 @@ func Collect(ctx context.Context, q Querier, req Request, format func(any) strin
 		out = append(out, row)
 	}
 	return out, rows.Err()
+}
+
+// Dialect names the SQL a Querier speaks. Code that builds SQL (the search
+// compiler, the dashboards, the API's aggregations, scheduled rules) asks
+// DialectOf and writes that dialect; the bound parameters are "?" in both.
+type Dialect string
+
+// Dialects.
+const (
+	// DuckDB is the embedded store's SQL (the default).
+	DuckDB Dialect = "duckdb"
+	// ClickHouse is ClickHouse's SQL, from release 18.16 on.
+	ClickHouse Dialect = "clickhouse"
+)
+
+// DialectOf returns the dialect q speaks: its Dialect method's answer, or
+// DuckDB when it has none.
+func DialectOf(q any) Dialect {
+	if d, ok := q.(interface{ Dialect() Dialect }); ok {
+		return d.Dialect()
+	}
+	return DuckDB
 }
