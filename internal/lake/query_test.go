@@ -125,7 +125,7 @@ func TestReaderLocal(t *testing.T) {
 
 func TestReaderTimeRange(t *testing.T) {
 	root, _ := fixture(t)
-	r, err := OpenReader(context.Background(), root, QueryOptions{Since: day1.Add(time.Hour), Until: day1.Truncate(24 * time.Hour).AddDate(0, 0, 1)})
+	r, err := OpenReader(context.Background(), root, QueryOptions{Since: day1.Add(time.Hour), Until: day1.Truncate(24*time.Hour).AddDate(0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
