@@ -32,7 +32,7 @@ func TestAthenaDDLGolden(t *testing.T) {
 
 var (
 	colLine  = regexp.MustCompile("^  `([a-z0-9_]+)` ([a-z]+),?$")
-	partRe   = regexp.MustCompile("^PARTITIONED BY \\((.*)\\)$")
+	partRe   = regexp.MustCompile(`^PARTITIONED BY \((.*)\)$`)
 	createRe = regexp.MustCompile("^CREATE EXTERNAL TABLE IF NOT EXISTS `db`\\.`([a-z]+)` \\($")
 )
 

@@ -1,7 +1,6 @@
 package lake
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -77,17 +76,6 @@ func writeFile(t *testing.T, db *sql.DB, root string, k Key, writer string, seq 
 		t.Fatal(err)
 	}
 	return p
-}
-
-func scalar[T any](t *testing.T, db interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, q string) T {
-	t.Helper()
-	var v T
-	if err := db.QueryRowContext(context.Background(), q).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return v
 }
 
 func fmtAny(v any) string { return fmt.Sprint(v) }

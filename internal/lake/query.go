@@ -330,20 +330,6 @@ func listLocal(root string, opt QueryOptions) (files map[string][]string, glob m
 	return files, glob, nil
 }
 
-// ParseS3 splits s3://bucket/prefix into bucket and prefix (no leading or
-// trailing slash).
-func ParseS3(target string) (bucket, prefix string, err error) {
-	rest, ok := strings.CutPrefix(target, "s3://")
-	if !ok {
-		return "", "", fmt.Errorf("lake target %q: not an s3:// URL", target)
-	}
-	bucket, prefix, _ = strings.Cut(rest, "/")
-	if bucket == "" {
-		return "", "", fmt.Errorf("lake target %q: no bucket", target)
-	}
-	return bucket, strings.Trim(prefix, "/"), nil
-}
-
 // s3Client returns an S3 client for the options.
 func s3Client(ctx context.Context, cfg *aws.Config, extra []func(*s3.Options)) (*s3.Client, error) {
 	if cfg == nil {
@@ -360,7 +346,7 @@ func s3Client(ctx context.Context, cfg *aws.Config, extra []func(*s3.Options)) (
 // those in the time range, and downloads each to the cache unless it is
 // there with the same ETag. It returns the local paths per table.
 func fetchS3(ctx context.Context, target string, opt QueryOptions) (map[string][]string, error) {
-	bucket, prefix, err := ParseS3(target)
+	bucket, prefix, err := parseS3(target)
 	if err != nil {
 		return nil, err
 	}
@@ -381,10 +367,7 @@ func fetchS3(ctx context.Context, target string, opt QueryOptions) (map[string][
 	type job struct{ table, key, etag, local string }
 	var jobs []job
 	for _, t := range Tables() {
-		p := t.Name + "/"
-		if prefix != "" {
-			p = prefix + "/" + p
-		}
+		p := prefix + t.Name + "/"
 		pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &p})
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
@@ -393,7 +376,7 @@ func fetchS3(ctx context.Context, target string, opt QueryOptions) (map[string][
 			}
 			for _, o := range page.Contents {
 				key := aws.ToString(o.Key)
-				rel := strings.TrimPrefix(strings.TrimPrefix(key, prefix), "/")
+				rel := strings.TrimPrefix(key, prefix)
 				if !strings.HasSuffix(rel, ".parquet") {
 					continue
 				}
