@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/pipeline/pipelinetest"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
@@ -407,6 +409,27 @@ func TestTwoWriters(t *testing.T) {
 	}
 	if res.Records.Total() != 0 {
 		t.Errorf("third writer stored %d records", res.Records.Total())
+	}
+	checkLake(t, root)
+}
+
+// TestSinkBesideStore writes the lake as a sink beside a DuckDB store
+// whose second commit crashes after the sink's flush: the re-run sends
+// the sink records it already holds, which it drops.
+func TestSinkBesideStore(t *testing.T) {
+	root := t.TempDir()
+	st, _ := duckdbtest.Open(t)
+	l := openLake(t, root, Options{Writer: "w1"})
+	var commits atomic.Int32
+	crashing := pipelinetest.CrashingStore{Store: duckStore{st}, N: 2, Commits: &commits}
+	_, err := ingest(t, crashing, data(t), pipeline.Config{TxRows: 1500, Workers: 1, Sinks: []pipeline.Sink{l.Sink()}})
+	if !errors.Is(err, pipelinetest.ErrCrash) {
+		t.Fatalf("ingest: %v, want the crash", err)
+	}
+	l.Close()
+	l2 := openLake(t, root, Options{Writer: "w1"})
+	if _, err := ingest(t, duckStore{st}, data(t), pipeline.Config{TxRows: 1500, Sinks: []pipeline.Sink{l2.Sink()}}); err != nil {
+		t.Fatal(err)
 	}
 	checkLake(t, root)
 }
