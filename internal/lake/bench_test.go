@@ -5,7 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/ledger"
 
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/pipeline"
@@ -44,6 +49,13 @@ func benchData(b *testing.B, events int) []pipeline.Object {
 // lake and reports events/s, MB/s of gzip input and bytes per event on
 // disk.
 func BenchmarkIngestCloudTrail(b *testing.B) {
+	b.Run("lake", func(b *testing.B) { benchIngest(b, true) })
+	b.Run("discard", func(b *testing.B) { benchIngest(b, false) })
+}
+
+// benchIngest ingests into a lake, or (lake false) into a store that
+// discards everything: the pipeline's own cost, for comparison.
+func benchIngest(b *testing.B, lake bool) {
 	objs := benchData(b, 200_000)
 	var in int64
 	for _, o := range objs {
@@ -51,22 +63,29 @@ func BenchmarkIngestCloudTrail(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var events, disk int64
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		root := b.TempDir()
-		l, err := Open(context.Background(), root, Options{Writer: "bench"})
-		if err != nil {
-			b.Fatal(err)
+		var st pipeline.Store = discard{}
+		if lake {
+			l, err := Open(context.Background(), root, Options{Writer: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			st = l
 		}
+		cpu0 := cpuTime()
 		b.StartTimer()
-		res, err := pipeline.Run(context.Background(), l, pipeline.Objects(objs...), pipeline.Config{})
+		res, err := pipeline.Run(context.Background(), st, pipeline.Objects(objs...), pipeline.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		cpu += cpuTime() - cpu0
 		events += res.Records.Total()
 		disk += dirSize(b, root)
-		l.Close()
 		b.StartTimer()
 	}
 	sec := b.Elapsed().Seconds()
@@ -74,6 +93,7 @@ func BenchmarkIngestCloudTrail(b *testing.B) {
 	b.ReportMetric(float64(in)*float64(b.N)/1e6/sec, "gzMB/s")
 	b.ReportMetric(float64(disk)/float64(events), "B/event")
 	b.ReportMetric(float64(in)*float64(b.N)/float64(events), "gzB/event")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(events), "cpu-µs/event")
 }
 
 func dirSize(b *testing.B, root string) int64 {
@@ -88,3 +108,29 @@ func dirSize(b *testing.B, root string) int64 {
 	})
 	return n
 }
+
+// cpuTime returns the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// discard is a pipeline.Store that keeps nothing.
+type discard struct{}
+
+func (discard) LedgerEntries(context.Context, []string) (map[string]pipeline.LedgerEntry, error) {
+	return nil, nil
+}
+
+func (discard) Begin(context.Context) (pipeline.Tx, error) { return discardTx{}, nil }
+
+type discardTx struct{}
+
+func (discardTx) Write(context.Context, *event.Batch) error                { return nil }
+func (discardTx) ForgetObject(context.Context, string) error               { return nil }
+func (discardTx) Commit(context.Context, []ledger.Entry) error             { return nil }
+func (discardTx) Rollback() error                                          { return nil }
+func (discardTx) Flush(context.Context) (map[pipeline.DupKey]int64, error) { return nil, nil }
