@@ -270,10 +270,10 @@ func (tx *Tx) barrier(ctx context.Context, abort bool) error {
 // _trawl/staging; Commit writes the manifest (the commit point), then
 // publishes the files under their final names.
 type Tx struct {
-	l     *Lake
-	seq   uint64
-	at    int64 // ingested_at, µs since the epoch
-	sink  bool
+	l      *Lake
+	seq    uint64
+	at     int64 // ingested_at, µs since the epoch
+	sink   bool
 	parts  map[partKey]*partFile
 	nparts int
 	dirty  []*partFile // parts with pending rows
