@@ -433,3 +433,32 @@ func TestSinkBesideStore(t *testing.T) {
 	}
 	checkLake(t, root)
 }
+
+// TestSinkStdinNotHeld sends standard input twice through a sink: both
+// reads are kept, since stdin has no ledger entry and carries new data.
+func TestSinkStdinNotHeld(t *testing.T) {
+	root := t.TempDir()
+	l := openLake(t, root, Options{Writer: "w1"})
+	s := l.Sink()
+	for i := range 2 {
+		b := &event.Batch{Object: "stdin", End: 1, CloudTrail: []event.CloudTrail{{EventID: fmt.Sprint("e", i), EventTime: time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC), Raw: "{}"}}}
+		if err := s.Write(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// A file object's unit 0 is held after its first flush.
+		f := &event.Batch{Object: "/data/x.json", End: 1, CloudTrail: []event.CloudTrail{{EventID: fmt.Sprint("f", i), EventTime: time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC), Raw: "{}"}}}
+		if err := s.Write(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := queryText(t, lakeDB(t), fmt.Sprintf(`SELECT string_agg(event_id, ',' ORDER BY event_id) FROM %s`, readParquet(root, CloudTrail)))
+	if got != "[[e0,e1,f0]]" {
+		t.Errorf("got %s, want e0,e1,f0", got)
+	}
+}

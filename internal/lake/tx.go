@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -225,6 +227,28 @@ func (tx *Tx) closeFile(p *partFile) error {
 	return nil
 }
 
+// readOnce reports whether object names an input that is read once and
+// has no ledger entry: standard input ("stdin") or a named pipe. Its
+// units are not held by name (the next read of it is new data).
+func (tx *Tx) readOnce(object string) bool {
+	if object == "stdin" {
+		return true
+	}
+	if !filepath.IsAbs(object) {
+		return false
+	}
+	if v, ok := tx.once[object]; ok {
+		return v
+	}
+	info, err := os.Stat(object)
+	v := err == nil && info.Mode()&os.ModeNamedPipe != 0
+	if tx.once == nil {
+		tx.once = map[string]bool{}
+	}
+	tx.once[object] = v
+	return v
+}
+
 // writePending hands the rows gathered by Write to the encoders.
 func (tx *Tx) writePending(ctx context.Context) error {
 	if tx.failed.Load() {
@@ -286,6 +310,7 @@ type Tx struct {
 	quarantine, warnings, digests bytes.Buffer
 	nq, nw, nd                    int64
 	units                         map[string]int64
+	once                          map[string]bool // readOnce's answers
 
 	finished bool // committed (manifest written) or rolled back
 }
@@ -338,7 +363,8 @@ func (tx *Tx) Write(ctx context.Context, b *event.Batch) error {
 		return errors.New("lake: write after the transaction ended")
 	}
 	var held int64
-	if tx.sink {
+	once := tx.readOnce(b.Object)
+	if tx.sink && !once {
 		held = tx.l.heldUnits(b.Object)
 	}
 	src := b.Object
@@ -388,7 +414,7 @@ func (tx *Tx) Write(ctx context.Context, b *event.Batch) error {
 		appendJSON(&tx.warnings, schema.Warning, r, src)
 		tx.nw++
 	}
-	if b.Object != "" && b.End > tx.units[b.Object] && b.End > held {
+	if b.Object != "" && !once && b.End > tx.units[b.Object] && b.End > held {
 		tx.units[b.Object] = b.End
 	}
 	return tx.writePending(ctx)
