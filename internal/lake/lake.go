@@ -236,6 +236,7 @@ func (s *sink) Flush(ctx context.Context) error {
 	tx := s.tx
 	s.tx = nil
 	if err := tx.Commit(ctx, nil); err != nil {
+		_ = tx.Rollback()
 		return fmt.Errorf("lake sink: %w", err)
 	}
 	return nil

@@ -183,8 +183,13 @@ func newParquetWriter(w io.Writer, s *parquet.Schema) *parquet.Writer {
 	return parquet.NewWriter(w, s,
 		parquet.Compression(zstdCodec),
 		parquet.CreatedBy("trawl", "", ""),
+		parquet.PageBufferSize(pageBytes),
 		parquet.SkipPageBounds("raw"),
 		parquet.SkipPageBounds("resource"),
 		parquet.SkipPageBounds("service"),
 	)
 }
+
+// pageBytes is the size of a data page before compression: zstd finds
+// more of the repetition between records (raw JSON) in larger pages.
+var pageBytes = 1 << 20
