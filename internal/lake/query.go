@@ -216,10 +216,10 @@ func OpenReader(ctx context.Context, target string, opt QueryOptions) (*Reader, 
 	return r, nil
 }
 
-// readParquet returns the read_parquet call of a table's files (src: a
+// parquetSource returns the read_parquet call of a table's files (src: a
 // quoted glob or list) with hive partitioning, the partition keys typed
 // VARCHAR.
-func readParquet(t Table, src string) string {
+func parquetSource(t Table, src string) string {
 	types := make([]string, len(t.Partitions))
 	for i, p := range t.Partitions {
 		types[i] = quoteLit(p) + ": VARCHAR"
@@ -235,7 +235,7 @@ func viewSQL(ctx context.Context, db *sql.DB, t Table, src string, opt QueryOpti
 	have := map[string]bool{}
 	from := ""
 	if src != "" {
-		from = readParquet(t, src)
+		from = parquetSource(t, src)
 		rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+from)
 		if err != nil {
 			return "", fmt.Errorf("reading the schema of %s's files: %w", t.Name, err)
