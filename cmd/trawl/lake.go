@@ -192,7 +192,7 @@ type lakeQueryFlags struct {
 func addLakeQueryFlags(cmd *cobra.Command) *lakeQueryFlags {
 	var q lakeQueryFlags
 	f := cmd.Flags()
-	f.StringVar(&q.target, "lake", "", "query a Parquet lake (a directory or s3://bucket/prefix) instead of the database: views cloudtrail, vpcflow, guardduty (docs/lake.md)")
+	f.StringVar(&q.target, "lake", "", "query a Parquet lake (a directory or s3://bucket/prefix) instead of the database: views cloudtrail, vpcflow, guardduty (every version), guardduty_finding (docs/lake.md)")
 	f.StringVar(&q.since, "since", "", "with --lake: only rows from this time (a date, an RFC 3339 time, or an age such as 7d); only those partitions are read")
 	f.StringVar(&q.until, "until", "", "with --lake: only rows before this time (exclusive; same forms as --since)")
 	f.StringVar(&q.cache, "cache-dir", "", "with an s3:// --lake: where downloaded files are kept (default: the user cache directory)")

@@ -51,7 +51,8 @@ type QueryOptions struct {
 
 // Reader queries a lake through an in-memory DuckDB with one view per
 // table (cloudtrail, vpcflow, guardduty) over the table's Parquet files,
-// read with hive_partitioning. It implements store.Querier.
+// read with hive_partitioning, and guardduty_finding, the latest version
+// of each finding. It implements store.Querier.
 type Reader struct {
 	db *sql.DB
 	// Files is how many data files each table's view reads.
@@ -212,6 +213,13 @@ func OpenReader(ctx context.Context, target string, opt QueryOptions) (*Reader, 
 			r.db.Close()
 			return nil, fmt.Errorf("lake %s: creating view %s: %w", target, t.Name, err)
 		}
+	}
+	// The DuckDB store's current state of GuardDuty findings: the latest
+	// version of each (guardduty holds every version).
+	if _, err := r.db.ExecContext(ctx, `CREATE VIEW guardduty_finding AS
+SELECT * FROM guardduty QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, ingested_at DESC) = 1`); err != nil {
+		r.db.Close()
+		return nil, fmt.Errorf("lake %s: creating view guardduty_finding: %w", target, err)
 	}
 	return r, nil
 }

@@ -25,8 +25,10 @@ var day1 = time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)
 
 // fixture writes a small lake: cloudtrail in two partitions (one of an
 // account with a leading zero, one with no region), vpcflow in two hours,
-// guardduty empty. It returns the root and the files.
-func fixture(t *testing.T) (string, []string) {
+// guardduty empty unless findings is true. It returns the root and the
+// files.
+func fixture(t *testing.T, findings ...bool) (string, []string) {
+	withFindings := len(findings) > 0 && findings[0]
 	db := testDB(t)
 	root := t.TempDir()
 	files := []string{
@@ -35,6 +37,12 @@ func fixture(t *testing.T) (string, []string) {
 		writeFile(t, db, root, Key{CloudTrail, "222222222222", "", day1.AddDate(0, 0, 1)}, "w1", 2, 150, 30),
 		writeFile(t, db, root, Key{VPCFlow, "1", "us-east-1", day1}, "w1", 3, 0, 20),
 		writeFile(t, db, root, Key{VPCFlow, "1", "us-east-1", day1.Add(time.Hour)}, "w1", 4, 20, 20),
+	}
+	if withFindings {
+		// Two versions of findings 0-9, a day apart, and one of 10-14.
+		files = append(files,
+			writeFile(t, db, root, Key{GuardDuty, "1", "us-east-1", day1}, "w1", 5, 0, 15),
+			writeFile(t, db, root, Key{GuardDuty, "1", "us-east-1", day1.AddDate(0, 0, 1)}, "w1", 6, 0, 10))
 	}
 	// Not data files of the layout: never read.
 	os.MkdirAll(filepath.Join(root, "_trawl", "staging"), 0o755)
@@ -133,6 +141,20 @@ func TestReaderLocal(t *testing.T) {
 	})
 	if err != nil || n != 2 {
 		t.Errorf("QueryEach: %d results, %v", n, err)
+	}
+}
+
+func TestReaderFindings(t *testing.T) {
+	root, _ := fixture(t, true)
+	r, err := OpenReader(context.Background(), root, QueryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got := collect(t, r, `SELECT (SELECT count(*) FROM guardduty), (SELECT count(*) FROM guardduty_finding),
+		(SELECT count(*) FROM guardduty_finding WHERE updated_at >= '2024-03-06'), (SELECT count(DISTINCT id) FROM guardduty_finding)`)
+	if want := []string{"25", "15", "10", "15"}; !slices.Equal(got[0], want) {
+		t.Errorf("guardduty versions, current, current of day 2, ids: %v, want %v", got[0], want)
 	}
 }
 
