@@ -93,7 +93,7 @@ func (a lakeAWSFlags) load(ctx context.Context, target string) (*aws.Config, err
 	if !strings.HasPrefix(target, "s3://") {
 		return nil, nil
 	}
-	cfg, err := awsFlags{region: a.region, profile: a.profile, endpoint: a.endpoint}.load(ctx)
+	cfg, err := awsFlags(a).load(ctx)
 	if err != nil {
 		return nil, &exitError{code: exitFailure, err: err}
 	}
