@@ -80,7 +80,7 @@ func lakeQuery(ctx context.Context, bin, dir string) {
 		return
 	}
 	_, size := files()
-	fmt.Printf("   trawl lake compact:          %10.0f events/s %6.1f MB/s of Parquet, peak RSS %d MiB (%s)\n",
+	fmt.Printf("   trawl lake compact:          %10.0f events/s %6.1f MB/s of merged Parquet, peak RSS %d MiB (%s)\n",
 		float64(events)/el.Seconds(), float64(size)/1e6/el.Seconds(), rss>>20, el.Round(time.Millisecond))
 	run("after compaction")
 }
