@@ -105,6 +105,7 @@ func newLakeCompactCmd(e *env) *cobra.Command {
 	var minAge time.Duration
 	var tables []string
 	var dryRun bool
+	var workers int
 	var aws lakeAWSFlags
 	cmd := &cobra.Command{
 		Use:   "compact --lake DIR|s3://BUCKET/PREFIX",
@@ -141,7 +142,7 @@ alone); run one compact per lake at a time.`,
 					return usageError("--table: unknown table %q (cloudtrail, vpcflow or guardduty)", t)
 				}
 			}
-			opt.MinAge, opt.Tables, opt.DryRun = minAge, tables, dryRun
+			opt.MinAge, opt.Tables, opt.DryRun, opt.Workers = minAge, tables, dryRun, workers
 			ctx := cmd.Context()
 			cfg, err := aws.load(ctx, target)
 			if err != nil {
@@ -178,6 +179,7 @@ alone); run one compact per lake at a time.`,
 	f.DurationVar(&minAge, "min-age", 10*time.Minute, "merge only files at least this old")
 	f.StringSliceVar(&tables, "table", nil, "compact only these tables (default: all)")
 	f.BoolVar(&dryRun, "dry-run", false, "print what would be merged without changing anything")
+	f.IntVar(&workers, "workers", 0, "merges run at once (default: the number of CPUs)")
 	aws.add(cmd)
 	return cmd
 }
