@@ -228,28 +228,33 @@ func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 	if err := s.failure(); err != nil {
 		return err
 	}
-	if s.pending == nil {
-		s.pending = newChunk(s.cfg.FlushBytes)
-	}
 	for i := range b.CloudTrail {
-		s.pending.addCloudTrail(s.prefix, &b.CloudTrail[i])
+		s.cur().addCloudTrail(s.prefix, &b.CloudTrail[i])
 		if err := s.maybeSend(ctx); err != nil {
 			return err
 		}
 	}
 	for i := range b.VPCFlow {
-		s.pending.addFlow(s.prefix, b.Object, &b.VPCFlow[i])
+		s.cur().addFlow(s.prefix, b.Object, &b.VPCFlow[i])
 		if err := s.maybeSend(ctx); err != nil {
 			return err
 		}
 	}
 	for i := range b.Findings {
-		s.pending.addFinding(s.prefix, &b.Findings[i])
+		s.cur().addFinding(s.prefix, &b.Findings[i])
 		if err := s.maybeSend(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cur returns the chunk being filled.
+func (s *Sink) cur() *chunk {
+	if s.pending == nil {
+		s.pending = newChunk(s.cfg.FlushBytes)
+	}
+	return s.pending
 }
 
 func (s *Sink) maybeSend(ctx context.Context) error {
