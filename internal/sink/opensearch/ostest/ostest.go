@@ -20,10 +20,12 @@
 //     (must, filter), size and from; hits in index then insertion order.
 //     GET /{indices}/_count with the same queries. Writes are visible at
 //     once (no refresh interval); POST /{indices}/_refresh is accepted.
+//   - With Discard set, _bulk acknowledges every action without looking
+//     at it (for benchmarks of the client side).
 //
 // {indices} is a comma-separated list of names or patterns with *.
 // Basic auth is required when Username is set. Every request's method,
-// path and headers are recorded (Requests).
+// path, headers and body are recorded (Requests; not the body with Discard).
 //
 // It is not a search engine: no analysis (text fields match exactly), no
 // aggregations, no scoring, no shards.
@@ -88,6 +90,9 @@ type Server struct {
 	// them from 1); a non-zero status answers the whole request with it
 	// (and a Retry-After header when retryAfter is not empty).
 	RejectBulk func(n int) (status int, retryAfter string)
+	// Discard answers every _bulk action with success without parsing or
+	// storing the document, for benchmarks of the client side.
+	Discard bool
 
 	mu        sync.Mutex
 	indices   map[string]*index
@@ -151,7 +156,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	if s.Discard {
+		rec.Body = nil
+	}
+	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
 	if s.Elasticsearch {
 		w.Header().Set("X-Elastic-Product", "Elasticsearch")
@@ -260,6 +269,10 @@ func (s *Server) bulk(w http.ResponseWriter, defIndex string, body []byte) {
 			return
 		}
 	}
+	if s.Discard {
+		s.discard(w, body)
+		return
+	}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 64<<10), 100<<20)
 	var items []any
@@ -301,6 +314,22 @@ func (s *Server) bulk(w http.ResponseWriter, defIndex string, body []byte) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"took": 1, "errors": errs, "items": items})
+}
+
+// discard answers each action line (every other line) with 201.
+func (s *Server) discard(w http.ResponseWriter, body []byte) {
+	n := bytes.Count(body, []byte{'\n'}) / 2
+	var b bytes.Buffer
+	b.WriteString(`{"took":1,"errors":false,"items":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"index":{"status":201}}`)
+	}
+	b.WriteString("]}")
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b.Bytes())
 }
 
 func itemError(res map[string]any, status int, typ, reason string) map[string]any {
