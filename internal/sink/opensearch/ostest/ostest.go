@@ -115,9 +115,15 @@ type doc struct {
 
 // New starts a server; it stops when the test ends.
 func New(tb testing.TB) *Server {
+	s := Start()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server outside a test (benchmark tools); Close stops it.
+func Start() *Server {
 	s := &Server{indices: map[string]*index{}, templates: map[string]json.RawMessage{}, attempts: map[[2]string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.Close)
 	return s
 }
 
