@@ -64,9 +64,18 @@ func decodeFiles(t testing.TB, dir string) []*event.Batch {
 
 var (
 	genOnce    sync.Once
+	genDir     string // the generated files, removed by TestMain
 	genBatches []*event.Batch
 	genErr     error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if genDir != "" {
+		os.RemoveAll(genDir)
+	}
+	os.Exit(code)
+}
 
 // genData is a small generated data set (with the attack story, finding
 // updates and duplicate events), decoded once per test binary.
@@ -78,7 +87,7 @@ func genData(t testing.TB) []*event.Batch {
 			genErr = err
 			return
 		}
-		defer os.RemoveAll(dir)
+		genDir = dir
 		cfg := gen.DefaultConfig()
 		cfg.CloudTrailEvents = 3000
 		cfg.FlowRecords = 4000
