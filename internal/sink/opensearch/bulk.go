@@ -111,10 +111,8 @@ func (s *Sink) bulk(ctx context.Context, c *chunk) error {
 		if wait <= 0 {
 			wait = s.backoff(attempt)
 		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return fmt.Errorf("opensearch: waiting to resend %d documents: %w", len(retry), ctx.Err())
+		if err := s.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("opensearch: waiting to resend %d documents: %w", len(retry), err)
 		}
 		if len(retry) != len(items) {
 			// Rebuild the body from the documents still to send.
@@ -252,6 +250,18 @@ func (s *Sink) addStats(d Stats) {
 	s.stats.Retried += d.Retried
 	s.stats.Stale += d.Stale
 	s.mu.Unlock()
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // backoff is the wait before attempt+1: exponential from MinBackoff up to
