@@ -124,6 +124,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newSearchCmd(e))
 	root.AddCommand(newServeCmd(e))
 	root.AddCommand(newLakeCmd(e))
+	root.AddCommand(newOpenSearchCmd(e))
 	return root
 }
 

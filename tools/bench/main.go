@@ -60,8 +60,13 @@ func main() {
 	lakeq := flag.Bool("lake-query", true, "also time trawl query --lake and trawl lake compact over the CloudTrail data set written as a lake (tools/bench/lakeq.go)")
 	repeat := flag.Int("repeat", 1, "end-to-end ingests with enrichment off and on, alternately, each reported as the fastest of this many")
 	lakeOnly := flag.Bool("lake", false, "only the Parquet lake ingest (tools/bench/lake.go), skipping the rest")
+	osOnly := flag.Bool("opensearch", false, "only measure the OpenSearch sink (tools/bench/opensearch.go)")
 	flag.Parse()
 	ctx := context.Background()
+	if *osOnly {
+		must(benchOpenSearch(ctx, *dir))
+		return
+	}
 
 	ctDir := filepath.Join(*dir, "cloudtrail")
 	vpcDir := filepath.Join(*dir, "vpcflow")
