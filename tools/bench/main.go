@@ -59,8 +59,8 @@ func main() {
 	big := flag.Int("big", 2000, "CloudTrail records of 256 KB in one file, ingested for peak memory (0 skips)")
 	lakeq := flag.Bool("lake-query", true, "also time trawl query --lake and trawl lake compact over the CloudTrail data set written as a lake (tools/bench/lakeq.go)")
 	repeat := flag.Int("repeat", 1, "end-to-end ingests with enrichment off and on, alternately, each reported as the fastest of this many")
-	lakeOnly := flag.Bool("lake", false, "only the Parquet lake ingest (tools/bench/lake.go), skipping the rest")
 	osOnly := flag.Bool("opensearch", false, "only measure the OpenSearch sink (tools/bench/opensearch.go)")
+	lakeIngest := flag.Bool("lake", true, "also ingest both data sets into a local Parquet lake, in process (tools/bench/lake.go)")
 	flag.Parse()
 	ctx := context.Background()
 	if *osOnly {
@@ -85,10 +85,6 @@ func main() {
 	_, err := geobuild.Write(geoDir, geobuild.Synthetic())
 	must(err)
 
-	if *lakeOnly {
-		lakeBench(ctx, ctDir, vpcDir)
-		return
-	}
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("trawl-bench-%d", os.Getpid()))
 	build := exec.Command("go", "build", "-o", bin, "./cmd/trawl")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
@@ -185,6 +181,9 @@ func main() {
 	}
 	if *lakeq {
 		lakeQuery(ctx, bin, ctDir)
+	}
+	if *lakeIngest {
+		lakeBench(ctx, ctDir, vpcDir)
 	}
 }
 
