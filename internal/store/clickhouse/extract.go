@@ -80,4 +80,3 @@ func parseCreationDate(s string) time.Time {
 	}
 	return time.Time{}
 }
-
