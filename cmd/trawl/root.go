@@ -125,6 +125,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newServeCmd(e))
 	root.AddCommand(newLakeCmd(e))
 	root.AddCommand(newOpenSearchCmd(e))
+	root.AddCommand(newClickHouseCmd(e))
 	return root
 }
 
