@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/textindex"
 )
 
@@ -59,4 +60,16 @@ func BucketExpr(timeCol string, interval time.Duration) string {
 	ms := max(interval.Milliseconds(), 1)
 	n := strconv.FormatInt(ms, 10)
 	return "(epoch_ms(" + `"` + strings.ReplaceAll(timeCol, `"`, `""`) + `"` + ") // " + n + " * " + n + ")"
+}
+
+// BucketExprFor is BucketExpr in the dialect d. On ClickHouse (whose
+// DateTime holds whole seconds, and 18.16 has no toStartOfInterval) it is
+// intDiv(toUnixTimestamp(t) * 1000, ms) * ms, an Int64.
+func BucketExprFor(d store.Dialect, timeCol string, interval time.Duration) string {
+	if d != store.ClickHouse {
+		return BucketExpr(timeCol, interval)
+	}
+	ms := max(interval.Milliseconds(), 1)
+	n := strconv.FormatInt(ms, 10)
+	return "(intDiv(toInt64(toUnixTimestamp(`" + strings.ReplaceAll(timeCol, "`", "") + "`)) * 1000, " + n + ") * " + n + ")"
 }
