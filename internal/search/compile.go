@@ -383,7 +383,11 @@ func (c *compiler) term(b *strings.Builder, tm term) error {
 	case tBool:
 		switch strings.ToLower(w.text) {
 		case "true":
-			fmt.Fprintf(b, "(%s = %s)", c.expr(tg), c.trueSQL())
+			t := "true"
+			if c.ch() {
+				t = "1"
+			}
+			fmt.Fprintf(b, "(%s = %s)", c.expr(tg), t)
 		case "false":
 			fmt.Fprintf(b, "(%s = %s)", c.expr(tg), c.falseSQL())
 		default:
