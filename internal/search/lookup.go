@@ -25,6 +25,12 @@ var idColumn = map[*Table]string{CloudTrail: "event_id", GuardDuty: "id"}
 //
 // vpcflow rows have no id: EventByID returns an error for them.
 func EventByID(t *Table, id string, at time.Time) (string, []any, error) {
+	return EventByIDFor(store.DuckDB, t, id, at)
+}
+
+// EventByIDFor is EventByID in the dialect d. ClickHouse has no free-text
+// index: without a time, the id's column alone decides.
+func EventByIDFor(d store.Dialect, t *Table, id string, at time.Time) (string, []any, error) {
 	col, ok := idColumn[t]
 	if !ok {
 		return "", nil, fmt.Errorf("%s rows have no id to look up", t.Type)
@@ -34,7 +40,7 @@ func EventByID(t *Table, id string, at time.Time) (string, []any, error) {
 	if !at.IsZero() {
 		where = append(where, t.Time+" = ?")
 		args = append(args, at.UTC())
-	} else if t.textIndex && !strings.HasPrefix(id, "trawl-") {
+	} else if t.textIndex && d != store.ClickHouse && !strings.HasPrefix(id, "trawl-") {
 		if toks := textindex.LikeTerm(likeEscape(id)).Tokens; len(toks) > 0 {
 			where = append(where, "text_block IN ("+TextBlocksSQL(toks)+")")
 		}
