@@ -99,6 +99,18 @@ func (d DSN) String() string {
 	return s
 }
 
+// URL returns the address with its password (for passing on to Open).
+func (d DSN) URL() string {
+	u := url.URL{Scheme: "clickhouse", Host: d.Host, Path: "/" + d.Database, User: url.User(d.User)}
+	if d.Password != "" {
+		u.User = url.UserPassword(d.User, d.Password)
+	}
+	if d.Secure {
+		u.RawQuery = "secure=true"
+	}
+	return u.String()
+}
+
 func redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil {
