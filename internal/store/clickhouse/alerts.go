@@ -157,7 +157,8 @@ func dt(col string) string {
 }
 
 // alertCore is every alert with its hits added up and its current state,
-// times in microseconds. p prefixes table names (a database and a dot).
+// times in microseconds. Its fields are those of the newest hit that has
+// any, as DuckDB's arg_max skips NULL fields. p prefixes table names (a database and a dot).
 func alertCore(p string) string {
 	return `SELECT id, rule_id, severity, title, log_type, dedup_key, tags, created_us, first_us, last_us, hit_count, event_ids,
   fields_json, if(st = '', 'open', st) AS status, note_text, greatest(if(status_us = 0, created_us, status_us), hits_us) AS updated_us, closed_us
@@ -166,7 +167,7 @@ FROM (
   FROM ` + p + `alert_base ANY INNER JOIN (
     SELECT alert_id AS id, min(first_us) AS first_us, max(last_us) AS last_us, sum(n) AS hit_count,
       arraySlice(arrayReduce('groupArrayArray', arrayMap(x -> x.2, arraySort(x -> x.1, groupArray((seq, event_ids))))), 1, ` + strconv.Itoa(alert.MaxEventIDs) + `) AS event_ids,
-      argMax(fields, seq) AS fields_json, max(recorded_us) AS hits_us
+      argMaxIf(fields, seq, fields != '') AS fields_json, max(recorded_us) AS hits_us
     FROM ` + p + `alert_hit GROUP BY alert_id) USING id
 ) ANY LEFT JOIN (SELECT id, status AS st, note AS note_text, status_us, closed_us FROM ` + p + `alert_state FINAL) USING id`
 }
