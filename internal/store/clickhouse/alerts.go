@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trawl-project/trawl/internal/alert"
@@ -71,35 +72,40 @@ const (
 // of at most 256 KiB by default).
 const idChunk = 2000
 
-// alertState is the store's alert configuration and bookkeeping, kept in
-// the Store's opts field (guarded by its mu).
+// alertState is a store's alert configuration and bookkeeping.
 type alertState struct {
+	mu      sync.Mutex
 	opt     AlertOptions
 	ready   bool  // tables created
 	lastVer int64 // the last version handed out (microseconds)
 }
 
-func (s *Store) alertState() *alertState {
-	if st, ok := s.opts.v.(*alertState); ok {
-		return st
+// alertStates holds each Store's alertState (the Store type is CH1's; its
+// fields stay its own). A Store's entry lives as long as the process.
+var alertStates sync.Map // *Store → *alertState
+
+func (s *Store) alerts() *alertState {
+	if st, ok := alertStates.Load(s); ok {
+		return st.(*alertState)
 	}
-	st := &alertState{}
-	s.opts.v = st
-	return st
+	st, _ := alertStates.LoadOrStore(s, &alertState{})
+	return st.(*alertState)
 }
 
 // SetAlertOptions sets how hits become alerts and deliveries, for every
 // call afterwards.
 func (s *Store) SetAlertOptions(o AlertOptions) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.alertState().opt = o
+	a := s.alerts()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.opt = o
 }
 
 func (s *Store) alertOptions() AlertOptions {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o := s.alertState().opt
+	a := s.alerts()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o := a.opt
 	if o.DefaultSuppress <= 0 {
 		o.DefaultSuppress = duckdb.DefaultSuppress
 	}
@@ -109,11 +115,11 @@ func (s *Store) alertOptions() AlertOptions {
 // rowVersion returns a row version: the time in microseconds, strictly
 // increasing within this process.
 func (s *Store) rowVersion() uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.alertState()
-	v := max(time.Now().UnixMicro(), st.lastVer+1)
-	st.lastVer = v
+	a := s.alerts()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := max(time.Now().UnixMicro(), a.lastVer+1)
+	a.lastVer = v
 	return uint64(v)
 }
 
@@ -184,9 +190,10 @@ FROM ` + p + `alert_outbox_data ANY LEFT JOIN (
 // alertTables creates the alert tables on first use (not on a read-only
 // store, whose queries then fail naming the missing table).
 func (s *Store) alertTables(ctx context.Context) error {
-	s.mu.Lock()
-	ready := s.alertState().ready
-	s.mu.Unlock()
+	a := s.alerts()
+	a.mu.Lock()
+	ready := a.ready
+	a.mu.Unlock()
 	if ready || s.readOnly {
 		return nil
 	}
@@ -195,9 +202,9 @@ func (s *Store) alertTables(ctx context.Context) error {
 			return fmt.Errorf("creating the alert tables: %w", err)
 		}
 	}
-	s.mu.Lock()
-	s.alertState().ready = true
-	s.mu.Unlock()
+	a.mu.Lock()
+	a.ready = true
+	a.mu.Unlock()
 	return nil
 }
 
@@ -277,8 +284,8 @@ func (s *Store) insertRows(ctx context.Context, table string, cols []string, row
 	return nil
 }
 
-// inList writes values as a parenthesised list of literals.
-func inList[T any](vals []T) string {
+// literalList writes values as a parenthesised list of literals.
+func literalList[T any](vals []T) string {
 	parts := make([]string, len(vals))
 	for i, v := range vals {
 		parts[i], _ = Literal(v)
@@ -357,6 +364,25 @@ func (s *Store) RecordHits(ctx context.Context, hits []event.Hit) (created, upda
 	return s.applyHits(ctx, hits, s.alertOptions(), time.Now().UTC().Truncate(time.Microsecond))
 }
 
+func init() { HitsWriter = recordTxHits }
+
+// recordTxHits records the hits of an ingest transaction (Tx.Flush, before
+// the ledger rows): RecordHits at the transaction's time. A crash before the
+// ledger is written re-reads the object, and its hits, whose records are
+// then in alerts already, are dropped.
+func recordTxHits(ctx context.Context, s *Store, hits []event.Hit, now time.Time) error {
+	if err := s.alertTables(ctx); err != nil {
+		return err
+	}
+	unlock, err := s.lockAlerts(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, _, err = s.applyHits(ctx, hits, s.alertOptions(), now.UTC().Truncate(time.Microsecond))
+	return err
+}
+
 func (s *Store) applyHits(ctx context.Context, hits []event.Hit, opt AlertOptions, now time.Time) (created, updated int, err error) {
 	var ids, rules []string
 	seenRule := map[string]bool{}
@@ -380,7 +406,7 @@ func (s *Store) applyHits(ctx context.Context, hits []event.Hit, opt AlertOption
 		lo, hi := hitSpan(hits)
 		err := chunks(ids, func(part []string) error {
 			return s.each(ctx, `SELECT rule_id, eid FROM alert_hit ARRAY JOIN event_ids AS eid
-				WHERE rule_id IN `+inList(rules)+` AND last_us >= ? AND first_us <= ? AND eid IN `+inList(part),
+				WHERE rule_id IN `+literalList(rules)+` AND last_us >= ? AND first_us <= ? AND eid IN `+literalList(part),
 				func(v []any) error {
 					known[str(v[0])+"\x00"+str(v[1])] = true
 					return nil
@@ -529,7 +555,7 @@ func (s *Store) openAlerts(ctx context.Context, keys [][2]string) (map[string][]
 	spans := map[int64][2]int64{}
 	notified := map[int64]int64{}
 	err = chunks(ids, func(part []int64) error {
-		in := inList(part)
+		in := literalList(part)
 		if err := s.each(ctx, `SELECT id FROM alert_state FINAL WHERE id IN `+in+` AND status = 'closed'`, func(v []any) error {
 			closed[i64(v[0])] = true
 			return nil
@@ -581,10 +607,10 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]alert.Alert, error
 		for i, v := range f.Statuses {
 			st[i] = string(v)
 		}
-		where = append(where, `status IN `+inList(st))
+		where = append(where, `status IN `+literalList(st))
 	}
 	if r := alert.SeverityRank(f.MinSeverity); r > 0 {
-		where = append(where, `severity IN `+inList(alert.Severities[r:]))
+		where = append(where, `severity IN `+literalList(alert.Severities[r:]))
 	}
 	if len(f.Rules) > 0 {
 		var or []string
@@ -720,7 +746,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int, ski
 			` AND id NOT IN (SELECT id FROM alert_claim FINAL WHERE until_us > ` + strconv.FormatInt(time.Now().UnixMicro(), 10) +
 			` AND worker <> ` + QuoteString(s.writer) + `)`
 		if len(skip) > 0 {
-			w += ` AND id NOT IN ` + inList(skip)
+			w += ` AND id NOT IN ` + literalList(skip)
 		}
 		return w + fmt.Sprintf(` ORDER BY next_at_us, id LIMIT %d`, limit)
 	}
@@ -757,7 +783,7 @@ func (s *Store) Deliveries(ctx context.Context, statuses []alert.DeliveryStatus,
 		for i, v := range statuses {
 			st[i] = string(v)
 		}
-		q = `WHERE status IN ` + inList(st)
+		q = `WHERE status IN ` + literalList(st)
 	}
 	q += ` ORDER BY id DESC`
 	if limit > 0 {
@@ -841,7 +867,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, at, next 
 func (s *Store) RetryFailed(ctx context.Context, ids []int64) (int64, error) {
 	where := `WHERE status = 'failed'`
 	if len(ids) > 0 {
-		where += ` AND id IN ` + inList(ids)
+		where += ` AND id IN ` + literalList(ids)
 	}
 	cur, err := s.currentDeliveries(ctx, where)
 	if err != nil {
