@@ -347,7 +347,7 @@ func (s *Scheduled) firstSeenClickHouse(where, id string) string {
 	}
 	all = append(all, sel...)
 	group := strings.Join(all, ", ")
-	sel = append(sel, "COUNT(*) AS value", fmt.Sprintf("MIN(%[1]s) AS first_time, MAX(%[1]s) AS last_time, MIN(%[2]s) AS id_first, MAX(%[2]s) AS id_last", s.timeCol, id))
+	sel = append(sel, "COUNT(*) AS value", fmt.Sprintf("COUNT(*) AS n, MIN(%[1]s) AS first_time, MAX(%[1]s) AS last_time, MIN(%[2]s) AS id_first, MAX(%[2]s) AS id_last", s.timeCol, id))
 	var b strings.Builder
 	fmt.Fprintf(&b, "SELECT %s\nFROM %s\nWHERE %s >= ? AND %s < ? AND (%s) AND %s", strings.Join(sel, ", "), s.table, s.timeCol, s.timeCol, where, strings.Join(notNull, " AND "))
 	fmt.Fprintf(&b, "\n  AND (%s) NOT IN (SELECT %s FROM %s WHERE %s >= ? AND %s < ? AND (%s))", group, group, s.table, s.timeCol, s.timeCol, where)
