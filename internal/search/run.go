@@ -115,7 +115,12 @@ func scanPattern(ctx context.Context, q Querier, c *Compiled, cols []string, mat
 		return nil
 	}
 	if !hi.IsZero() {
+		// Just after the newest row: ClickHouse's DateTime (and the
+		// literals its store binds) hold whole seconds.
 		end := hi.Add(time.Microsecond)
+		if c.Dialect == store.ClickHouse {
+			end = hi.Add(time.Second)
+		}
 		for w := firstWindow; end.After(lo); w = min(2*w, maxWindow) {
 			start := end.Add(-w)
 			if start.Before(lo) {
