@@ -63,7 +63,7 @@ const maxHitIDs = 1000
 // lockLease is the age after which the alert lock is taken to be stale;
 // claimLease is how long a worker's claim on a delivery keeps other
 // workers from taking it.
-const (
+var (
 	lockLease  = 2 * time.Minute
 	claimLease = 5 * time.Minute
 )
