@@ -372,7 +372,12 @@ func (s *Store) RecordHits(ctx context.Context, hits []event.Hit) (created, upda
 	return s.applyHits(ctx, hits, s.alertOptions(), time.Now().UTC().Truncate(time.Microsecond))
 }
 
-func init() { HitsWriter = recordTxHits }
+func init() {
+	HitsWriter = recordTxHits
+	// SHOW TABLES lists what DuckDB lists (alert_base, alert_hit and the
+	// views alert and alert_outbox), not the state tables and the lock.
+	internalTables = append(internalTables, "alert_state", "alert_delivery", "alert_claim", "alert_lock")
+}
 
 // recordTxHits records the hits of an ingest transaction (Tx.Flush, before
 // the ledger rows): RecordHits at the transaction's time. A crash before the
