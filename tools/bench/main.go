@@ -58,6 +58,7 @@ func main() {
 	s3 := flag.Bool("s3", true, "also ingest the CloudTrail data set from an S3-compatible server in this process (gofakes3)")
 	big := flag.Int("big", 2000, "CloudTrail records of 256 KB in one file, ingested for peak memory (0 skips)")
 	chTarget := flag.String("clickhouse", "", `also ingest into ClickHouse: "start" (a server started for the run) or a clickhouse:// address`)
+	chAlerts := flag.String("clickhouse-alerts", "", `also measure the alert store on ClickHouse beside DuckDB: "start" or a clickhouse:// address`)
 	repeat := flag.Int("repeat", 1, "end-to-end ingests with enrichment off and on, alternately, each reported as the fastest of this many")
 	flag.Parse()
 	ctx := context.Background()
@@ -74,6 +75,9 @@ func main() {
 	must(ensure(ctx, vpcDir, vpcCfg))
 	if *chTarget != "" {
 		clickhouseBench(ctx, *chTarget, ctDir, vpcDir)
+	}
+	if *chAlerts != "" {
+		clickhouseAlertsBench(ctx, *chAlerts)
 	}
 	// GeoIP databases covering the generator's addresses, so that
 	// enrichment costs what it would with GeoLite2 (look-ups, cache hits).
