@@ -235,6 +235,9 @@ func (s *Store) lockAlerts(ctx context.Context) (func(), error) {
 			age, _ = v[0].(int64)
 			return nil
 		})
+		if IsCode(err, CodeUnknownTable) {
+			continue // dropped while system.tables was read: try again
+		}
 		if err != nil {
 			return nil, fmt.Errorf("taking the alert lock: %w", err)
 		}
