@@ -378,10 +378,7 @@ func TestScheduledRulesConformance(t *testing.T) {
 					if err := ruletest.Store(ctx, duck, b); err != nil {
 						t.Fatal(err)
 					}
-					ps, err := pipelineStore(ch)
-					if err != nil {
-						t.Fatal(err)
-					}
+					ps := clickhouse.PipelineStore(ch)
 					if err := writeBatch(ctx, ps, b); err != nil {
 						t.Fatal(err)
 					}
@@ -542,10 +539,7 @@ func TestPruneConformance(t *testing.T) {
 	if err := ruletest.Store(ctx, duck, b); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := pipelineStore(ch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := clickhouse.PipelineStore(ch)
 	if err := writeBatch(ctx, ps, b); err != nil {
 		t.Fatal(err)
 	}
@@ -553,6 +547,7 @@ func TestPruneConformance(t *testing.T) {
 	for _, table := range clickhouse.PruneTables() {
 		col := duckdb.Prunable[table]
 		var older, pruned, left [2]int64
+		var err error
 		for i, st := range []interface {
 			store.Querier
 			CountOlder(context.Context, string, time.Time) (int64, error)
