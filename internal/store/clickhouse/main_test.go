@@ -1,0 +1,9 @@
+package clickhouse_test
+
+import (
+	"testing"
+
+	"github.com/trawl-project/trawl/internal/store/clickhouse/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
