@@ -123,6 +123,7 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newAlertsCmd(e))
 	root.AddCommand(newSearchCmd(e))
 	root.AddCommand(newServeCmd(e))
+	root.AddCommand(newOpenSearchCmd(e))
 	return root
 }
 
