@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/store"
+	"github.com/trawl-project/trawl/internal/store/clickhouse"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
 
@@ -51,12 +51,22 @@ type AlertBackend interface {
 	RetryFailed(ctx context.Context, ids []int64) (int64, error)
 }
 
-// ClickHousePrefix starts a --db value (or store.path) naming a ClickHouse
-// database rather than a DuckDB file.
-const ClickHousePrefix = "clickhouse://"
+// IsClickHouse reports whether a --db value (or store.path) names a
+// ClickHouse database (clickhouse://…) rather than a DuckDB file.
+func IsClickHouse(db string) bool { return clickhouse.IsDSN(db) }
 
-// IsClickHouse reports whether a --db value names a ClickHouse database.
-func IsClickHouse(db string) bool { return strings.HasPrefix(db, ClickHousePrefix) }
+// DescribeDB returns db for messages and logs: a ClickHouse address
+// without its password.
+func DescribeDB(db string) string {
+	if !IsClickHouse(db) {
+		return db
+	}
+	d, err := clickhouse.ParseDSN(db)
+	if err != nil {
+		return "clickhouse://…"
+	}
+	return d.String()
+}
 
 // ErrNeedsDuckDB is returned (wrapped) by what only the DuckDB store can do.
 var ErrNeedsDuckDB = errors.New("needs a DuckDB file as --db")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/trawl-project/trawl/internal/store/clickhouse"
 )
 
 // Sink is a further destination of what trawl run collects, written
@@ -54,7 +56,9 @@ type OpenSearchSink struct {
 	SigV4 *SigV4 `yaml:"sigv4,omitempty"`
 	// IndexPrefix is put before the daily index names (cloudtrail-…).
 	IndexPrefix string `yaml:"index_prefix,omitempty"`
-	// Flavor is opensearch or elasticsearch (default opensearch).
+	// Flavor is opensearch, elasticsearch or plain (default opensearch):
+	// how free-form objects are mapped (flat_object, flattened, or kept
+	// unindexed for clusters with neither).
 	Flavor string `yaml:"flavor,omitempty"`
 	// FlushBytes is the size of a _bulk request; 0 for the sink's default.
 	FlushBytes int64 `yaml:"flush_bytes,omitempty" cfg:"size"`
@@ -158,7 +162,7 @@ func (d *decoder) checkOpenSearch(o *OpenSearchSink, path string) {
 	for i, u := range o.URLs {
 		d.checkURL(fmt.Sprintf("%s.urls[%d]", path, i), u)
 	}
-	d.enum(path+".flavor", o.Flavor, "opensearch", "elasticsearch")
+	d.enum(path+".flavor", o.Flavor, "opensearch", "elasticsearch", "plain")
 	if o.Password != "" && o.PasswordFile != "" {
 		d.errKey(path+".password_file", "give password or password_file, not both")
 	}
@@ -185,8 +189,7 @@ func (d *decoder) checkOpenSearch(o *OpenSearchSink, path string) {
 // checkStorePath checks a ClickHouse store URL
 // (clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?secure=true]).
 func (d *decoder) checkStorePath(p string) {
-	u, err := url.Parse(p)
-	if err != nil || u.Scheme != "clickhouse" || u.Host == "" || strings.Trim(u.Path, "/") == "" || strings.Contains(strings.Trim(u.Path, "/"), "/") {
-		d.errPath("store.path", "%q is not a DuckDB file or clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE", p)
+	if _, err := clickhouse.ParseDSN(p); err != nil {
+		d.errPath("store.path", "not a DuckDB file or a ClickHouse database: %v", err)
 	}
 }
