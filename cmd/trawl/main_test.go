@@ -23,6 +23,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/schemadoc"
+	"github.com/trawl-project/trawl/internal/store/clickhouse/chtest"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
@@ -49,6 +50,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	chtest.Stop() // the ClickHouse server of the tests that started one
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

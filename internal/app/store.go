@@ -124,3 +124,17 @@ func (s *Store) RunRollups(ctx context.Context, quiet time.Duration, logf func(e
 	}
 	s.Store.RunRollups(ctx, quiet, logf)
 }
+
+// WithCloser returns s closing fn as well (after the store) at Close.
+func (s *Store) WithCloser(fn func() error) *Store {
+	c := *s
+	c.Backend = closing{Backend: s.Backend, fn: fn}
+	return &c
+}
+
+type closing struct {
+	Backend
+	fn func() error
+}
+
+func (c closing) Close() error { return errors.Join(c.Backend.Close(), c.fn()) }

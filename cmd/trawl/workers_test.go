@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/trawl-project/trawl/internal/source/sqs/sqstest"
+	"github.com/trawl-project/trawl/internal/store"
+	"github.com/trawl-project/trawl/internal/store/clickhouse"
+	"github.com/trawl-project/trawl/internal/store/clickhouse/chtest"
+)
+
+// workerEnv is the environment of a trawl process reaching the fake S3
+// and SQS servers with static keys and no profile.
+func workerEnv(s3URL, sqsURL string) []string {
+	return append(os.Environ(),
+		"AWS_ENDPOINT_URL_S3="+s3URL, "AWS_ENDPOINT_URL_SQS="+sqsURL,
+		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=", "AWS_PROFILE=", "AWS_ENDPOINT_URL=",
+		"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true",
+		"TRAWL_CLICKHOUSE_PASSWORD=")
+}
+
+// syncBuf is a process's output, read while it runs.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// s3Notification is the body S3 sends to a queue for a new object.
+func s3Notification(bucket, key string, size int, etag string) string {
+	b, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{
+		"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+		"eventTime": "2026-11-02T00:05:00.000Z", "eventName": "ObjectCreated:Put",
+		"s3": map[string]any{
+			"s3SchemaVersion": "1.0", "configurationId": "trawl",
+			"bucket": map[string]any{"name": bucket, "arn": "arn:aws:s3:::" + bucket},
+			"object": map[string]any{"key": url.QueryEscape(key), "size": size, "eTag": etag, "sequencer": "0066A1B2C3D4E5F6"},
+		},
+	}}})
+	return string(b)
+}
+
+// TestManyWorkers is the scale-out layout of docs/production.md: three
+// trawl run processes consume one SQS queue of S3 notifications for the
+// generated organisation's logs and write to one ClickHouse database. One
+// of them is killed with SIGKILL while it holds messages it has not
+// finished; its messages come back after their visibility timeout and the
+// survivors ingest them. Every message is deleted, and the stored rows —
+// count and key set of every table, and the ledger — equal a
+// single-process ingest of the same objects, with no duplicates.
+func TestManyWorkers(t *testing.T) {
+	ref, workers := chtest.DSN(t), chtest.DSN(t)
+	data, _ := generate(t, 6000, 6000)
+
+	be := s3mem.New()
+	if err := be.CreateBucket("trail"); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(be).Server())
+	defer s3srv.Close()
+	q := sqstest.New(t, 4*time.Second, 0)
+	var bodies []string
+	err := filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(data, p)
+		key := filepath.ToSlash(rel)
+		if _, err := be.PutObject("trail", key, nil, bytes.NewReader(b), int64(len(b)), nil); err != nil {
+			return err
+		}
+		sum := md5.Sum(b)
+		bodies = append(bodies, s3Notification("trail", key, len(b), hex.EncodeToString(sum[:])))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := workerEnv(s3srv.URL, q.Endpoint)
+
+	// The reference: one process reading the same objects from S3.
+	cmd := exec.Command(trawlBin, "ingest", "--db", ref, "--progress", "never", "--no-rules", "s3://trail/AWSLogs/")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("single-process ingest: %v\n%s", err, out)
+	}
+
+	for _, b := range bodies {
+		q.Send(b)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "trawl.yaml")
+	cfg := fmt.Sprintf(`store: {path: '%s'}
+sources:
+  - name: queue
+    sqs: {queue_url: '%s', wait: 1s, max_messages: 2, visibility: 4s}
+rules: {enabled: false}
+metrics: {listen: '127.0.0.1:0'}
+log: {level: info}
+`, workers, q.URL)
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type worker struct {
+		cmd  *exec.Cmd
+		out  *syncBuf
+		done chan error
+	}
+	var ws []*worker
+	for range 3 {
+		w := &worker{cmd: exec.Command(trawlBin, "run", "-c", cfgFile, "--log-format", "json"), out: &syncBuf{}, done: make(chan error, 1)}
+		w.cmd.Env, w.cmd.Stdout, w.cmd.Stderr = env, w.out, w.out
+		if err := w.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { w.done <- w.cmd.Wait() }()
+		ws = append(ws, w)
+	}
+	defer func() {
+		for _, w := range ws {
+			w.cmd.Process.Kill()
+		}
+	}()
+	logs := func() string {
+		var b strings.Builder
+		for i, w := range ws {
+			fmt.Fprintf(&b, "--- worker %d\n%s", i, w.out.String())
+		}
+		return b.String()
+	}
+	// poll waits for cond, failing the test at the deadline.
+	poll := func(what string, limit time.Duration, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within %s; queue %+v\n%s", what, limit, q.State(), logs())
+			}
+			for i, w := range ws {
+				select {
+				case err := <-w.done:
+					if i != 0 || w.cmd.ProcessState == nil || !w.cmd.ProcessState.Exited() {
+						t.Fatalf("worker %d ended: %v\n%s", i, err, logs())
+					}
+					w.done <- err
+				default:
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	// Kill worker 0 once a quarter of the messages are done and it holds
+	// messages it received but has not deleted.
+	total := len(bodies)
+	poll("a quarter of the messages deleted", 3*time.Minute, func() bool { return q.State().Deleted >= total/4 })
+	poll("worker 0 holding messages", time.Minute, func() bool { return q.State().Invisible > 0 })
+	before := q.State()
+	if err := ws[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-ws[0].done
+	t.Logf("worker 0 killed at %+v of %d messages", before, total)
+
+	poll("every message deleted by the survivors", 5*time.Minute, func() bool { return q.State().Deleted == total })
+	for i, w := range ws[1:] {
+		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-w.done:
+			if err != nil {
+				t.Errorf("worker %d after SIGTERM: %v", i+1, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("worker %d still runs a minute after SIGTERM\n%s", i+1, logs())
+		}
+	}
+	again := 0
+	for _, m := range q.Messages() {
+		if m.Receives > 1 {
+			again++
+		}
+	}
+	if again == 0 {
+		t.Errorf("no message was delivered twice: the killed worker held none in flight\n%s", logs())
+	}
+	if s := q.State(); s.DLQ != 0 || s.Visible != 0 {
+		t.Errorf("queue after the run: %+v", s)
+	}
+
+	want, got := storedKeys(t, ref), storedKeys(t, workers)
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		w, g := want[k], got[k]
+		if len(w) == 0 && k != "quarantine" {
+			t.Errorf("%s: the single-process run stored nothing", k)
+		}
+		if !slices.Equal(w, g) {
+			t.Errorf("%s: %d rows from three workers, %d from one process; first difference %s", k, len(g), len(w), firstDiff(w, g))
+		}
+	}
+	t.Logf("%d messages, %d delivered more than once; rows per table: %s", total, again, describeCounts(want))
+}
+
+// keyQueries are, per table, the key of a stored row: a row stored twice
+// shows as a repeated key.
+var keyQueries = map[string]string{
+	"cloudtrail":                `SELECT event_id, toString(event_time) FROM cloudtrail`,
+	"vpcflow":                   `SELECT source, toString(start_time), srcaddr, dstaddr, toString(srcport), toString(dstport), toString(packets), toString(bytes) FROM vpcflow`,
+	"guardduty_finding":         `SELECT id, toString(updated_at) FROM guardduty_finding`,
+	"guardduty_finding_history": `SELECT id, toString(updated_at) FROM guardduty_finding_history`,
+	"cloudtrail_digest":         `SELECT object FROM cloudtrail_digest`,
+	"quarantine":                `SELECT object, toString(line) FROM quarantine`,
+	"ingest_ledger":             `SELECT object, status, toString(records) FROM ingest_ledger`,
+}
+
+// storedKeys reads every table's keys, sorted (duplicates kept).
+func storedKeys(t *testing.T, dsn string) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := clickhouse.Open(ctx, dsn, clickhouse.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	out := map[string][]string{}
+	for table, sql := range keyQueries {
+		rows, err := st.Query(ctx, store.Request{SQL: sql})
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		var keys []string
+		for rows.Next() {
+			keys = append(keys, fmt.Sprint(rows.Values()...))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		rows.Close()
+		sort.Strings(keys)
+		out[table] = keys
+	}
+	return out
+}
+
+func firstDiff(want, got []string) string {
+	for i := range min(len(want), len(got)) {
+		if want[i] != got[i] {
+			return fmt.Sprintf("at %d: want %q, got %q", i, want[i], got[i])
+		}
+	}
+	return fmt.Sprintf("one is a prefix of the other (%d vs %d)", len(want), len(got))
+}
+
+func describeCounts(m map[string][]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, len(m[k])))
+	}
+	return strings.Join(parts, ", ")
+}
