@@ -414,6 +414,9 @@ func (r *Rows) readHeader(boolCols map[string]bool) error {
 			r.names = make([]string, len(meta))
 			for i, m := range meta {
 				conv, err := converter(m.Type, boolCols[m.Name])
+				if jsonColumns[m.Name] && strings.Contains(m.Type, "String") {
+					conv = convJSON(conv)
+				}
 				if err != nil {
 					return fmt.Errorf("column %s: %w", m.Name, err)
 				}
@@ -487,7 +490,15 @@ func converter(typ string, isBool bool) (func(json.RawMessage) (any, error), err
 			return convBool, nil
 		}
 		return convInt, nil
-	case "Int8", "Int16", "Int32", "Int64", "UInt16", "UInt32", "UInt64":
+	case "Int8":
+		return convIntN(8), nil
+	case "Int16":
+		return convIntN(16), nil
+	case "Int32":
+		// DuckDB returns INTEGER columns as int32 (and TINYINT, SMALLINT
+		// as int8, int16); unsigned and 64-bit integers become int64.
+		return convIntN(32), nil
+	case "Int64", "UInt16", "UInt32", "UInt64":
 		return convInt, nil
 	case "Float32", "Float64", "Decimal", "Decimal32", "Decimal64", "Decimal128":
 		return convFloat, nil
@@ -518,6 +529,23 @@ func converter(typ string, isBool bool) (func(json.RawMessage) (any, error), err
 	}
 	// Anything else: its JSON value as text.
 	return convString, nil
+}
+
+// convJSON parses the text conv returns as JSON, as DuckDB returns its
+// JSON columns.
+func convJSON(conv func(json.RawMessage) (any, error)) func(json.RawMessage) (any, error) {
+	return func(m json.RawMessage) (any, error) {
+		v, err := conv(m)
+		s, ok := v.(string)
+		if err != nil || !ok {
+			return v, err
+		}
+		var out any
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return s, nil
+		}
+		return out, nil
+	}
 }
 
 func unwrap(typ, prefix string) (string, bool) {
@@ -559,6 +587,22 @@ func convInt(m json.RawMessage) (any, error) {
 		return nil, err
 	}
 	return int64(u), nil // UInt64 above MaxInt64 wraps, as DuckDB's UBIGINT does not: rare
+}
+
+func convIntN(bits int) func(json.RawMessage) (any, error) {
+	return func(m json.RawMessage) (any, error) {
+		n, err := strconv.ParseInt(unquote(m), 10, bits)
+		if err != nil {
+			return nil, err
+		}
+		switch bits {
+		case 8:
+			return int8(n), nil
+		case 16:
+			return int16(n), nil
+		}
+		return int32(n), nil
+	}
 }
 
 func convBool(m json.RawMessage) (any, error) {

@@ -82,7 +82,7 @@ func TestBindErrors(t *testing.T) {
 func TestQueryTypes(t *testing.T) {
 	st := open(t)
 	ts := time.Date(2024, 3, 1, 12, 30, 45, 0, time.UTC)
-	got := collect(t, st, `SELECT toUInt64(18446744073709551) AS u, toInt32(-5) AS i, toFloat64(1.5) AS f, 'x' AS s,
+	got := collect(t, st, `SELECT toUInt64(18446744073709551) AS u, toInt64(-5) AS i, toFloat64(1.5) AS f, 'x' AS s,
 		toDateTime('2024-03-01 12:30:45', 'UTC') AS t, ? AS t2, NULL AS n, toNullable(toInt64(3)) AS nn,
 		[1, 2] AS arr, ['a', 'b'] AS sarr, toDate('2024-03-01') AS d, ? AS b`, ts, true)
 	if len(got) != 1 {

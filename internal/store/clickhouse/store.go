@@ -18,9 +18,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/ledger"
+	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/store"
 )
 
@@ -49,13 +50,7 @@ type Store struct {
 	readOnly bool
 	batch    int
 	writer   string // this process's id in the ledger and inserts
-
-	mu   sync.Mutex
-	opts alertOpts
 }
-
-// alertOpts is where CH3's alert options live (alerts.go).
-type alertOpts struct{ v any }
 
 var defaultHTTP = &http.Client{Transport: &http.Transport{
 	Proxy:               http.ProxyFromEnvironment,
@@ -87,6 +82,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", d, err)
 	}
+	// Filters on a view reach the table under it (its partitions and sort
+	// key) only with this; it is on by default from release 19.x.
+	s.c.Set("enable_optimize_predicate_expression", "1")
 	s.variant = opt.Variant
 	if s.variant == 0 {
 		s.variant = VariantFor(s.version)
@@ -121,6 +119,23 @@ func (s *Store) serverVersion(ctx context.Context) (string, error) {
 	return v, nil
 }
 
+// PipelineStore adapts the store to the pipeline's Store interface.
+func PipelineStore(s *Store) pipeline.Store { return pipelineStore{s} }
+
+type pipelineStore struct{ st *Store }
+
+func (p pipelineStore) LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error) {
+	return p.st.LedgerEntries(ctx, objects)
+}
+
+func (p pipelineStore) Begin(ctx context.Context) (pipeline.Tx, error) {
+	tx, err := p.st.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
 // Client returns the store's HTTP client, for statements the Store has no
 // method for (tests, CLI tools).
 func (s *Store) Client() *Client { return s.c }
@@ -147,10 +162,6 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
-
-// boolColumns names the columns stored as UInt8 that hold booleans:
-// queries return them as bool, as DuckDB does.
-var boolColumns = map[string]bool{}
 
 var showTables = regexp.MustCompile(`(?is)^\s*show\s+tables\s*;?\s*$`)
 
