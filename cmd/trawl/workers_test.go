@@ -242,12 +242,12 @@ log: {level: info}
 // shows as a repeated key.
 var keyQueries = map[string]string{
 	"cloudtrail":                `SELECT event_id, toString(event_time) FROM cloudtrail`,
-	"vpcflow":                   `SELECT source, toString(start_time), srcaddr, dstaddr, toString(srcport), toString(dstport), toString(packets), toString(bytes) FROM vpcflow`,
+	"vpcflow":                   `SELECT source, raw FROM vpcflow`,
 	"guardduty_finding":         `SELECT id, toString(updated_at) FROM guardduty_finding`,
 	"guardduty_finding_history": `SELECT id, toString(updated_at) FROM guardduty_finding_history`,
-	"cloudtrail_digest":         `SELECT object FROM cloudtrail_digest`,
-	"quarantine":                `SELECT object, toString(line) FROM quarantine`,
-	"ingest_ledger":             `SELECT object, status, toString(records) FROM ingest_ledger`,
+	"cloudtrail_digest":         `SELECT digest_object FROM cloudtrail_digest`,
+	"quarantine":                `SELECT object, toString(line), toString(record) FROM quarantine`,
+	"ingest_ledger":             `SELECT object, status, toString(records), toString(units) FROM ingest_ledger`,
 }
 
 // storedKeys reads every table's keys, sorted (duplicates kept).
