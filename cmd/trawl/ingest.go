@@ -64,7 +64,7 @@ type ingestOptions struct {
 	rules       *rules.Engine // streaming rules, nil with --no-rules
 	lake        string        // --lake: a Parquet lake to write to
 	sinks       []pipeline.Sink
-	dbSet       bool          // --db given explicitly (with --lake: both)
+	dbSet       bool // --db given explicitly (with --lake: both)
 }
 
 // openEnrichment opens the enrichment stage o.enrich describes into
