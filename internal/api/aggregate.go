@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trawl-project/trawl/internal/search"
+	"github.com/trawl-project/trawl/internal/store"
 )
 
 // Intervals are the histogram's bucket widths: the smallest that covers
@@ -75,7 +76,7 @@ func (a *API) histogram(w http.ResponseWriter, r *http.Request) error {
 	from, to := q.from, q.to
 	counts := map[int64]int64{}
 	var total int64
-	if q.c.Pattern != nil {
+	if q.c.InGo() {
 		// Filter patterns match in Go: read the matching rows' times.
 		rows, err := search.Search(r.Context(), a.opt.Store, q.c, []string{t.Time}, 0)
 		if err != nil {
@@ -137,7 +138,7 @@ func (a *API) histogram(w http.ResponseWriter, r *http.Request) error {
 		return a.writeHistogram(w, d, t, from, to, n, counts, 0, start)
 	}
 	ms := chooseInterval(from, to, n).Milliseconds()
-	sql := fmt.Sprintf("SELECT %s AS t_ms, count(*) FROM %s WHERE %s GROUP BY 1", search.BucketExpr(t.Time, time.Duration(ms)*time.Millisecond), t.Name, q.c.Where)
+	sql := fmt.Sprintf("SELECT %s AS t_ms, count(*) FROM %s WHERE %s GROUP BY 1", search.BucketExprFor(q.c.Dialect, t.Time, time.Duration(ms)*time.Millisecond), t.Name, q.c.Where)
 	rows, err := a.run(r.Context(), d, sql, q.c.Args)
 	if err != nil {
 		return fmt.Errorf("histogram of %s: %w", t.Name, err)
@@ -215,8 +216,10 @@ func (a *API) fields(w http.ResponseWriter, r *http.Request) error {
 	d := a.debug()
 	var out []fieldTop
 	pct := 100.0
-	if q.c.Pattern != nil {
+	if q.c.InGo() {
 		out, err = a.fieldsPattern(r, q, cols, top)
+	} else if q.c.Dialect == store.ClickHouse {
+		out, err = a.fieldsClickHouse(r, d, q, cols, top)
 	} else {
 		pct, err = a.samplePercent(r, d, q)
 		if err == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/search"
+	"github.com/trawl-project/trawl/internal/store"
 )
 
 // eventSQL returns the SQL that reads one stored record by _id (and, when
@@ -17,11 +18,11 @@ import (
 // CloudTrail events and findings are looked up as search.EventByID does
 // (without a time, a CloudTrail event id goes through the free-text index);
 // flow records by their _id.
-func eventSQL(t *search.Table, id string, tm time.Time) (string, []any) {
-	if sql, args, err := search.EventByID(t, id, tm); err == nil {
+func eventSQL(d store.Dialect, t *search.Table, id string, tm time.Time) (string, []any) {
+	if sql, args, err := search.EventByIDFor(d, t, id, tm); err == nil {
 		return sql, args
 	}
-	k := keys[t.Name]
+	k := keyOf(d, t.Name)
 	sql := fmt.Sprintf("SELECT *, %s AS _id FROM %s WHERE %s = ?", k.id, t.Name, k.id)
 	args := []any{id}
 	if !tm.IsZero() {
@@ -59,7 +60,7 @@ func (a *API) event(w http.ResponseWriter, r *http.Request) error {
 			// Not a flow record's _id: skip a scan that hashes every record.
 			continue
 		}
-		sql, args := eventSQL(t, id, tm)
+		sql, args := eventSQL(a.dialect(), t, id, tm)
 		rows, err := a.run(r.Context(), d, sql, args)
 		if err != nil {
 			return fmt.Errorf("reading event %q of %s: %w", id, t.Name, err)
@@ -128,7 +129,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var sel []string
-	if q.c.Pattern != nil && cols[0] != t.Time {
+	if q.c.InGo() && cols[0] != t.Time {
 		sel = append([]string{t.Time}, cols...)
 	}
 	rows, err := search.Search(r.Context(), a.opt.Store, q.c, firstNonNil(sel, cols), limit)

@@ -121,7 +121,7 @@ func (a *API) parseQuery(r *http.Request) (*query, error) {
 	if !q.from.IsZero() && !q.to.IsZero() && !q.from.Before(q.to) {
 		return nil, badRequest("from (%s) must be before to (%s)", q.from.Format(time.RFC3339Nano), q.to.Format(time.RFC3339Nano))
 	}
-	c, err := search.ParseCompile(src, search.Options{Table: t, Since: q.from, Until: q.to})
+	c, err := search.ParseCompile(src, search.Options{Table: t, Since: q.from, Until: q.to, Dialect: a.dialect()})
 	if err != nil {
 		var se *search.Error
 		if errors.As(err, &se) {

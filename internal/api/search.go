@@ -42,6 +42,22 @@ var keys = map[string]tableKey{
 	"vpcflow":           {id: FlowID, tie: "rowid", idCols: []string{"source", "raw"}, rowTie: true},
 }
 
+// FlowIDClickHouse is FlowID in ClickHouse's SQL.
+const FlowIDClickHouse = "lower(hex(MD5(concat(source, '\\n', raw))))"
+
+// keyOf is how rows of table are identified in the dialect d. ClickHouse
+// has no row ids: flow records of one time are ordered by their _id.
+func keyOf(d store.Dialect, table string) tableKey {
+	k := keys[table]
+	if d == store.ClickHouse && k.rowTie {
+		k = tableKey{id: FlowIDClickHouse, tie: FlowIDClickHouse, idCols: k.idCols}
+	}
+	return k
+}
+
+// dialect is the SQL dialect of the API's store.
+func (a *API) dialect() store.Dialect { return store.DialectOf(a.opt.Store) }
+
 // idFromValues computes _id in Go from the idCols values (the same value
 // as the SQL expression).
 func idFromValues(t *search.Table, vals []any) string {
@@ -213,7 +229,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := a.debug()
 	res := searchResult{Type: t.Type, TimeField: t.Time, Columns: cols, Rows: []map[string]any{}}
-	if q.c.Pattern != nil {
+	if q.c.InGo() {
 		err = a.searchPattern(r.Context(), q, cols, limit, cur, &res)
 	} else {
 		err = a.searchSQL(r.Context(), d, q, cols, limit, cur, &res)
@@ -232,7 +248,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) error {
 // (if any).
 func pageSQL(c *search.Compiled, cols []string, limit int, cur *cursor) (string, []any) {
 	t := c.Table
-	k := keys[t.Name]
+	k := keyOf(c.Dialect, t.Name)
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for _, col := range cols {
@@ -265,7 +281,7 @@ func (a *API) searchSQL(ctx context.Context, d *debugSQL, q *query, cols []strin
 	if err != nil {
 		return fmt.Errorf("searching %s: %w", q.c.Table.Name, err)
 	}
-	k := keys[q.c.Table.Name]
+	k := keyOf(q.c.Dialect, q.c.Table.Name)
 	var last cursor
 	var rowIDs []int64
 	var lo, hi time.Time
@@ -354,6 +370,7 @@ func (a *API) searchPattern(ctx context.Context, q *query, cols []string, limit 
 			opt.Until = q.to
 		}
 		var err error
+		opt.Dialect = c.Dialect
 		if c, err = search.ParseCompile(q.src, opt); err != nil {
 			return badRequest("bad query: %v", err)
 		}

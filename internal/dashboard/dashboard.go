@@ -84,6 +84,11 @@ type Panel struct {
 	// there is none.
 	Search func(row []any) string `json:"-"`
 
+	// chSQL is the panel's query in ClickHouse's SQL (18.16 on: no GROUP BY
+	// ALL or positions, no WITH subqueries, no ::casts, no JSON
+	// functions), when it differs from SQL.
+	chSQL string
+
 	// rollup is the kind of the flow-log rollup the panel can read
 	// instead of its SQL (rollup.go), "" for none.
 	rollup string
@@ -118,6 +123,14 @@ func (d *Dashboard) Panel(id string) *Panel {
 		}
 	}
 	return nil
+}
+
+// SQLFor returns the panel's query in the dialect d (SQL's placeholders).
+func (p *Panel) SQLFor(d store.Dialect) string {
+	if d == store.ClickHouse && p.chSQL != "" {
+		return p.chSQL
+	}
+	return p.SQL
 }
 
 // SearchTable is the table the dashboard's click-through queries search.

@@ -66,6 +66,8 @@ func top(id, title, desc, col, field, measure, measureName, unit, cond, condSear
 		Columns: []string{col, measureName},
 		SQL: "SELECT " + col + ", " + measure + " AS " + measureName + " FROM {table} WHERE " + where +
 			" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT " + itoa(topN),
+		chSQL: "SELECT " + col + ", " + chMeasure(measure) + " AS " + measureName + " FROM {table} WHERE " + where +
+			" GROUP BY " + col + " ORDER BY " + measureName + " DESC, " + col + " LIMIT " + itoa(topN),
 		Measure: measure, MeasureColumn: measureName,
 		Search: func(row []any) string { return and(condSearch, eq(field, row[0])) },
 	}
@@ -83,6 +85,8 @@ func series(id, title, desc, expr, measure, unit, cond string, search func(row [
 		Columns: []string{"t_ms", "series", "value"},
 		SQL: "SELECT {bucket} AS t_ms, " + expr + " AS series, " + measure + " AS value FROM {table} WHERE " + where +
 			" GROUP BY 1, 2 ORDER BY 1, 2",
+		chSQL: "SELECT {bucket} AS t_ms, " + expr + " AS series, " + chMeasure(measure) + " AS value FROM {table} WHERE " + where +
+			" GROUP BY t_ms, series ORDER BY t_ms, series",
 		Measure: measure, MeasureColumn: "value",
 		Search: search,
 	}
@@ -92,6 +96,24 @@ const (
 	sumBytes   = "sum(bytes)::BIGINT"
 	sumPackets = "sum(packets)::BIGINT"
 )
+
+// chMeasure is a measure in ClickHouse's SQL.
+func chMeasure(m string) string {
+	switch m {
+	case sumBytes:
+		return "toInt64(sum(bytes))"
+	case sumPackets:
+		return "toInt64(sum(packets))"
+	}
+	return m
+}
+
+// chRaw is ClickHouse's json_extract_string(raw, '$.requestParameters.'+key)
+// for a key of requestParameters: 18.16 has no JSON functions, and
+// visitParam functions find the first member of that name at any depth.
+func chRaw(key string) string {
+	return "nullIf(visitParamExtractString(visitParamExtractRaw(raw, 'requestParameters'), '" + key + "'), '')"
+}
 
 var cloudTrail = &Dashboard{ID: "cloudtrail", Title: "CloudTrail", Type: "cloudtrail", src: ctSource, Panels: []*Panel{
 	series("events_by_account", "Events over time by account", "CloudTrail events per time bucket, one series per account (recipientAccountId).",
@@ -122,6 +144,9 @@ var cloudTrail = &Dashboard{ID: "cloudtrail", Title: "CloudTrail", Type: "cloudt
 		SQL: "SELECT coalesce(result, 'unknown result') || ', ' || CASE mfa WHEN 'Yes' THEN 'MFA' WHEN 'No' THEN 'no MFA' ELSE 'MFA unknown' END AS login, " +
 			"count(*) AS count, result, mfa FROM (SELECT " + colConsoleLogin + " AS result, " + colMFAUsed + " AS mfa " +
 			"FROM {table} WHERE {where} AND event_name = 'ConsoleLogin') GROUP BY ALL ORDER BY count DESC, login",
+		chSQL: "SELECT concat(coalesce(result, 'unknown result'), ', ', CASE WHEN mfa = 'Yes' THEN 'MFA' WHEN mfa = 'No' THEN 'no MFA' ELSE 'MFA unknown' END) AS login, " +
+			"count(*) AS count, result, mfa FROM (SELECT " + colConsoleLogin + " AS result, " + colMFAUsed + " AS mfa " +
+			"FROM {table} WHERE {where} AND event_name = 'ConsoleLogin') GROUP BY result, mfa ORDER BY count DESC, login",
 		Measure: "count(*)", MeasureColumn: "count",
 		Search: func(row []any) string {
 			return and("eventName:ConsoleLogin", eq(fieldConsoleLogin, row[2]), eq(fieldMFAUsed, row[3]))
@@ -141,6 +166,12 @@ var cloudTrail = &Dashboard{ID: "cloudtrail", Title: "CloudTrail", Type: "cloudt
 			"FROM {table} c JOIN latest l ON c.event_time = l.event_time AND c.event_id = l.event_id " +
 			"WHERE c.event_time >= (SELECT min(event_time) FROM latest) AND c.event_time <= (SELECT max(event_time) FROM latest) " +
 			"ORDER BY c.event_time DESC, c.event_id",
+		// ClickHouse 18.16 has no WITH subqueries: one pass, the JSON
+		// members read by visitParam functions.
+		chSQL: "SELECT event_time, event_name, principal, coalesce(" + colReqUserName + ", " + colReqRoleName + ", " + colReqGroupName + ") AS target, " +
+			"coalesce(" + colReqPolicyArn + ", " + chRaw("policyName") + ") AS policy, " + chRaw("accessKeyId") + " AS access_key_id, " +
+			"recipient_account_id, aws_region, source_ip, error_code, event_id FROM {table} WHERE {where} AND event_source = 'iam.amazonaws.com' " +
+			"AND event_name IN (" + sqlList(iamChanges) + ") ORDER BY event_time DESC, event_id LIMIT 100",
 		Search: func(row []any) string { return eq("eventID", row[10]) },
 	},
 	top("activity_by_region", "Activity by region", "Events per AWS region (awsRegion).",
@@ -150,6 +181,7 @@ var cloudTrail = &Dashboard{ID: "cloudtrail", Title: "CloudTrail", Type: "cloudt
 		Description: "Events per country of sourceIPAddress (src_country, from GeoIP enrichment; empty without a GeoIP database).",
 		Columns:     []string{"country", "value"},
 		SQL:         "SELECT src_country AS country, count(*) AS value FROM {table} WHERE {where} AND src_country IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1",
+		chSQL:       "SELECT src_country AS country, count(*) AS value FROM {table} WHERE {where} AND src_country IS NOT NULL GROUP BY country ORDER BY value DESC, country",
 		Measure:     "count(*)", MeasureColumn: "value",
 		Search: func(row []any) string { return eq("src_country", row[0]) },
 	},
@@ -191,6 +223,8 @@ func talkers(id, title, desc string, cols []string, rollup string) *Panel {
 		Columns: append(append([]string(nil), cols...), "bytes", "packets", "flows"),
 		SQL: "SELECT " + keys + ", " + sumBytes + " AS bytes, " + sumPackets + " AS packets, count(*) AS flows FROM {table} WHERE {where} GROUP BY ALL " +
 			"ORDER BY bytes DESC NULLS LAST, " + keys + " LIMIT " + itoa(topN),
+		chSQL: "SELECT " + keys + ", " + chMeasure(sumBytes) + " AS bytes, " + chMeasure(sumPackets) + " AS packets, count(*) AS flows FROM {table} WHERE {where} GROUP BY " + keys +
+			" ORDER BY bytes DESC NULLS LAST, " + keys + " LIMIT " + itoa(topN),
 		Measure: sumBytes, MeasureColumn: "bytes",
 		Search: func(row []any) string {
 			parts := make([]string, len(cols))
@@ -222,6 +256,10 @@ var guardDuty = &Dashboard{ID: "guardduty", Title: "GuardDuty", Type: "guardduty
 		SQL: "SELECT 'findings (current state)' AS state, count(*) AS count, 0 AS ord FROM guardduty_finding WHERE {where} " +
 			"UNION ALL SELECT 'archived findings', count(*), 1 FROM guardduty_finding WHERE {where} AND archived " +
 			"UNION ALL SELECT 'versions (updates)', count(*), 2 FROM guardduty_finding_history WHERE {where} ORDER BY ord",
+		// 18.16's ORDER BY after UNION ALL sorts the last SELECT only.
+		chSQL: "SELECT state, count, ord FROM (SELECT 'findings (current state)' AS state, count(*) AS count, 0 AS ord FROM guardduty_finding WHERE {where} " +
+			"UNION ALL SELECT 'archived findings', count(*), 1 FROM guardduty_finding WHERE {where} AND archived = 1 " +
+			"UNION ALL SELECT 'versions (updates)', count(*), 2 FROM guardduty_finding_history WHERE {where}) ORDER BY ord",
 		Measure: "count(*)", MeasureColumn: "count",
 		Search: func(row []any) string {
 			switch row[0] {

@@ -91,7 +91,7 @@ func (d *Dashboard) rollupSQL(p *Panel, f Filter, edgeData func(hour int64) bool
 		cond = " AND action = 'REJECT' AND srcaddr IS NOT NULL"
 	}
 	edge := func(from, to time.Time) {
-		where, wargs := d.src.where(Filter{From: from, To: to, Accounts: f.Accounts, Regions: f.Regions})
+		where, wargs := d.src.where(Filter{From: from, To: to, Accounts: f.Accounts, Regions: f.Regions}, store.DuckDB)
 		parts = append(parts, "SELECT "+keys+", "+sumBytes+", "+sumPackets+", count(*) FROM "+d.src.table.Name+
 			" WHERE "+where+cond+" GROUP BY ALL")
 		args = append(args, wargs...)

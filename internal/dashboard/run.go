@@ -69,7 +69,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // where is the filter's SQL condition on the source's columns and its
 // bound arguments.
-func (s *source) where(f Filter) (string, []any) {
+func (s *source) where(f Filter, d store.Dialect) (string, []any) {
 	var parts []string
 	var args []any
 	t := s.table.Time
@@ -93,6 +93,9 @@ func (s *source) where(f Filter) (string, []any) {
 	in(s.account, f.Accounts)
 	in(s.region, f.Regions)
 	if len(parts) == 0 {
+		if d == store.ClickHouse {
+			return "1", nil
+		}
 		return "TRUE", nil
 	}
 	return "(" + strings.Join(parts, " AND ") + ")", args
@@ -115,19 +118,20 @@ func (s *source) search(f Filter) string {
 
 // expand returns the SQL of a panel with its placeholders filled in and
 // the arguments of every {where} in order.
-func (d *Dashboard) expand(sql string, f Filter, interval int64) (string, []any) {
-	cond, cargs := d.src.where(f)
+func (d *Dashboard) expand(sql string, f Filter, interval int64, dl store.Dialect) (string, []any) {
+	cond, cargs := d.src.where(f, dl)
 	var args []any
 	for range strings.Count(sql, "{where}") {
 		args = append(args, cargs...)
 	}
-	r := strings.NewReplacer("{table}", d.src.table.Name, "{where}", cond, "{bucket}", search.BucketExpr(d.src.table.Time, time.Duration(interval)*time.Millisecond))
+	r := strings.NewReplacer("{table}", d.src.table.Name, "{where}", cond, "{bucket}", search.BucketExprFor(dl, d.src.table.Time, time.Duration(interval)*time.Millisecond))
 	return r.Replace(sql), args
 }
 
 // SQL returns the SQL a panel runs for the filter, with its arguments,
 // and the bucket width of a timeseries (chosen from the filter's range;
-// an unbounded range takes the data's, which costs a query).
+// an unbounded range takes the data's, which costs a query). The SQL is in
+// q's dialect (store.DialectOf).
 func (d *Dashboard) SQL(ctx context.Context, q Querier, p *Panel, f Filter) (string, []any, int64, error) {
 	var iv int64
 	if p.Kind == Timeseries {
@@ -137,7 +141,8 @@ func (d *Dashboard) SQL(ctx context.Context, q Querier, p *Panel, f Filter) (str
 		}
 		iv = Interval(span)
 	}
-	sql, args := d.expand(p.SQL, f, iv)
+	dl := store.DialectOf(q)
+	sql, args := d.expand(p.SQLFor(dl), f, iv, dl)
 	return sql, args, iv, nil
 }
 
@@ -147,7 +152,7 @@ func (d *Dashboard) span(ctx context.Context, q Querier, f Filter) (time.Duratio
 	if !f.From.IsZero() && !f.To.IsZero() {
 		return f.To.Sub(f.From), nil
 	}
-	cond, args := d.src.where(f)
+	cond, args := d.src.where(f, store.DialectOf(q))
 	t := d.src.table.Time
 	rows, err := q.Query(ctx, store.Request{SQL: "SELECT min(" + t + "), max(" + t + ") FROM " + d.src.table.Name + " WHERE " + cond, Args: args, Timeout: queryTimeout})
 	if err != nil {
@@ -228,7 +233,7 @@ type Filters struct {
 // Filters returns the accounts and regions of the dashboard's data in the
 // filter's time range (its accounts and regions are ignored), sorted.
 func (d *Dashboard) Filters(ctx context.Context, q Querier, f Filter) (*Filters, error) {
-	cond, args := d.src.where(Filter{From: f.From, To: f.To})
+	cond, args := d.src.where(Filter{From: f.From, To: f.To}, store.DialectOf(q))
 	out := &Filters{Accounts: []string{}, Regions: []string{}}
 	for _, c := range []struct {
 		col string

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trawl-project/trawl/internal/cwpattern"
+	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/textindex"
 )
 
@@ -20,6 +21,9 @@ type Options struct {
 	Table *Table
 	// Since and Until, when set, keep events with Since <= time < Until.
 	Since, Until time.Time
+	// Dialect is the SQL the compiled query is written in: the dialect of
+	// the store it runs on (store.DialectOf). Zero means DuckDB.
+	Dialect store.Dialect
 }
 
 // Compiled is a query compiled for one table: a WHERE clause with its
@@ -34,13 +38,55 @@ type Compiled struct {
 	// Pattern, if not nil, must match a row's raw record for the row to
 	// match; SQL cannot evaluate it.
 	Pattern *cwpattern.Pattern
+	// Residual, if not nil, must also hold for a row for it to match: the
+	// parts of the query the dialect cannot evaluate in SQL (JSON paths on
+	// ClickHouse 18.16, which has no JSON functions), evaluated in Go on
+	// the raw record and on terms SQL evaluates (Select lists them after
+	// raw). Where is then a pre-filter: every match satisfies it.
+	Residual *Residual
+	// Dialect is the SQL dialect of Where.
+	Dialect store.Dialect
+}
+
+// InGo reports whether some of the query is evaluated in Go (a filter
+// pattern or a Residual): Select then lists candidates with raw (and the
+// residual's terms) last, and Match decides which rows match; Search and
+// Count do both.
+func (c *Compiled) InGo() bool { return c.Pattern != nil || c.Residual != nil }
+
+// extraCols is the number of columns Select adds after cols when InGo.
+func (c *Compiled) extraCols() int {
+	if c.Residual != nil {
+		return 1 + len(c.Residual.sql)
+	}
+	return 1
+}
+
+// Match reports whether a candidate row of Select (when InGo) matches: vals
+// are the row's values after the requested columns (raw, then the
+// residual's terms).
+func (c *Compiled) Match(extra []any) bool {
+	if len(extra) == 0 {
+		return false
+	}
+	raw, ok := extra[0].(string)
+	if !ok {
+		return false
+	}
+	if c.Pattern != nil && !c.Pattern.MatchString(raw) {
+		return false
+	}
+	if c.Residual != nil {
+		return c.Residual.eval(c.Residual.root, raw, extra[1:])
+	}
+	return true
 }
 
 // Select returns the SQL that lists matches newest first: the columns
-// cols (Table.Show if nil; the first must be the time column when a
-// Pattern is set). limit <= 0 means no limit. With a Pattern the SQL
-// instead lists every candidate row, unsorted, with raw as its last
-// column: the caller filters, sorts and limits (Search does).
+// cols (Table.Show if nil; the first must be the time column when InGo).
+// limit <= 0 means no limit. When InGo the SQL instead lists every
+// candidate row, unsorted, with raw (and the residual's terms) after
+// cols: the caller filters with Match, sorts and limits (Search does).
 func (c *Compiled) Select(cols []string, limit int) (string, []any) {
 	if cols == nil {
 		cols = c.Table.Show
@@ -48,15 +94,22 @@ func (c *Compiled) Select(cols []string, limit int) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(strings.Join(cols, ", "))
-	if c.Pattern != nil {
+	var args []any
+	if c.InGo() {
 		b.WriteString(", raw")
+		if c.Residual != nil {
+			for _, t := range c.Residual.sql {
+				b.WriteString(", coalesce(" + t + ", " + c.falseSQL() + ")")
+			}
+			args = append(args, c.Residual.args...)
+		}
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(c.Table.Name)
 	b.WriteString(" WHERE ")
 	b.WriteString(c.Where)
-	args := append([]any(nil), c.Args...)
-	if c.Pattern != nil {
+	args = append(args, c.Args...)
+	if c.InGo() {
 		// Unsorted: sorting every raw record in the range would hold them
 		// all in memory; Search sorts the few that match.
 		return b.String(), args
@@ -71,12 +124,14 @@ func (c *Compiled) Select(cols []string, limit int) (string, []any) {
 	return b.String(), args
 }
 
-// Count returns the SQL that counts matches. With a Pattern it selects the
-// raw records instead, for the caller to count the ones that match.
+// Count returns the SQL that counts matches. When InGo it selects the
+// raw records (and the residual's terms) instead, for the caller to count
+// the ones that match.
 func (c *Compiled) Count() (string, []any) {
 	args := append([]any(nil), c.Args...)
-	if c.Pattern != nil {
-		return "SELECT raw FROM " + c.Table.Name + " WHERE " + c.Where, args
+	if c.InGo() {
+		sql, args := c.Select([]string{}, 0)
+		return strings.Replace(sql, "SELECT , ", "SELECT ", 1), args
 	}
 	return "SELECT count(*) FROM " + c.Table.Name + " WHERE " + c.Where, args
 }
@@ -96,7 +151,13 @@ func Compile(q *Query, opt Options) (*Compiled, error) {
 			return nil, err
 		}
 	}
-	c := &compiler{t: t, src: q.src}
+	c := &compiler{t: t, src: q.src, d: opt.Dialect}
+	if c.d == "" {
+		c.d = store.DuckDB
+	}
+	if c.ch() && q.root != nil && hasPath(t, q.root) {
+		return compileResidual(q, opt, t, c)
+	}
 	var parts []string
 	if !opt.Since.IsZero() {
 		parts = append(parts, t.Time+" >= ?")
@@ -113,11 +174,11 @@ func Compile(q *Query, opt Options) (*Compiled, error) {
 		}
 		parts = append(parts, "("+b.String()+")")
 	}
-	where := "TRUE"
+	where := c.trueSQL()
 	if len(parts) > 0 {
 		where = strings.Join(parts, " AND ")
 	}
-	return &Compiled{Table: t, Where: where, Args: c.args, Pattern: q.cw}, nil
+	return &Compiled{Table: t, Where: where, Args: c.args, Pattern: q.cw, Dialect: c.d}, nil
 }
 
 // ParseCompile parses and compiles a search box.
@@ -191,6 +252,36 @@ type compiler struct {
 	t    *Table
 	src  string
 	args []any
+	d    store.Dialect
+	// res, when not nil, collects the residual of a ClickHouse query with
+	// JSON paths (residual.go).
+	res *resBuilder
+}
+
+// ch reports whether the compiler writes ClickHouse SQL.
+func (c *compiler) ch() bool { return c.d == store.ClickHouse }
+
+// trueSQL and falseSQL are the boolean constants (ClickHouse 18.16 has no
+// TRUE and FALSE).
+func (c *compiler) trueSQL() string {
+	if c.ch() {
+		return "1"
+	}
+	return "TRUE"
+}
+
+func (c *compiler) falseSQL() string {
+	if c.ch() {
+		return "0"
+	}
+	return "false"
+}
+
+func (c *Compiled) falseSQL() string {
+	if c.Dialect == store.ClickHouse {
+		return "0"
+	}
+	return "false"
 }
 
 func (c *compiler) errf(pos int, format string, args ...any) error {
@@ -228,7 +319,7 @@ func (c *compiler) node(b *strings.Builder, n node) error {
 		if err := c.node(b, x.x); err != nil {
 			return err
 		}
-		b.WriteString(", false))")
+		b.WriteString(", " + c.falseSQL() + "))")
 	case term:
 		return c.term(b, x)
 	}
@@ -292,9 +383,13 @@ func (c *compiler) term(b *strings.Builder, tm term) error {
 	case tBool:
 		switch strings.ToLower(w.text) {
 		case "true":
-			fmt.Fprintf(b, "(%s = true)", c.expr(tg))
+			t := "true"
+			if c.ch() {
+				t = "1"
+			}
+			fmt.Fprintf(b, "(%s = %s)", c.expr(tg), t)
 		case "false":
-			fmt.Fprintf(b, "(%s = false)", c.expr(tg))
+			fmt.Fprintf(b, "(%s = %s)", c.expr(tg), c.falseSQL())
 		default:
 			return c.errf(w.pos, "%s is true or false, not %q", tm.field, w.text)
 		}
@@ -309,7 +404,21 @@ func (c *compiler) term(b *strings.Builder, tm term) error {
 	}
 	if v.kind == vWord && w.wild {
 		if fn, lit, ok := likeShape(w.like); ok {
-			fmt.Fprintf(b, "%s(%s, %s)", fn, c.expr(tg), c.arg(lit))
+			if c.ch() {
+				switch fn {
+				case "contains":
+					fmt.Fprintf(b, "(position(%s, %s) > 0)", c.expr(tg), c.arg(lit))
+				case "starts_with":
+					fmt.Fprintf(b, "startsWith(%s, %s)", c.expr(tg), c.arg(lit))
+				default:
+					fmt.Fprintf(b, "endsWith(%s, %s)", c.expr(tg), c.arg(lit))
+				}
+			} else {
+				fmt.Fprintf(b, "%s(%s, %s)", fn, c.expr(tg), c.arg(lit))
+			}
+		} else if c.ch() {
+			// ClickHouse's LIKE escapes with \ and has no ESCAPE clause.
+			fmt.Fprintf(b, "(%s LIKE %s)", c.expr(tg), c.arg(w.like))
 		} else {
 			fmt.Fprintf(b, "(%s LIKE %s ESCAPE '\\')", c.expr(tg), c.arg(w.like))
 		}
@@ -324,7 +433,7 @@ func (c *compiler) term(b *strings.Builder, tm term) error {
 func (c *compiler) freeText(b *strings.Builder, v value) error {
 	switch v.kind {
 	case vExists:
-		b.WriteString("TRUE")
+		b.WriteString(c.trueSQL())
 		return nil
 	case vRange, vCmp:
 		return c.errf(v.w.pos, "a range or comparison needs a field (field:[a TO b], field:>=n)")
@@ -332,6 +441,14 @@ func (c *compiler) freeText(b *strings.Builder, v value) error {
 	// DuckDB runs a case-insensitive regular expression two to four times
 	// faster than ILIKE on the raw records.
 	term := textindex.LikeTerm(v.w.like)
+	if c.ch() {
+		// No free-text index on ClickHouse: a case-insensitive match on
+		// every raw record of the range. 18.16 misses matches of a
+		// leading (?i) flag (its literal-prefix shortcut is
+		// case-sensitive); a (?i:…) group is matched right.
+		b.WriteString("match(raw, " + c.arg("(?i:"+term.Regexp+")") + ")")
+		return nil
+	}
 	var conds []string
 	if c.t.textIndex && len(term.Tokens) > 0 {
 		conds = append(conds, "text_block IN ("+TextBlocksSQL(term.Tokens)+")")
@@ -503,6 +620,16 @@ func (c *compiler) cidr(b *strings.Builder, tg target, pfx netip.Prefix, w word)
 	e := tg.col.name
 	if tg.path != "" {
 		return c.errf(w.pos, "CIDR blocks work on address fields only")
+	}
+	if c.ch() {
+		// IPv4StringToNum reads anything but a dotted IPv4 address as 0.
+		if pfx.Bits() > 0 && pfx.Bits()%8 == 0 {
+			fmt.Fprintf(b, "(%s LIKE %s AND %s NOT LIKE '%%.%%.%%.%%.%%')", e, c.arg(like.String()), e)
+			return nil
+		}
+		fmt.Fprintf(b, "(%s LIKE %s AND %s NOT LIKE '%%.%%.%%.%%.%%' AND (IPv4StringToNum(%s) != 0 OR %s = '0.0.0.0') AND IPv4StringToNum(%s) BETWEEN %s AND %s)",
+			e, c.arg(like.String()), e, e, e, e, c.arg(lo), c.arg(hi))
+		return nil
 	}
 	if pfx.Bits() > 0 && pfx.Bits()%8 == 0 {
 		// The block is whole octets: the LIKE decides alone (measured at

@@ -18,6 +18,7 @@ import (
 	"github.com/trawl-project/trawl/internal/search"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/store"
+	"github.com/trawl-project/trawl/internal/store/clickhouse/chtest"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
 
@@ -321,5 +322,6 @@ func TestMain(m *testing.M) {
 	if demo.dir != "" {
 		os.RemoveAll(demo.dir)
 	}
+	chtest.Stop()
 	os.Exit(code)
 }

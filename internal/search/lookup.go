@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/textindex"
 )
 
@@ -24,6 +25,12 @@ var idColumn = map[*Table]string{CloudTrail: "event_id", GuardDuty: "id"}
 //
 // vpcflow rows have no id: EventByID returns an error for them.
 func EventByID(t *Table, id string, at time.Time) (string, []any, error) {
+	return EventByIDFor(store.DuckDB, t, id, at)
+}
+
+// EventByIDFor is EventByID in the dialect d. ClickHouse has no free-text
+// index: without a time, the id's column alone decides.
+func EventByIDFor(d store.Dialect, t *Table, id string, at time.Time) (string, []any, error) {
 	col, ok := idColumn[t]
 	if !ok {
 		return "", nil, fmt.Errorf("%s rows have no id to look up", t.Type)
@@ -33,7 +40,7 @@ func EventByID(t *Table, id string, at time.Time) (string, []any, error) {
 	if !at.IsZero() {
 		where = append(where, t.Time+" = ?")
 		args = append(args, at.UTC())
-	} else if t.textIndex && !strings.HasPrefix(id, "trawl-") {
+	} else if t.textIndex && d != store.ClickHouse && !strings.HasPrefix(id, "trawl-") {
 		if toks := textindex.LikeTerm(likeEscape(id)).Tokens; len(toks) > 0 {
 			where = append(where, "text_block IN ("+TextBlocksSQL(toks)+")")
 		}
@@ -59,4 +66,16 @@ func BucketExpr(timeCol string, interval time.Duration) string {
 	ms := max(interval.Milliseconds(), 1)
 	n := strconv.FormatInt(ms, 10)
 	return "(epoch_ms(" + `"` + strings.ReplaceAll(timeCol, `"`, `""`) + `"` + ") // " + n + " * " + n + ")"
+}
+
+// BucketExprFor is BucketExpr in the dialect d. On ClickHouse (whose
+// DateTime holds whole seconds, and 18.16 has no toStartOfInterval) it is
+// intDiv(toUnixTimestamp(t) * 1000, ms) * ms, an Int64.
+func BucketExprFor(d store.Dialect, timeCol string, interval time.Duration) string {
+	if d != store.ClickHouse {
+		return BucketExpr(timeCol, interval)
+	}
+	ms := max(interval.Milliseconds(), 1)
+	n := strconv.FormatInt(ms, 10)
+	return "(intDiv(toInt64(toUnixTimestamp(`" + strings.ReplaceAll(timeCol, "`", "") + "`)) * 1000, " + n + ") * " + n + ")"
 }

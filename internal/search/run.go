@@ -24,10 +24,10 @@ func Search(ctx context.Context, q Querier, c *Compiled, cols []string, limit in
 			return nil, fmt.Errorf("search: %s has no column %q", c.Table.Name, name)
 		}
 	}
-	if c.Pattern != nil && cols != nil && (len(cols) == 0 || cols[0] != c.Table.Time) {
-		return nil, fmt.Errorf("search: with a filter pattern the first column must be %s", c.Table.Time)
+	if c.InGo() && cols != nil && (len(cols) == 0 || cols[0] != c.Table.Time) {
+		return nil, fmt.Errorf("search: with a filter pattern or JSON path evaluated in Go the first column must be %s", c.Table.Time)
 	}
-	if c.Pattern != nil {
+	if c.InGo() {
 		return searchPattern(ctx, q, c, cols, limit)
 	}
 	sql, args := c.Select(cols, limit)
@@ -41,7 +41,7 @@ func Search(ctx context.Context, q Querier, c *Compiled, cols []string, limit in
 // Count returns the number of matches of a compiled search.
 func Count(ctx context.Context, q Querier, c *Compiled) (int64, error) {
 	var n int64
-	if c.Pattern != nil {
+	if c.InGo() {
 		err := scanPattern(ctx, q, c, []string{c.Table.Time}, func([]any) { n++ }, func() bool { return false })
 		return n, err
 	}
@@ -73,8 +73,9 @@ const (
 	maxWindow   = 6 * time.Hour
 )
 
-// scanPattern reads the candidate rows of a filter-pattern search (the
-// columns cols, then raw) one time window at a time, newest window first,
+// scanPattern reads the candidate rows of a search evaluated in Go (a
+// filter pattern or a residual: the columns cols, then raw and the
+// residual's terms) one time window at a time, newest window first,
 // calls match with the columns of each row whose raw record matches, and
 // stops after a window when enough reports true. Rows without a time are
 // read last.
@@ -101,10 +102,11 @@ func scanPattern(ctx context.Context, q Querier, c *Compiled, cols []string, mat
 			return fmt.Errorf("searching %s: %w", c.Table.Name, err)
 		}
 		defer rows.Close()
+		n := c.extraCols()
 		for rows.Next() {
 			vals := rows.Values()
-			if s, ok := vals[len(vals)-1].(string); ok && c.Pattern.MatchString(s) {
-				match(vals[:len(vals)-1])
+			if len(vals) >= n && c.Match(vals[len(vals)-n:]) {
+				match(vals[:len(vals)-n])
 			}
 		}
 		if err := rows.Err(); err != nil {
@@ -113,7 +115,12 @@ func scanPattern(ctx context.Context, q Querier, c *Compiled, cols []string, mat
 		return nil
 	}
 	if !hi.IsZero() {
+		// Just after the newest row: ClickHouse's DateTime (and the
+		// literals its store binds) hold whole seconds.
 		end := hi.Add(time.Microsecond)
+		if c.Dialect == store.ClickHouse {
+			end = hi.Add(time.Second)
+		}
 		for w := firstWindow; end.After(lo); w = min(2*w, maxWindow) {
 			start := end.Add(-w)
 			if start.Before(lo) {
