@@ -201,3 +201,13 @@ func openFailure(err error) error {
 	}
 	return &exitError{code: exitFailure, err: err}
 }
+
+// missingDB reports whether db is a DuckDB file that does not exist (a
+// ClickHouse database is never missing: opening it says what is wrong).
+func missingDB(db string) bool {
+	if app.IsClickHouse(db) {
+		return false
+	}
+	_, err := os.Stat(db)
+	return errors.Is(err, os.ErrNotExist)
+}

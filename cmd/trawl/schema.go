@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -64,7 +62,7 @@ Output: a table on a terminal, CSV otherwise; --format json for JSON lines.`,
 func runSchema(ctx context.Context, db, table string, all bool, w output.Writer) error {
 	var st *app.Store
 	var err error
-	if _, serr := os.Stat(db); errors.Is(serr, os.ErrNotExist) {
+	if missingDB(db) {
 		// No database: describe the schema a new one gets, in memory.
 		st, err = app.Open(ctx, app.Options{DB: "", Mode: app.Ingest})
 	} else {

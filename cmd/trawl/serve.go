@@ -162,7 +162,7 @@ func firstNonEmpty(a, b string) string {
 }
 
 func runServe(ctx context.Context, e *env, db string, s serveSettings) error {
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	if missingDB(db) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: run `trawl ingest PATH` or `trawl demo` first, or pass --db", db)}
 	}
 	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Serve, MemoryLimit: app.QueryMemoryLimit()})
