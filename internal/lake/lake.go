@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/trawl-project/trawl/internal/awsconf"
+	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
@@ -25,12 +29,12 @@ type Options struct {
 	// S3Options modify the S3 client after awsconf.S3Options (path-style
 	// addressing for an endpoint override is already set by awsconf).
 	S3Options []func(*s3.Options)
-	// FileSize is the compressed size at which a data file is closed and a
-	// new one begun; default DefaultFileSize. A commit closes every open
-	// file, so files are often smaller; trawl lake compact merges them.
+	// FileSize is the size at which a data file is closed and a new one
+	// begun; default DefaultFileSize. A commit closes every open file, so
+	// files are often smaller; trawl lake compact merges them.
 	FileSize int64
 	// Writer names this process among the lake's writers: unique per
-	// process, stable names let a restarted writer clean up after itself.
+	// process; stable names let a restarted writer clean up after itself.
 	// Default hostname-pid.
 	Writer string
 	// TempDir holds the local copies of files bound for S3 before their
@@ -41,16 +45,31 @@ type Options struct {
 // Lake is a Parquet lake opened for writing. It implements pipeline.Store
 // (the lake holds its own ledger in its commit manifests), and Sink gives a
 // pipeline.Sink for use beside another store. Its methods are safe for
-// concurrent use; a Tx is used from one goroutine.
+// concurrent use; a transaction is used from one goroutine.
 type Lake struct {
 	target string
 	opt    Options
+	b      backend
+
+	mu     sync.Mutex
+	next   uint64                // this writer's next commit sequence number
+	seen   map[string]bool       // manifests read into the cache, by <seq>-<writer>
+	ledger map[string]timedEntry // by object
+	held   map[string]int64      // units held, by object
+	closed bool
+
+	// hook, in tests, is called at the stages of a commit ("staged",
+	// "manifest", "publishing"); an error simulates a crash there: the
+	// commit stops and nothing cleans up after it.
+	hook    func(stage string) error
+	crashed bool
 }
 
 // Open opens the lake at target, a local directory (created if missing)
-// or s3://bucket/prefix, and completes or discards what an interrupted
-// writer left: manifests whose files were not all published are
-// published, staging files no manifest names are deleted.
+// or s3://bucket/prefix, and completes or discards what interrupted
+// writers left: manifests whose files were not all published are
+// published; staging files no manifest names are deleted (this writer's,
+// a dead process's of this host, or any older than a day).
 func Open(ctx context.Context, target string, opt Options) (*Lake, error) {
 	if opt.FileSize <= 0 {
 		opt.FileSize = DefaultFileSize
@@ -59,22 +78,113 @@ func Open(ctx context.Context, target string, opt Options) (*Lake, error) {
 		host, _ := os.Hostname()
 		opt.Writer = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
+	opt.Writer = SafeWriter(opt.Writer)
 	if strings.TrimSpace(target) == "" {
 		return nil, errors.New("opening lake: empty target")
 	}
-	return nil, errors.New("lake: not implemented yet")
+	l := &Lake{target: target, opt: opt, seen: map[string]bool{}, ledger: map[string]timedEntry{}, held: map[string]int64{}}
+	if strings.HasPrefix(target, "s3://") {
+		bucket, prefix, err := parseS3(target)
+		if err != nil {
+			return nil, err
+		}
+		var cfg aws.Config
+		if opt.AWS != nil {
+			cfg = *opt.AWS
+		} else {
+			cfg, err = awsconf.Load(ctx, awsconf.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("opening lake %s: %w", target, err)
+			}
+		}
+		l.b = &s3Lake{client: awsconf.NewS3(cfg, opt.S3Options...), bucket: bucket, prefix: prefix, tempDir: opt.TempDir}
+	} else {
+		dir, err := filepath.Abs(target)
+		if err != nil {
+			return nil, fmt.Errorf("opening lake %s: %w", target, err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("opening lake %s: %w", target, err)
+		}
+		l.b = &local{root: dir}
+	}
+	next, err := l.recover(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening lake %s: %w", target, err)
+	}
+	l.next = next
+	if err := l.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("opening lake %s: %w", target, err)
+	}
+	return l, nil
 }
 
+// Target returns the directory or s3:// URL the lake was opened at.
+func (l *Lake) Target() string { return l.target }
+
+// Writer returns this process's writer name.
+func (l *Lake) Writer() string { return l.opt.Writer }
+
 // LedgerEntries returns the ledger entries the lake's manifests hold for
-// the given objects (pipeline.Store).
+// the given objects (pipeline.Store). It reads the manifests committed
+// since the last call, by every writer of the lake.
 func (l *Lake) LedgerEntries(ctx context.Context, objects []string) (map[string]pipeline.LedgerEntry, error) {
-	return nil, errors.New("lake: not implemented yet")
+	if err := l.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("reading the lake's ledger: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]pipeline.LedgerEntry{}
+	for _, o := range objects {
+		if e, ok := l.ledger[o]; ok {
+			out[o] = e.Entry
+		}
+	}
+	return out, nil
 }
 
 // Begin starts a write transaction (pipeline.Store): its rows become
 // visible, with its ledger entries, at Commit.
 func (l *Lake) Begin(ctx context.Context) (pipeline.Tx, error) {
-	return nil, errors.New("lake: not implemented yet")
+	return l.begin(false)
+}
+
+func (l *Lake) begin(sink bool) (*Tx, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, errors.New("lake: begin on a closed lake")
+	}
+	seq := l.next
+	l.next++
+	return newTx(l, seq, sink), nil
+}
+
+// heldUnits returns the number of units of object the lake holds.
+func (l *Lake) heldUnits(object string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.held[object]
+}
+
+// at calls the test hook at a commit stage.
+func (l *Lake) at(_ context.Context, stage string) error {
+	if l.hook == nil {
+		return nil
+	}
+	if err := l.hook(stage); err != nil {
+		l.mu.Lock()
+		l.crashed = true
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (l *Lake) isCrashed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.crashed
 }
 
 // Sink returns a pipeline.Sink writing every batch to the lake beside
@@ -83,10 +193,51 @@ func (l *Lake) Begin(ctx context.Context) (pipeline.Tx, error) {
 // after a crash between the sink's flush and the store's commit does not
 // store them twice.
 func (l *Lake) Sink() pipeline.Sink {
+	return &sink{l: l}
+}
+
+// Close releases the lake. Transactions not committed are discarded by
+// their Rollback (or by the next Open).
+func (l *Lake) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
 	return nil
 }
 
-// Close releases the lake. Transactions not committed are discarded.
-func (l *Lake) Close() error { return nil }
-
 var _ pipeline.Store = (*Lake)(nil)
+
+// sink is Lake.Sink's pipeline.Sink: a transaction per flush.
+type sink struct {
+	l  *Lake
+	tx *Tx
+}
+
+func (s *sink) Write(ctx context.Context, b *event.Batch) error {
+	if s.tx == nil {
+		// Other writers may have committed units of objects this one
+		// reads (a redelivered queue message).
+		if err := s.l.refresh(ctx); err != nil {
+			return fmt.Errorf("lake sink: %w", err)
+		}
+		tx, err := s.l.begin(true)
+		if err != nil {
+			return err
+		}
+		s.tx = tx
+	}
+	return s.tx.Write(ctx, b)
+}
+
+func (s *sink) Flush(ctx context.Context) error {
+	if s.tx == nil {
+		return nil
+	}
+	tx := s.tx
+	s.tx = nil
+	if err := tx.Commit(ctx, nil); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("lake sink: %w", err)
+	}
+	return nil
+}

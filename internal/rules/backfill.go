@@ -103,7 +103,7 @@ func (bf *Backfill) Run(ctx context.Context) (records, hits int64, err error) {
 				b.Findings = append(b.Findings, f)
 				return nil
 			}},
-		{event.KindVPCFlow, flowSQL(), "vpcflow", "start_time", flowBuilder(&flowKeys)},
+		{event.KindVPCFlow, flowSQL(store.DialectOf(bf.Store)), "vpcflow", "start_time", flowBuilder(&flowKeys)},
 	}
 	for _, p := range parts {
 		if !has(p.kind) {
@@ -180,13 +180,17 @@ func (bf *Backfill) Run(ctx context.Context) (records, hits int64, err error) {
 	return records, hits, nil
 }
 
-// flowSQL selects every flow field's column, and the source.
-func flowSQL() string {
+// flowSQL selects every flow field's column, and the source, in dialect d.
+func flowSQL(d store.Dialect) string {
+	epoch := "epoch(%s)"
+	if d == store.ClickHouse {
+		epoch = "toInt64(toUInt32(%s))"
+	}
 	cols := make([]string, 0, len(event.FlowFields)+1)
 	for _, f := range event.FlowFields {
 		switch f.Kind {
 		case event.FlowStart, event.FlowEnd:
-			cols = append(cols, "epoch("+f.Column+")")
+			cols = append(cols, fmt.Sprintf(epoch, f.Column))
 		default:
 			cols = append(cols, `"`+f.Column+`"`)
 		}
@@ -219,6 +223,8 @@ func flowBuilder(keys *[]string) func(b *event.Batch, vals []any) error {
 				v = x
 			case float64: // epoch() of start_time and end_time
 				v = strconv.FormatInt(int64(x), 10)
+			case int64: // the same on ClickHouse
+				v = strconv.FormatInt(x, 10)
 			default:
 				v = output.Text(x)
 			}
@@ -245,10 +251,11 @@ const backfillWindow = time.Hour
 // timeSpan returns the start of the first backfillWindow of [since, until)
 // holding a record of table, and the time of the last record; zero times
 // when there is none. Windows start on multiples of backfillWindow from
-// since.
+// since. The count tells an empty range on ClickHouse, where min and max
+// of no rows are the epoch rather than NULL.
 func timeSpan(ctx context.Context, q store.Querier, table, col string, since, until time.Time) (first, last time.Time, err error) {
 	rows, err := q.Query(ctx, store.Request{
-		SQL:  "SELECT min(" + col + "), max(" + col + ") FROM " + table + " WHERE " + col + " >= ? AND " + col + " < ?",
+		SQL:  "SELECT min(" + col + "), max(" + col + "), count(*) FROM " + table + " WHERE " + col + " >= ? AND " + col + " < ?",
 		Args: []any{since, until},
 	})
 	if err != nil {
@@ -259,7 +266,7 @@ func timeSpan(ctx context.Context, q store.Querier, table, col string, since, un
 		v := rows.Values()
 		lo, ok1 := v[0].(time.Time)
 		hi, ok2 := v[1].(time.Time)
-		if ok1 && ok2 {
+		if ok1 && ok2 && output.Text(v[2]) != "0" {
 			first = since.Add(lo.Sub(since).Truncate(backfillWindow))
 			last = hi
 		}

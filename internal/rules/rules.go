@@ -337,6 +337,15 @@ type trawlBlock struct {
 	History   *bool               `yaml:"require_history"`
 	Requires  []string            `yaml:"requires"`
 	Params    map[string][]string `yaml:"params"`
+	// ClickHouse holds the parts of a scheduled rule's SQL written for a
+	// ClickHouse store (see Scheduled.ClickHouse).
+	ClickHouse *sqlPartsBlock `yaml:"clickhouse"`
+}
+
+type sqlPartsBlock struct {
+	Where    string `yaml:"where"`
+	Distinct string `yaml:"distinct"`
+	Sum      string `yaml:"sum"`
 }
 
 // Parse parses one rule file.

@@ -30,10 +30,17 @@ type Scheduled struct {
 	RequireHistory        bool
 	Requires              []string // table.column that must exist
 	Params                map[string][]string
-	title                 string
+	// ClickHouse replaces parts of the SQL on a ClickHouse store, where
+	// the rule's DuckDB expressions do not run (trawl.clickhouse).
+	ClickHouse SQLParts
+	title      string
 
 	table, timeCol, idCol string
 }
+
+// SQLParts are the parts of a scheduled rule written in a store's SQL;
+// an empty part keeps the rule's own (portable) one.
+type SQLParts struct{ Where, Distinct, Sum string }
 
 // Column is a grouping expression and the name it has in the result (and
 // in titles: {{name}}).
@@ -79,6 +86,9 @@ func duration(s, what string, def time.Duration) (time.Duration, error) {
 func parseScheduled(r *Rule, t trawlBlock) (*Scheduled, error) {
 	s := &Scheduled{Where: strings.TrimSpace(t.Where), Threshold: t.Threshold, Requires: t.Requires,
 		Params: map[string][]string{}, title: t.Title}
+	if c := t.ClickHouse; c != nil {
+		s.ClickHouse = SQLParts{Where: strings.TrimSpace(c.Where), Distinct: strings.TrimSpace(c.Distinct), Sum: strings.TrimSpace(c.Sum)}
+	}
 	if s.title == "" {
 		s.title = r.Title
 	}
@@ -150,7 +160,10 @@ func parseScheduled(r *Rule, t trawlBlock) (*Scheduled, error) {
 			return nil, fmt.Errorf("trawl.requires: %q is not table.column", req)
 		}
 	}
-	if _, err := s.where(); err != nil {
+	if _, err := s.where(store.DuckDB); err != nil {
+		return nil, err
+	}
+	if _, err := s.where(store.ClickHouse); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -158,11 +171,20 @@ func parseScheduled(r *Rule, t trawlBlock) (*Scheduled, error) {
 
 var paramRef = regexp.MustCompile(`\{\{\s*params\.([a-z_][a-z0-9_]*)\s*\}\}`)
 
-// where returns the condition with {{params.NAME}} replaced by a list of
-// SQL string literals.
-func (s *Scheduled) where() (string, error) {
+// where returns the condition in dialect d with {{params.NAME}} replaced
+// by a list of SQL string literals.
+func (s *Scheduled) where(d store.Dialect) (string, error) {
 	var bad error
-	w := paramRef.ReplaceAllStringFunc(s.Where, func(m string) string {
+	where := s.Where
+	if d == store.ClickHouse {
+		if s.ClickHouse.Where != "" {
+			where = s.ClickHouse.Where
+		}
+		if where == "TRUE" {
+			where = "1" // ClickHouse 18.16 has no TRUE
+		}
+	}
+	w := paramRef.ReplaceAllStringFunc(where, func(m string) string {
 		name := paramRef.FindStringSubmatch(m)[1]
 		vals, ok := s.Params[name]
 		if !ok || len(vals) == 0 {
@@ -171,33 +193,69 @@ func (s *Scheduled) where() (string, error) {
 		}
 		q := make([]string, len(vals))
 		for i, v := range vals {
-			q[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+			q[i] = quote(d, v)
 		}
 		return strings.Join(q, ", ")
 	})
 	return w, bad
 }
 
-// SQL returns the rule's query and its arguments for the window
-// [start, end). It is plain SQL: aggregates, GROUP BY … HAVING and
+// quote returns v as a string literal of dialect d.
+func quote(d store.Dialect, v string) string {
+	if d == store.ClickHouse {
+		// ClickHouse also reads backslash escapes in string literals.
+		v = strings.ReplaceAll(v, `\`, `\\`)
+	}
+	return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+}
+
+// SQL returns the rule's query (in DuckDB's SQL) and its arguments for the
+// window [start, end). It is plain SQL: aggregates, GROUP BY … HAVING and
 // correlated NOT EXISTS; only the rule's own where and column expressions
 // may use the store's functions.
 func (r *Rule) SQL(start, end time.Time) (string, []any, error) {
-	return r.sql(start, end, 0)
+	return r.sql(store.DuckDB, start, end, 0)
 }
 
-// sql is SQL; with bucket > 0 (threshold and aggregate rules), it groups
-// the range [start, end) into windows of that length and returns a bucket
-// column: the window's start in seconds since the epoch divided by the
-// window.
-func (r *Rule) sql(start, end time.Time, bucket time.Duration) (string, []any, error) {
+// DialectSQL is SQL in dialect d. On ClickHouse (18.16 has no correlated
+// subqueries) a first-seen rule's NOT EXISTS and EXISTS are written as
+// (key, value) NOT IN and key IN subqueries, which give the same rows
+// (NULL keys match nothing in either), and the rule's trawl.clickhouse
+// parts replace its where, distinct and sum.
+func (r *Rule) DialectSQL(d store.Dialect, start, end time.Time) (string, []any, error) {
+	return r.sql(d, start, end, 0)
+}
+
+// bucketExpr is the window number of time column col for windows of n
+// seconds: seconds since the epoch divided by n, rounded down.
+func bucketExpr(d store.Dialect, col string, n int64) string {
+	if d == store.ClickHouse {
+		return fmt.Sprintf("intDiv(toInt64(toUInt32(%s)), %d)", col, n)
+	}
+	return fmt.Sprintf("FLOOR(EXTRACT(EPOCH FROM %s) / %d)", col, n)
+}
+
+// sql is DialectSQL; with bucket > 0 (threshold and aggregate rules), it
+// groups the range [start, end) into windows of that length and returns a
+// bucket column: the window's start in seconds since the epoch divided by
+// the window.
+func (r *Rule) sql(d store.Dialect, start, end time.Time, bucket time.Duration) (string, []any, error) {
 	s := r.Scheduled
 	if s == nil {
 		return "", nil, fmt.Errorf("rule %s is not a scheduled rule", r.ID)
 	}
-	where, err := s.where()
+	where, err := s.where(d)
 	if err != nil {
 		return "", nil, err
+	}
+	sum, distinct := s.Sum, s.Distinct
+	if d == store.ClickHouse {
+		if s.ClickHouse.Sum != "" {
+			sum = s.ClickHouse.Sum
+		}
+		if s.ClickHouse.Distinct != "" {
+			distinct = s.ClickHouse.Distinct
+		}
 	}
 	var b strings.Builder
 	var sel, group []string
@@ -214,13 +272,13 @@ func (r *Rule) sql(start, end time.Time, bucket time.Duration) (string, []any, e
 		}
 		agg := "COUNT(*)"
 		switch {
-		case s.Sum != "":
-			agg = "SUM(" + s.Sum + ")"
-		case s.Distinct != "":
-			agg = "COUNT(DISTINCT " + s.Distinct + ")"
+		case sum != "":
+			agg = "SUM(" + sum + ")"
+		case distinct != "":
+			agg = "COUNT(DISTINCT " + distinct + ")"
 		}
 		if bucket > 0 {
-			be := fmt.Sprintf("FLOOR(EXTRACT(EPOCH FROM %s) / %d)", s.timeCol, int64(bucket/time.Second))
+			be := bucketExpr(d, s.timeCol, int64(bucket/time.Second))
 			sel = append(sel, be+" AS bucket")
 			group = append(group, be)
 		}
@@ -231,6 +289,9 @@ func (r *Rule) sql(start, end time.Time, bucket time.Duration) (string, []any, e
 		}
 		fmt.Fprintf(&b, "\nHAVING %s >= %s", agg, strconv.FormatFloat(s.Threshold, 'f', -1, 64))
 		return b.String(), []any{start, end}, nil
+	}
+	if d == store.ClickHouse {
+		return s.firstSeenClickHouse(where, id), s.firstSeenArgs(start, end), nil
 	}
 	// first_seen
 	var corr, keyCorr []string
@@ -250,15 +311,52 @@ func (r *Rule) sql(start, end time.Time, bucket time.Duration) (string, []any, e
 	if id == "NULL" {
 		sel[len(sel)-1] = strings.ReplaceAll(sel[len(sel)-1], "c.NULL", "NULL")
 	}
-	args := []any{start, end, start.Add(-s.Lookback), start}
+	args := s.firstSeenArgs(start, end)
 	fmt.Fprintf(&b, "SELECT %s\nFROM %s c\nWHERE c.%s >= ? AND c.%s < ? AND (%s) AND %s", strings.Join(sel, ", "), s.table, s.timeCol, s.timeCol, where, strings.Join(notNull, " AND "))
 	fmt.Fprintf(&b, "\n  AND NOT EXISTS (SELECT 1 FROM %s h WHERE h.%s >= ? AND h.%s < ? AND (%s) AND %s)", s.table, s.timeCol, s.timeCol, where, strings.Join(append(append([]string{}, keyCorr...), corr...), " AND "))
 	if s.RequireHistory && len(keyCorr) > 0 {
 		fmt.Fprintf(&b, "\n  AND EXISTS (SELECT 1 FROM %s h WHERE h.%s >= ? AND h.%s < ? AND (%s) AND %s)", s.table, s.timeCol, s.timeCol, where, strings.Join(keyCorr, " AND "))
-		args = append(args, start.Add(-s.Lookback), start)
 	}
 	fmt.Fprintf(&b, "\nGROUP BY %s", strings.Join(group, ", "))
 	return b.String(), args, nil
+}
+
+// firstSeenArgs are the arguments of a first-seen rule's query: the
+// window, the lookback for NOT EXISTS and, when history is required, for
+// EXISTS.
+func (s *Scheduled) firstSeenArgs(start, end time.Time) []any {
+	args := []any{start, end, start.Add(-s.Lookback), start}
+	if s.RequireHistory && len(s.Key) > 0 {
+		args = append(args, start.Add(-s.Lookback), start)
+	}
+	return args
+}
+
+// firstSeenClickHouse is a first-seen rule's query on ClickHouse, whose
+// 18.16 release has no correlated subqueries: the (key, value) pairs of
+// the lookback are a NOT IN set, its keys an IN set.
+func (s *Scheduled) firstSeenClickHouse(where, id string) string {
+	var sel, keys, all, notNull []string
+	for _, c := range s.Key {
+		sel = append(sel, c.Name)
+		keys = append(keys, c.Name)
+	}
+	for _, c := range s.Value {
+		sel = append(sel, c.Name)
+		notNull = append(notNull, c.Name+" IS NOT NULL")
+	}
+	all = append(all, sel...)
+	group := strings.Join(all, ", ")
+	sel = append(sel, "COUNT(*) AS value", fmt.Sprintf("COUNT(*) AS n, MIN(%[1]s) AS first_time, MAX(%[1]s) AS last_time, MIN(%[2]s) AS id_first, MAX(%[2]s) AS id_last", s.timeCol, id))
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT %s\nFROM %s\nWHERE %s >= ? AND %s < ? AND (%s) AND %s", strings.Join(sel, ", "), s.table, s.timeCol, s.timeCol, where, strings.Join(notNull, " AND "))
+	fmt.Fprintf(&b, "\n  AND (%s) NOT IN (SELECT %s FROM %s WHERE %s >= ? AND %s < ? AND (%s))", group, group, s.table, s.timeCol, s.timeCol, where)
+	if s.RequireHistory && len(keys) > 0 {
+		k := strings.Join(keys, ", ")
+		fmt.Fprintf(&b, "\n  AND (%s) IN (SELECT %s FROM %s WHERE %s >= ? AND %s < ? AND (%s))", k, k, s.table, s.timeCol, s.timeCol, where)
+	}
+	fmt.Fprintf(&b, "\nGROUP BY %s", group)
+	return b.String()
 }
 
 // HitRecorder stores hits as alerts: a hit whose dedup key matches an
@@ -274,7 +372,11 @@ func (r *Rule) MissingColumns(ctx context.Context, q store.Querier) ([]string, e
 	if r.Scheduled == nil || len(r.Scheduled.Requires) == 0 {
 		return nil, nil
 	}
-	rows, err := store.Collect(ctx, q, store.Request{SQL: "SELECT table_name, column_name FROM information_schema.columns"}, output.Text)
+	sql := "SELECT table_name, column_name FROM information_schema.columns"
+	if store.DialectOf(q) == store.ClickHouse {
+		sql = "SELECT table, name FROM system.columns WHERE database = currentDatabase()"
+	}
+	rows, err := store.Collect(ctx, q, store.Request{SQL: sql}, output.Text)
 	if err != nil {
 		return nil, fmt.Errorf("listing the store's columns: %w", err)
 	}
@@ -294,7 +396,7 @@ func (r *Rule) MissingColumns(ctx context.Context, q store.Querier) ([]string, e
 // RunWindow runs a scheduled rule over the window [start, end) and returns
 // one hit per group that fires.
 func (r *Rule) RunWindow(ctx context.Context, q store.Querier, start, end time.Time) ([]event.Hit, error) {
-	sql, args, err := r.SQL(start, end)
+	sql, args, err := r.DialectSQL(store.DialectOf(q), start, end)
 	if err != nil {
 		return nil, err
 	}
@@ -308,21 +410,22 @@ func (r *Rule) RunWindow(ctx context.Context, q store.Querier, start, end time.T
 func (r *Rule) RunRange(ctx context.Context, q store.Querier, start, end time.Time) ([]event.Hit, error) {
 	w := r.Scheduled.Window
 	start, end = start.Truncate(w), end.Truncate(w).Add(w)
+	d := store.DialectOf(q)
 	if r.Kind != KindFirstSeen {
-		sql, args, err := r.sql(start, end, w)
+		sql, args, err := r.sql(d, start, end, w)
 		if err != nil {
 			return nil, err
 		}
 		return r.run(ctx, q, sql, args, time.Time{}, time.Time{})
 	}
 	s := r.Scheduled
-	where, err := s.where()
+	where, err := s.where(d)
 	if err != nil {
 		return nil, err
 	}
 	buckets, err := store.Collect(ctx, q, store.Request{
-		SQL: fmt.Sprintf("SELECT DISTINCT FLOOR(EXTRACT(EPOCH FROM %[1]s) / %[2]d) FROM %[3]s WHERE %[1]s >= ? AND %[1]s < ? AND (%[4]s)",
-			s.timeCol, int64(w/time.Second), s.table, where),
+		SQL: fmt.Sprintf("SELECT DISTINCT %[2]s FROM %[3]s WHERE %[1]s >= ? AND %[1]s < ? AND (%[4]s)",
+			s.timeCol, bucketExpr(d, s.timeCol, int64(w/time.Second)), s.table, where),
 		Args: []any{start, end}}, output.Text)
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.ID, err)

@@ -58,8 +58,14 @@ func main() {
 	s3 := flag.Bool("s3", true, "also ingest the CloudTrail data set from an S3-compatible server in this process (gofakes3)")
 	big := flag.Int("big", 2000, "CloudTrail records of 256 KB in one file, ingested for peak memory (0 skips)")
 	repeat := flag.Int("repeat", 1, "end-to-end ingests with enrichment off and on, alternately, each reported as the fastest of this many")
+	lakeOnly := flag.Bool("lake", false, "only the Parquet lake ingest (tools/bench/lake.go), skipping the rest")
+	osOnly := flag.Bool("opensearch", false, "only measure the OpenSearch sink (tools/bench/opensearch.go)")
 	flag.Parse()
 	ctx := context.Background()
+	if *osOnly {
+		must(benchOpenSearch(ctx, *dir))
+		return
+	}
 
 	ctDir := filepath.Join(*dir, "cloudtrail")
 	vpcDir := filepath.Join(*dir, "vpcflow")
@@ -78,6 +84,10 @@ func main() {
 	_, err := geobuild.Write(geoDir, geobuild.Synthetic())
 	must(err)
 
+	if *lakeOnly {
+		lakeBench(ctx, ctDir, vpcDir)
+		return
+	}
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("trawl-bench-%d", os.Getpid()))
 	build := exec.Command("go", "build", "-o", bin, "./cmd/trawl")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr

@@ -189,6 +189,35 @@ func (e *missingError) Error() string {
 // scheduledCase stores a case's records in a new store at path and runs
 // the rule over the test window.
 func scheduledCase(ctx context.Context, r *rules.Rule, m map[string]any, path string) ([]event.Hit, error) {
+	b, err := CaseBatch(ctx, r, m)
+	if err != nil {
+		return nil, err
+	}
+	st, err := duckdb.Open(ctx, path, duckdb.Options{MemoryLimit: "256MB", Threads: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		st.Close()
+		os.Remove(path)
+		os.Remove(path + ".wal")
+	}()
+	if miss, err := r.MissingColumns(ctx, st); err != nil {
+		return nil, err
+	} else if len(miss) > 0 {
+		return nil, &missingError{cols: miss}
+	}
+	if err := Store(ctx, st, b); err != nil {
+		return nil, err
+	}
+	start, end := Window(r)
+	return r.RunWindow(ctx, st, start, end)
+}
+
+// CaseBatch builds the records of a scheduled rule's test case ({records:
+// [...]}) as one batch, enriched as ingest would (see Enricher), ready to
+// be written to any store.
+func CaseBatch(ctx context.Context, r *rules.Rule, m map[string]any) (*event.Batch, error) {
 	recs, ok := m["records"].([]any)
 	if !ok || len(recs) == 0 {
 		return nil, errors.New("a scheduled rule's test case is {records: [...]}")
@@ -209,20 +238,6 @@ func scheduledCase(ctx context.Context, r *rules.Rule, m map[string]any, path st
 			}
 		}
 	}
-	st, err := duckdb.Open(ctx, path, duckdb.Options{MemoryLimit: "256MB", Threads: 1})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		st.Close()
-		os.Remove(path)
-		os.Remove(path + ".wal")
-	}()
-	if miss, err := r.MissingColumns(ctx, st); err != nil {
-		return nil, err
-	} else if len(miss) > 0 {
-		return nil, &missingError{cols: miss}
-	}
 	en, err := Enricher()
 	if err != nil {
 		return nil, err
@@ -230,11 +245,7 @@ func scheduledCase(ctx context.Context, r *rules.Rule, m map[string]any, path st
 	if err := en.Process(ctx, b); err != nil {
 		return nil, err
 	}
-	if err := Store(ctx, st, b); err != nil {
-		return nil, err
-	}
-	start, end := Window(r)
-	return r.RunWindow(ctx, st, start, end)
+	return b, nil
 }
 
 // Enricher returns the enrichment stage test records of scheduled rules

@@ -58,6 +58,12 @@ func newChunk(size int) *chunk {
 	return &chunk{buf: make([]byte, 0, size+size/8)}
 }
 
+// reset empties c for reuse.
+func (c *chunk) reset() {
+	clear(c.items)
+	c.buf, c.items, c.sendCtx = c.buf[:0], c.items[:0], nil
+}
+
 // indexName returns prefix+base+"-YYYY.MM.DD" for the UTC day of t.
 func (c *chunk) indexName(kind int, prefix, base string, t time.Time) string {
 	if t.IsZero() {

@@ -103,6 +103,7 @@ type Sink struct {
 
 	pending  *chunk // being filled by Write
 	work     chan *chunk
+	free     chan *chunk    // sent chunks, for reuse
 	wg       sync.WaitGroup // workers
 	inflight sync.WaitGroup
 
@@ -204,7 +205,8 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opensearch: client for %v: %w", cfg.URLs, err)
 	}
-	s := &Sink{cfg: cfg, client: client, prefix: cfg.IndexPrefix, work: make(chan *chunk)}
+	s := &Sink{cfg: cfg, client: client, prefix: cfg.IndexPrefix, work: make(chan *chunk),
+		free: make(chan *chunk, cfg.Workers+1)}
 	if !cfg.SkipTemplates {
 		if err := s.putTemplates(ctx); err != nil {
 			_ = client.Close()
@@ -228,28 +230,37 @@ func (s *Sink) Write(ctx context.Context, b *event.Batch) error {
 	if err := s.failure(); err != nil {
 		return err
 	}
-	if s.pending == nil {
-		s.pending = newChunk(s.cfg.FlushBytes)
-	}
 	for i := range b.CloudTrail {
-		s.pending.addCloudTrail(s.prefix, &b.CloudTrail[i])
+		s.cur().addCloudTrail(s.prefix, &b.CloudTrail[i])
 		if err := s.maybeSend(ctx); err != nil {
 			return err
 		}
 	}
 	for i := range b.VPCFlow {
-		s.pending.addFlow(s.prefix, b.Object, &b.VPCFlow[i])
+		s.cur().addFlow(s.prefix, b.Object, &b.VPCFlow[i])
 		if err := s.maybeSend(ctx); err != nil {
 			return err
 		}
 	}
 	for i := range b.Findings {
-		s.pending.addFinding(s.prefix, &b.Findings[i])
+		s.cur().addFinding(s.prefix, &b.Findings[i])
 		if err := s.maybeSend(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cur returns the chunk being filled.
+func (s *Sink) cur() *chunk {
+	if s.pending == nil {
+		select {
+		case s.pending = <-s.free:
+		default:
+			s.pending = newChunk(s.cfg.FlushBytes)
+		}
+	}
+	return s.pending
 }
 
 func (s *Sink) maybeSend(ctx context.Context) error {
@@ -282,6 +293,11 @@ func (s *Sink) worker() {
 	for c := range s.work {
 		if err := s.bulk(c.sendCtx, c); err != nil {
 			s.fail(err)
+		}
+		c.reset()
+		select {
+		case s.free <- c:
+		default:
 		}
 		s.inflight.Done()
 	}

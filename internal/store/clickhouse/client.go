@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // PasswordEnv names the environment variable that supplies the password
@@ -168,6 +169,7 @@ const (
 	CodeUnknownTable    = 60
 	CodeUnknownDatabase = 81
 	CodeReadonly        = 164
+	CodeSessionLocked   = 373
 )
 
 // IsCode reports whether err is a server error with that code.
@@ -236,6 +238,26 @@ func (c *Client) do(ctx context.Context, query string, body io.Reader, gz bool, 
 	return resp, nil
 }
 
+// doSession is do for a request in a session: the server releases a
+// session a moment after the previous request's answer ends, so a
+// "session is locked" answer is retried for up to two seconds.
+func (c *Client) doSession(ctx context.Context, query string, body io.Reader, gz bool, extra url.Values) (*http.Response, error) {
+	if extra.Get("session_id") == "" || body != nil {
+		return c.do(ctx, query, body, gz, extra)
+	}
+	for wait := 5 * time.Millisecond; ; wait *= 2 {
+		resp, err := c.do(ctx, query, body, gz, extra)
+		if !IsCode(err, CodeSessionLocked) || wait > time.Second {
+			return resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
 // Exec runs a statement that returns no rows. args fill its ? placeholders
 // (see Bind).
 func (c *Client) Exec(ctx context.Context, query string, args ...any) error {
@@ -247,7 +269,7 @@ func (c *Client) Exec(ctx context.Context, query string, args ...any) error {
 }
 
 func (c *Client) exec(ctx context.Context, q string, extra url.Values) error {
-	resp, err := c.do(ctx, q, nil, false, extra)
+	resp, err := c.doSession(ctx, q, nil, false, extra)
 	if err != nil {
 		return err
 	}

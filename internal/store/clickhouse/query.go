@@ -366,13 +366,14 @@ func (r *Rows) finish() {
 			return
 		}
 	}
+	io.Copy(io.Discard, r.body) //nolint:errcheck // draining for the connection's reuse
 	r.Close()
 }
 
 // query runs a SELECT (or SHOW/DESCRIBE) and returns its rows.
 func (c *Client) query(ctx context.Context, q string, extra url.Values, boolCols map[string]bool) (*Rows, error) {
 	q = strings.TrimRight(strings.TrimSpace(q), ";")
-	resp, err := c.do(ctx, q+"\nFORMAT JSONCompact", nil, false, extra)
+	resp, err := c.doSession(ctx, q+"\nFORMAT JSONCompact", nil, false, extra)
 	if err != nil {
 		return nil, err
 	}

@@ -13,13 +13,15 @@ import (
 
 func open(t testing.TB) *clickhouse.Store {
 	t.Helper()
-	st, err := clickhouse.Open(context.Background(), chtest.DSN(t), clickhouse.Options{})
+	st, err := clickhouse.Open(context.Background(), openDSN(t), clickhouse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+func openDSN(t testing.TB) string { return chtest.DSN(t) }
 
 func collect(t testing.TB, q store.Querier, sql string, args ...any) [][]any {
 	t.Helper()

@@ -85,6 +85,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	// Filters on a view reach the table under it (its partitions and sort
 	// key) only with this; it is on by default from release 19.x.
 	s.c.Set("enable_optimize_predicate_expression", "1")
+	s.c.Set("max_read_buffer_size", "65536")
 	s.variant = opt.Variant
 	if s.variant == 0 {
 		s.variant = VariantFor(s.version)

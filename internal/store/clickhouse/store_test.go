@@ -34,6 +34,8 @@ func genDir(t *testing.T) string {
 	return dir
 }
 
+func fileObjects(dir string) ([]pipeline.Object, error) { return file.Objects([]string{dir}, nil) }
+
 func ingest(t *testing.T, st pipeline.Store, dirs []string, cfg pipeline.Config) pipeline.Result {
 	t.Helper()
 	objs, err := file.Objects(dirs, nil)
