@@ -126,6 +126,7 @@ or a ClickHouse database clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE
 	root.AddCommand(newSearchCmd(e))
 	root.AddCommand(newServeCmd(e))
 	root.AddCommand(newOpenSearchCmd(e))
+	root.AddCommand(newClickHouseCmd(e))
 	return root
 }
 
