@@ -17,6 +17,7 @@ func newQueryCmd(e *env) *cobra.Command {
 	var format string
 	var maxWidth int
 	var memLimit string
+	var lq *lakeQueryFlags
 	cmd := &cobra.Command{
 		Use:   "query SQL",
 		Short: "Run SQL against the database",
@@ -64,6 +65,12 @@ DuckDB may use half of the machine's memory (--memory-limit to change).`,
 			if _, err := output.NewWriter(format, io.Discard, maxWidth); err != nil {
 				return usageError("--format: %v", err)
 			}
+			if lq.target != "" {
+				return runLakeQuery(cmd.Context(), e, lq, args[0], memLimit, func() output.Writer {
+					w, _ := output.NewWriter(format, e.stdout, maxWidth)
+					return w
+				}, format != "json")
+			}
 			return runQuery(cmd.Context(), e, db, args[0], memLimit, func() output.Writer {
 				w, _ := output.NewWriter(format, e.stdout, maxWidth)
 				return w
@@ -73,6 +80,7 @@ DuckDB may use half of the machine's memory (--memory-limit to change).`,
 	cmd.Flags().StringVarP(&format, "format", "f", "", "output format: table, csv or json (default: table on a terminal, csv otherwise)")
 	cmd.Flags().IntVar(&maxWidth, "max-width", 60, "longest value shown in table output (0: no limit)")
 	cmd.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB's memory limit, e.g. 4GiB (default: half of the machine's memory)")
+	lq = addLakeQueryFlags(cmd)
 	return cmd
 }
 

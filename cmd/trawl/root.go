@@ -127,6 +127,7 @@ or a ClickHouse database clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE
 	root.AddCommand(newServeCmd(e))
 	root.AddCommand(newOpenSearchCmd(e))
 	root.AddCommand(newClickHouseCmd(e))
+	root.AddCommand(newLakeCmd(e))
 	return root
 }
 

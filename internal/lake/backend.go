@@ -30,8 +30,9 @@ type backend interface {
 	// Get reads a whole file; a missing one gives an error wrapping
 	// fs.ErrNotExist.
 	Get(ctx context.Context, key string) ([]byte, error)
-	// Rename moves from to to, replacing to. A missing from whose to
-	// exists is success (someone else finished the move).
+	// Rename moves from to to, replacing to. A missing from is success:
+	// staging files disappear only by being published (someone else
+	// finished the move, and compaction may since have merged the file).
 	Rename(ctx context.Context, from, to string) error
 	// Delete removes a file; a missing one is success.
 	Delete(ctx context.Context, key string) error
@@ -145,7 +146,7 @@ func (b *local) Rename(_ context.Context, from, to string) error {
 	}
 	if err := os.Rename(b.abs(from), dst); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			if _, serr := os.Stat(dst); serr == nil {
+			if _, serr := os.Stat(b.abs(from)); errors.Is(serr, fs.ErrNotExist) {
 				return nil
 			}
 		}
@@ -293,7 +294,7 @@ func (b *s3Lake) Rename(ctx context.Context, from, to string) error {
 	if err != nil {
 		var nsk *s3types.NoSuchKey
 		if errors.As(err, &nsk) || strings.Contains(err.Error(), "NoSuchKey") {
-			if ok, eerr := b.exists(ctx, to); eerr == nil && ok {
+			if ok, eerr := b.exists(ctx, from); eerr == nil && !ok {
 				return nil
 			}
 		}

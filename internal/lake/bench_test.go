@@ -2,135 +2,127 @@ package lake
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/trawl-project/trawl/internal/event"
-	"github.com/trawl-project/trawl/internal/ledger"
-
-	"github.com/trawl-project/trawl/internal/gen"
-	"github.com/trawl-project/trawl/internal/pipeline"
-	"github.com/trawl-project/trawl/internal/source/file"
+	"github.com/trawl-project/trawl/internal/store"
 )
 
-// benchData generates (once, kept in the temporary directory between
-// runs) CloudTrail .json.gz files as tools/bench does: 5% large
-// requestParameters, no attack story.
-func benchData(b *testing.B, events int) []pipeline.Object {
+// benchLake writes n CloudTrail events (raw of about 1 KB) through the lake
+// writer in commits of perCommit events: one small file per commit.
+func benchLake(b *testing.B, root string, n, perCommit int) int64 {
 	b.Helper()
-	cfg := gen.DefaultConfig()
-	cfg.CloudTrailEvents, cfg.FlowRecords, cfg.Findings = events, -1, -1
-	cfg.Attack, cfg.LargeParams = false, true
-	want, _ := json.Marshal(cfg)
-	dir := filepath.Join(os.TempDir(), "trawl-lake-bench-ct")
-	marker := filepath.Join(dir, ".bench-config.json")
-	if have, err := os.ReadFile(marker); err != nil || string(have) != string(want) {
-		os.RemoveAll(dir)
-		if _, err := gen.Generate(context.Background(), dir, cfg); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(marker, want, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	objs, err := file.Objects([]string{dir}, nil)
+	ctx := context.Background()
+	l, err := Open(ctx, root, Options{Writer: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return objs
-}
-
-// BenchmarkIngestCloudTrail ingests CloudTrail .json.gz files end to end
-// (read, gunzip, decode, validate, write Parquet, commit) into a local
-// lake and reports events/s, MB/s of gzip input and bytes per event on
-// disk.
-func BenchmarkIngestCloudTrail(b *testing.B) {
-	b.Run("lake", func(b *testing.B) { benchIngest(b, true) })
-	b.Run("discard", func(b *testing.B) { benchIngest(b, false) })
-}
-
-// benchIngest ingests into a lake, or (lake false) into a store that
-// discards everything: the pipeline's own cost, for comparison.
-func benchIngest(b *testing.B, lake bool) {
-	objs := benchData(b, 200_000)
-	var in int64
-	for _, o := range objs {
-		in += o.Size
-	}
-	b.ReportAllocs()
-	var events, disk int64
-	var cpu time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		root := b.TempDir()
-		var st pipeline.Store = discard{}
-		if lake {
-			l, err := Open(context.Background(), root, Options{Writer: "bench"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			st = l
-		}
-		cpu0 := cpuTime()
-		b.StartTimer()
-		res, err := pipeline.Run(context.Background(), st, pipeline.Objects(objs...), pipeline.Config{})
+	defer l.Close()
+	names := []string{"GetObject", "PutObject", "AssumeRole", "ListBuckets", "DescribeInstances", "ConsoleLogin"}
+	pad := fmt.Sprintf("%0900d", 0)
+	for c := 0; c*perCommit < n; c++ {
+		tx, err := l.Begin(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.StopTimer()
-		cpu += cpuTime() - cpu0
-		events += res.Records.Total()
-		disk += dirSize(b, root)
-		b.StartTimer()
+		batch := &event.Batch{Object: fmt.Sprintf("obj-%d", c), End: int64(perCommit)}
+		for i := 0; i < perCommit && c*perCommit+i < n; i++ {
+			k := c*perCommit + i
+			batch.CloudTrail = append(batch.CloudTrail, event.CloudTrail{
+				EventTime: day1.Add(time.Duration(k) * time.Millisecond), EventID: fmt.Sprintf("ev-%09d", k),
+				EventName: names[k%len(names)], EventSource: "s3.amazonaws.com", AWSRegion: "eu-west-1",
+				RecipientAccountID: "012345678901", UserName: fmt.Sprintf("user-%d", k%50), SourceIP: fmt.Sprintf("203.0.113.%d", k%250),
+				Unit: int64(i), Raw: fmt.Sprintf(`{"eventID":"ev-%09d","pad":"%s"}`, k, pad)})
+		}
+		if err := tx.Write(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
-	sec := b.Elapsed().Seconds()
-	b.ReportMetric(float64(events)/sec, "events/s")
-	b.ReportMetric(float64(in)*float64(b.N)/1e6/sec, "gzMB/s")
-	b.ReportMetric(float64(disk)/float64(events), "B/event")
-	b.ReportMetric(float64(in)*float64(b.N)/float64(events), "gzB/event")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(events), "cpu-µs/event")
-}
-
-func dirSize(b *testing.B, root string) int64 {
-	var n int64
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+	var size int64
+	filepath.WalkDir(filepath.Join(root, CloudTrail), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
+			info, _ := d.Info()
+			size += info.Size()
 		}
 		return nil
 	})
-	return n
+	return size
 }
 
-// cpuTime returns the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// BenchmarkCompact merges 100 files of 1,000 events into one: events/s and
+// MB/s of input Parquet.
+func BenchmarkCompact(b *testing.B) {
+	const n = 100_000
+	var size int64
+	var el time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		root := b.TempDir()
+		size = benchLake(b, root, n, 1000)
+		l, err := Open(context.Background(), root, Options{Writer: "c"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		st, err := l.Compact(context.Background(), CompactOptions{TargetSize: 1 << 30})
+		el += time.Since(t0)
+		if err != nil || st.Rows != n || st.FilesOut != 1 {
+			b.Fatalf("%+v %v", st, err)
+		}
+		l.Close()
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(n*b.N)/el.Seconds(), "events/s")
+	b.ReportMetric(float64(size*int64(b.N))/1e6/el.Seconds(), "MB/s")
 }
 
-// discard is a pipeline.Store that keeps nothing.
-type discard struct{}
-
-func (discard) LedgerEntries(context.Context, []string) (map[string]pipeline.LedgerEntry, error) {
-	return nil, nil
+// BenchmarkReaderQuery opens a lake of 100 small files (or one compacted
+// file) and runs a GROUP BY over its 100,000 events: events/s including
+// the open.
+func BenchmarkReaderQuery(b *testing.B) {
+	for _, compacted := range []bool{false, true} {
+		b.Run(fmt.Sprintf("compacted=%v", compacted), func(b *testing.B) {
+			const n = 100_000
+			root := b.TempDir()
+			benchLake(b, root, n, 1000)
+			if compacted {
+				l, err := Open(context.Background(), root, Options{Writer: "c"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := l.Compact(context.Background(), CompactOptions{TargetSize: 1 << 30}); err != nil {
+					b.Fatal(err)
+				}
+				l.Close()
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				r, err := OpenReader(context.Background(), root, QueryOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows, err := r.Query(context.Background(), store.Request{SQL: "SELECT event_name, count(*), count(DISTINCT user_name) FROM cloudtrail GROUP BY 1"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				k := 0
+				for rows.Next() {
+					k++
+				}
+				rows.Close()
+				r.Close()
+				if k != 6 {
+					b.Fatalf("%d groups", k)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }
-
-func (discard) Begin(context.Context) (pipeline.Tx, error) { return discardTx{}, nil }
-
-type discardTx struct{}
-
-func (discardTx) Write(context.Context, *event.Batch) error                { return nil }
-func (discardTx) ForgetObject(context.Context, string) error               { return nil }
-func (discardTx) Commit(context.Context, []ledger.Entry) error             { return nil }
-func (discardTx) Rollback() error                                          { return nil }
-func (discardTx) Flush(context.Context) (map[pipeline.DupKey]int64, error) { return nil, nil }

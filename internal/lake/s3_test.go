@@ -20,9 +20,9 @@ import (
 	"github.com/trawl-project/trawl/internal/pipeline"
 )
 
-// fakeS3 starts an S3-compatible server (gofakes3) with a bucket and
+// lakeS3 starts an S3-compatible server (gofakes3) with a bucket and
 // returns the SDK configuration that reaches it.
-func fakeS3(t testing.TB) (aws.Config, *s3.Client) {
+func lakeS3(t testing.TB) (aws.Config, *s3.Client) {
 	t.Helper()
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
@@ -38,9 +38,9 @@ func fakeS3(t testing.TB) (aws.Config, *s3.Client) {
 	return cfg, cl
 }
 
-// download copies every object under prefix to a local directory, as it
+// downloadLake copies every object under prefix to a local directory, as it
 // would appear to a reader of the bucket.
-func download(t testing.TB, cl *s3.Client, prefix string) string {
+func downloadLake(t testing.TB, cl *s3.Client, prefix string) string {
 	t.Helper()
 	dir := t.TempDir()
 	p := s3.NewListObjectsV2Paginator(cl, &s3.ListObjectsV2Input{Bucket: aws.String("lake"), Prefix: aws.String(prefix)})
@@ -72,13 +72,13 @@ func download(t testing.TB, cl *s3.Client, prefix string) string {
 }
 
 func TestS3LakeEqualsStore(t *testing.T) {
-	cfg, cl := fakeS3(t)
+	cfg, cl := lakeS3(t)
 	target := "s3://lake/org/trawl"
 	l := openLake(t, target, Options{AWS: &cfg, Writer: "w1"})
 	if _, err := ingest(t, l, data(t), pipeline.Config{TxRows: 2000}); err != nil {
 		t.Fatal(err)
 	}
-	checkLake(t, download(t, cl, "org/trawl/"))
+	checkLake(t, downloadLake(t, cl, "org/trawl/"))
 
 	l2 := openLake(t, target, Options{AWS: &cfg, Writer: "w2"})
 	res, err := ingest(t, l2, data(t), pipeline.Config{})
@@ -93,7 +93,7 @@ func TestS3LakeEqualsStore(t *testing.T) {
 func TestS3CrashRecovery(t *testing.T) {
 	for _, stage := range []string{"staged", "manifest", "publishing"} {
 		t.Run(stage, func(t *testing.T) {
-			cfg, cl := fakeS3(t)
+			cfg, cl := lakeS3(t)
 			target := "s3://lake/trawl"
 			l := openLake(t, target, Options{AWS: &cfg, Writer: "w1"})
 			n := 0
@@ -112,7 +112,7 @@ func TestS3CrashRecovery(t *testing.T) {
 			if _, err := ingest(t, l2, data(t), pipeline.Config{TxRows: 1500}); err != nil {
 				t.Fatal(err)
 			}
-			checkLake(t, download(t, cl, "trawl/"))
+			checkLake(t, downloadLake(t, cl, "trawl/"))
 		})
 	}
 }
