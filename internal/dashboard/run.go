@@ -239,7 +239,7 @@ func (d *Dashboard) Filters(ctx context.Context, q Querier, f Filter) (*Filters,
 		col string
 		dst *[]string
 	}{{d.src.account, &out.Accounts}, {d.src.region, &out.Regions}} {
-		sql := "SELECT DISTINCT " + c.col + " FROM " + d.src.table.Name + " WHERE " + cond + " AND " + c.col + " IS NOT NULL ORDER BY 1"
+		sql := "SELECT DISTINCT " + c.col + " FROM " + d.src.table.Name + " WHERE " + cond + " AND " + c.col + " IS NOT NULL ORDER BY " + c.col
 		got, err := store.Collect(ctx, q, store.Request{SQL: sql, Args: args, Timeout: queryTimeout}, func(v any) string { s, _ := v.(string); return s })
 		if err != nil {
 			return nil, fmt.Errorf("dashboard %s: %s values: %w", d.ID, c.col, err)
