@@ -59,6 +59,10 @@ func TestCommandsOnClickHouse(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "event_name") {
 		t.Errorf("schema: exit %d: %s%s", code, out, stderr)
 	}
+	out, stderr, code = trawl(t, nil, "--db", dsn, "schema")
+	if code != 0 || !strings.Contains(out, "guardduty_finding") || strings.Contains(out, "_data") {
+		t.Errorf("schema lists the user tables, not the _data tables behind them: exit %d: %s%s", code, out, stderr)
+	}
 	out, stderr, code = trawl(t, nil, "--db", dsn, "alerts", "list")
 	if code != 0 {
 		t.Errorf("alerts list: exit %d: %s%s", code, out, stderr)

@@ -21,10 +21,7 @@ func openClickHouse(ctx context.Context, opt Options) (*Store, error) {
 }
 
 // chBackend is a ClickHouse store as a Backend.
-type chBackend struct {
-	*clickhouse.Store
-	noAlerts // until the ClickHouse alert store is merged (branch ch3)
-}
+type chBackend struct{ *clickhouse.Store }
 
 func (c chBackend) Begin(ctx context.Context) (pipeline.Tx, error) {
 	tx, err := c.Store.Begin(ctx)
@@ -57,6 +54,3 @@ func (c chBackend) CountOlder(ctx context.Context, table string, before time.Tim
 var errNoPrune = fmt.Errorf("retention on ClickHouse is not in this build")
 
 var _ Backend = chBackend{}
-
-// noAlerts is an alert store that keeps nothing.
-type noAlerts struct{ noSQL }
