@@ -237,7 +237,7 @@ func objects(t *testing.T, dir string) []pipeline.Object {
 	return objs
 }
 
-func count(t *testing.T, q store.Querier, sql string) int64 {
+func count(t testing.TB, q store.Querier, sql string) int64 {
 	t.Helper()
 	rows := collect(t, q, sql)
 	if len(rows) != 1 || len(rows[0]) != 1 {

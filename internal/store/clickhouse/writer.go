@@ -46,8 +46,10 @@ type Tx struct {
 	dups map[ledger.DupKey]int64
 	done bool
 
-	js  jsonBuf
-	ext ctExtracted
+	js      jsonBuf
+	spare   []byte     // the buffer of the previous insert, for reuse
+	pending *insertJob // the insert running in the background
+	ext     ctExtracted
 }
 
 // buffer holds the records of one table until they are written, with the
@@ -189,15 +191,45 @@ func names(t *table) []string {
 	return out
 }
 
-// insert sends the buffered JSON lines into name's _data table.
+// insertJob is an INSERT running in the background.
+type insertJob struct {
+	done chan struct{}
+	body []byte
+	err  error
+}
+
+// insert sends the buffered JSON lines into name's _data table in the
+// background (compressing them there), so that the next batch is
+// encoded while the server stores this one. One insert runs at a time:
+// insert first waits for the previous one.
 func (t *Tx) insert(ctx context.Context, name string) error {
+	if err := t.wait(); err != nil {
+		return err
+	}
 	if len(t.js.b) == 0 {
 		return nil
 	}
 	tb := tableByName(name)
-	err := t.st.c.InsertJSON(ctx, tb.name+"_data", names(tb), t.js.b)
-	t.js.b = t.js.b[:0]
-	return err
+	job := &insertJob{done: make(chan struct{}), body: t.js.b}
+	t.js.b, t.spare = t.spare[:0], nil
+	t.pending = job
+	go func() {
+		defer close(job.done)
+		job.err = t.st.c.InsertJSON(ctx, tb.name+"_data", names(tb), job.body)
+	}()
+	return nil
+}
+
+// wait waits for the running insert, if any, and returns its error.
+func (t *Tx) wait() error {
+	job := t.pending
+	if job == nil {
+		return nil
+	}
+	<-job.done
+	t.pending = nil
+	t.spare = job.body
+	return job.err
 }
 
 var ctTable = tableByName("cloudtrail")
@@ -253,6 +285,10 @@ type ctKey struct {
 // existingEvents returns the keys of recs that are already stored, looked
 // up in the time range of recs (which prunes partitions and granules).
 func (t *Tx) existingEvents(ctx context.Context, recs []event.CloudTrail) (map[ctKey]struct{}, error) {
+	// Rows this Tx inserted before must be visible to the look-up.
+	if err := t.wait(); err != nil {
+		return nil, err
+	}
 	seen := make(map[ctKey]struct{}, len(recs))
 	var lo, hi time.Time
 	ids := make([]string, 0, len(recs))
@@ -339,6 +375,9 @@ func (t *Tx) flushFindings(ctx context.Context) error {
 	ids := make([]string, 0, len(recs))
 	for i := range recs {
 		ids = append(ids, recs[i].ID)
+	}
+	if err := t.wait(); err != nil {
+		return err
 	}
 	seen := map[key]string{}
 	q, err := Bind(`SELECT id, updated_us, severity, "count", archived, type, title FROM guardduty_finding_history_data FINAL WHERE id IN `+inList(ids), nil)
@@ -437,6 +476,9 @@ func (t *Tx) flushDigests(ctx context.Context) error {
 	keys := make([]string, len(recs))
 	for i := range recs {
 		keys[i] = recs[i].DigestS3Object
+	}
+	if err := t.wait(); err != nil {
+		return err
 	}
 	q, err := Bind(`SELECT digest_object FROM cloudtrail_digest_data WHERE digest_object IN `+inList(keys), nil)
 	if err != nil {
@@ -538,6 +580,9 @@ func (t *Tx) ForgetObject(ctx context.Context, object string) error {
 	if err := t.flushWarnings(ctx); err != nil {
 		return err
 	}
+	if err := t.wait(); err != nil {
+		return err
+	}
 	for _, table := range []string{"quarantine_data", "ingest_warning_data"} {
 		if err := t.st.c.Exec(ctx, `ALTER TABLE `+table+` DELETE WHERE object = ?`, object); err != nil {
 			return fmt.Errorf("clearing old %s entries of %s: %w", table, object, err)
@@ -552,8 +597,12 @@ func (t *Tx) Flush(ctx context.Context) (map[ledger.DupKey]int64, error) {
 	for _, f := range []func(context.Context) error{t.flushCloudTrail, t.flushVPCFlow, t.flushFindings, t.flushDigests,
 		t.flushQuarantine, t.flushWarnings, t.flushHits} {
 		if err := f(ctx); err != nil {
+			t.wait() //nolint:errcheck // the first error is returned
 			return nil, err
 		}
+	}
+	if err := t.wait(); err != nil {
+		return nil, err
 	}
 	dups := t.dups
 	t.dups = map[ledger.DupKey]int64{}
@@ -584,6 +633,7 @@ func (t *Tx) Rollback() error {
 		return nil
 	}
 	t.done = true
+	t.wait() //nolint:errcheck // rows already sent are harmless (see above)
 	t.ct.reset()
 	t.vp.reset()
 	t.gd.reset()

@@ -218,6 +218,33 @@ const usersXML = `<?xml version="1.0"?>
 </yandex>
 `
 
+// Server is a clickhouse-server started by StartServer, for programs
+// other than tests (the benchmark tool).
+type Server struct{ s *server }
+
+// StartServer starts a clickhouse-server on free loopback ports with its
+// data in a new temporary directory.
+func StartServer() (*Server, error) {
+	bin := binary()
+	if bin == "" {
+		return nil, fmt.Errorf("clickhouse-server not found at %s (install the clickhouse-server package)", Binary)
+	}
+	s, err := start(bin)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{s}, nil
+}
+
+// URL returns the server's HTTP address, http://127.0.0.1:PORT.
+func (s *Server) URL() string { return s.s.base }
+
+// DataDir returns the directory holding the server's data.
+func (s *Server) DataDir() string { return s.s.dir }
+
+// Stop stops the server and removes its data.
+func (s *Server) Stop() { s.s.stop() }
+
 func start(bin string) (*server, error) {
 	dir, err := os.MkdirTemp("", "trawl-chtest-")
 	if err != nil {
