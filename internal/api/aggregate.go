@@ -138,7 +138,7 @@ func (a *API) histogram(w http.ResponseWriter, r *http.Request) error {
 		return a.writeHistogram(w, d, t, from, to, n, counts, 0, start)
 	}
 	ms := chooseInterval(from, to, n).Milliseconds()
-	sql := fmt.Sprintf("SELECT %s AS t_ms, count(*) FROM %s WHERE %s GROUP BY 1", search.BucketExprFor(q.c.Dialect, t.Time, time.Duration(ms)*time.Millisecond), t.Name, q.c.Where)
+	sql := fmt.Sprintf("SELECT %s AS t_ms, count(*) FROM %s WHERE %s GROUP BY t_ms", search.BucketExprFor(q.c.Dialect, t.Time, time.Duration(ms)*time.Millisecond), t.Name, q.c.Where)
 	rows, err := a.run(r.Context(), d, sql, q.c.Args)
 	if err != nil {
 		return fmt.Errorf("histogram of %s: %w", t.Name, err)

@@ -49,7 +49,12 @@ func (a *API) fieldsClickHouse(r *http.Request, d *debugSQL, q *query, cols []st
 		for rows.Next() {
 			v := rows.Values()
 			n := toInt(v[1])
-			out[i].Top = append(out[i].Top, topValue{Value: typedValue(t, c, v[0]), Count: n})
+			val := v[0]
+			if x, ok := val.(int64); ok && t.ColumnType(c) == "bool" {
+				// A boolean column is a UInt8: its alias reads as a number.
+				val = x != 0
+			}
+			out[i].Top = append(out[i].Top, topValue{Value: typedValue(t, c, val), Count: n})
 			shown += n
 		}
 		err = rows.Err()
