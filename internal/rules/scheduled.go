@@ -501,7 +501,22 @@ func (r *Rule) run(ctx context.Context, q store.Querier, sql string, args []any,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 	}
-	sort.Slice(hits, func(i, j int) bool { return hits[i].DedupKey < hits[j].DedupKey })
+	// By key, then in time: the store returns groups in any order, and
+	// recording a key's windows out of time order could join or split its
+	// alerts differently from one run (or store) to the next.
+	sort.Slice(hits, func(i, j int) bool {
+		a, b := &hits[i], &hits[j]
+		if a.DedupKey != b.DedupKey {
+			return a.DedupKey < b.DedupKey
+		}
+		if !a.First.Equal(b.First) {
+			return a.First.Before(b.First)
+		}
+		if !a.Last.Equal(b.Last) {
+			return a.Last.Before(b.Last)
+		}
+		return a.Fields["window_start"] < b.Fields["window_start"]
+	})
 	return hits, nil
 }
 

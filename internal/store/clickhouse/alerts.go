@@ -63,7 +63,7 @@ const maxHitIDs = 1000
 // lockLease is the age after which the alert lock is taken to be stale;
 // claimLease is how long a worker's claim on a delivery keeps other
 // workers from taking it.
-const (
+var (
 	lockLease  = 2 * time.Minute
 	claimLease = 5 * time.Minute
 )
@@ -180,11 +180,19 @@ FROM (
 
 // deliveryCore is every outbox row with its current state, times in
 // microseconds.
-func deliveryCore(p string) string {
+func deliveryCore(p string) string { return deliveryCoreOf(p, "") }
+
+// deliveryCoreOf is deliveryCore of the ids that match ids (a condition on
+// id, or "" for all), applied to both sides of the join.
+func deliveryCoreOf(p, ids string) string {
+	where := ""
+	if ids != "" {
+		where = " WHERE " + ids
+	}
 	return `SELECT id, alert_id, notifier, reason, if(st = '', 'pending', st) AS status, attempts, created_us,
   if(st = '', created_us, next_us) AS next_at_us, last_attempt_us, delivered_us, last_error
-FROM ` + p + `alert_outbox_data ANY LEFT JOIN (
-  SELECT id, status AS st, attempts, next_us, last_attempt_us, delivered_us, last_error FROM ` + p + `alert_delivery FINAL) USING id`
+FROM (SELECT id, alert_id, notifier, reason, created_us FROM ` + p + `alert_outbox_data` + where + `) ANY LEFT JOIN (
+  SELECT id, status AS st, attempts, next_us, last_attempt_us, delivered_us, last_error FROM ` + p + `alert_delivery FINAL` + where + `) USING id`
 }
 
 // alertTables creates the alert tables on first use (not on a read-only
@@ -799,14 +807,14 @@ type deliveryRow struct {
 	lastAttempt, delivered, lastEr any
 }
 
-// currentDeliveries returns the state of deliveries (those selected by
-// where, over the delivery view).
-func (s *Store) currentDeliveries(ctx context.Context, where string) (map[int64]deliveryRow, error) {
+// currentDeliveries returns the state of deliveries: those whose id
+// matches ids ("" for all) selected by where.
+func (s *Store) currentDeliveries(ctx context.Context, ids, where string) (map[int64]deliveryRow, error) {
 	if err := s.alertTables(ctx); err != nil {
 		return nil, err
 	}
 	out := map[int64]deliveryRow{}
-	err := s.each(ctx, `SELECT id, status, attempts, next_at_us, last_attempt_us, delivered_us, last_error FROM (`+deliveryCore("")+`) `+where,
+	err := s.each(ctx, `SELECT id, status, attempts, next_at_us, last_attempt_us, delivered_us, last_error FROM (`+deliveryCoreOf("", ids)+`) `+where,
 		func(v []any) error {
 			out[i64(v[0])] = deliveryRow{status: str(v[1]), attempts: i64(v[2]), next: i64(v[3]), lastAttempt: v[4], delivered: v[5], lastEr: v[6]}
 			return nil
@@ -819,7 +827,7 @@ var deliveryStateCols = []string{"id", "status", "attempts", "next_us", "last_at
 // MarkDelivered records that delivery id was sent at at. A delivered row
 // is never returned by DueDeliveries again.
 func (s *Store) MarkDelivered(ctx context.Context, id int64, attempts int, at time.Time) error {
-	cur, err := s.currentDeliveries(ctx, fmt.Sprintf("WHERE id = %d", id))
+	cur, err := s.currentDeliveries(ctx, fmt.Sprintf("id = %d", id), "")
 	if err != nil {
 		return fmt.Errorf("marking delivery %d delivered: %w", id, err)
 	}
@@ -843,7 +851,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, at, next 
 	if next.IsZero() {
 		status, next = string(alert.Failed), at
 	}
-	cur, err := s.currentDeliveries(ctx, fmt.Sprintf("WHERE id = %d", id))
+	cur, err := s.currentDeliveries(ctx, fmt.Sprintf("id = %d", id), "")
 	if err != nil {
 		return fmt.Errorf("recording a failed attempt of delivery %d: %w", id, err)
 	}
@@ -865,11 +873,11 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, attempts int, at, next 
 // RetryFailed makes failed deliveries pending again (all when ids is
 // empty), to be sent at the worker's next pass; it returns how many.
 func (s *Store) RetryFailed(ctx context.Context, ids []int64) (int64, error) {
-	where := `WHERE status = 'failed'`
+	in := ""
 	if len(ids) > 0 {
-		where += ` AND id IN ` + literalList(ids)
+		in = `id IN ` + literalList(ids)
 	}
-	cur, err := s.currentDeliveries(ctx, where)
+	cur, err := s.currentDeliveries(ctx, in, `WHERE status = 'failed'`)
 	if err != nil {
 		return 0, fmt.Errorf("retrying failed deliveries: %w", err)
 	}

@@ -38,7 +38,7 @@ func record(t *testing.T, st *clickhouse.Store, hits ...event.Hit) (int, int) {
 	return c, u
 }
 
-func count(t *testing.T, st *clickhouse.Store, sql string) int64 {
+func countOf(t *testing.T, st *clickhouse.Store, sql string) int64 {
 	t.Helper()
 	rows := collect(t, st, sql)
 	if len(rows) != 1 || len(rows[0]) != 1 {
@@ -91,7 +91,7 @@ func TestAlertSuppression(t *testing.T) {
 	if err != nil || closed.Status != alert.Closed || closed.Note != "looking" || closed.ClosedAt.IsZero() || closed.Count != 2 {
 		t.Fatalf("closed alert %+v, %v", closed, err)
 	}
-	if n := count(t, st, `SELECT count(*) FROM alert`); n != 4 {
+	if n := countOf(t, st, `SELECT count(*) FROM alert`); n != 4 {
 		t.Errorf("%d alerts, want 4", n)
 	}
 	// The view has DuckDB's columns.
@@ -126,7 +126,7 @@ func TestRecordHitsTwice(t *testing.T) {
 	if c, u := record(t, st, hits...); c != 6 || u != 45 {
 		t.Fatalf("first run: created %d updated %d", c, u)
 	}
-	before := count(t, st, `SELECT toInt64(sum("count")) FROM alert`)
+	before := countOf(t, st, `SELECT toInt64(sum("count")) FROM alert`)
 	if before != 53 {
 		t.Fatalf("counted %d records, want 53", before)
 	}
@@ -136,7 +136,7 @@ func TestRecordHitsTwice(t *testing.T) {
 	if c, u := record(t, st, hits...); c != 0 || u != 0 {
 		t.Fatalf("second run: created %d updated %d, want nothing", c, u)
 	}
-	if after := count(t, st, `SELECT toInt64(sum("count")) FROM alert`); after != before {
+	if after := countOf(t, st, `SELECT toInt64(sum("count")) FROM alert`); after != before {
 		t.Errorf("count %d after the second run, %d before", after, before)
 	}
 	thr2 := hit("thr", "alice", t0.Add(2*time.Minute), "e3", "e4")
@@ -145,7 +145,7 @@ func TestRecordHitsTwice(t *testing.T) {
 	if _, u := record(t, st, thr2); u != 1 {
 		t.Fatalf("overlapping threshold hit updated %d", u)
 	}
-	if n := count(t, st, `SELECT "count" FROM alert WHERE rule_id = 'thr'`); n != 4 {
+	if n := countOf(t, st, `SELECT "count" FROM alert WHERE rule_id = 'thr'`); n != 4 {
 		t.Errorf("threshold alert counts %d, want 4", n)
 	}
 }
@@ -194,7 +194,7 @@ func TestOutboxStates(t *testing.T) {
 	if len(all) != 2 || all[0].ID != 2 || all[0].Status != alert.Delivered || all[0].DeliveredAt.IsZero() || all[1].Attempts != 2 {
 		t.Fatalf("all deliveries %+v", all)
 	}
-	if n := count(t, st, `SELECT count(*) FROM alert_outbox WHERE status = 'delivered' AND delivered_at IS NOT NULL`); n != 1 {
+	if n := countOf(t, st, `SELECT count(*) FROM alert_outbox WHERE status = 'delivered' AND delivered_at IS NOT NULL`); n != 1 {
 		t.Errorf("alert_outbox view: %d delivered", n)
 	}
 }
@@ -226,17 +226,17 @@ func TestAlertReminders(t *testing.T) {
 	st.SetAlertOptions(clickhouse.AlertOptions{Route: route})
 	record(t, st, hit("r", "k", t0, "e1"))
 	record(t, st, hit("r", "k", t0.Add(time.Minute), "e2"))
-	if n := count(t, st, `SELECT count(*) FROM alert_outbox`); n != 1 {
+	if n := countOf(t, st, `SELECT count(*) FROM alert_outbox`); n != 1 {
 		t.Fatalf("%d deliveries without reminders, want the creation's only", n)
 	}
 	st.SetAlertOptions(clickhouse.AlertOptions{Route: route, RemindAfter: time.Microsecond})
 	record(t, st, hit("r", "k", t0.Add(2*time.Minute), "e3"), hit("r", "k", t0.Add(3*time.Minute), "e4"))
-	if n := count(t, st, `SELECT count(*) FROM alert_outbox WHERE reason = 'reminder' AND notifier = 'slack' AND alert_id = 1`); n != 1 {
+	if n := countOf(t, st, `SELECT count(*) FROM alert_outbox WHERE reason = 'reminder' AND notifier = 'slack' AND alert_id = 1`); n != 1 {
 		t.Errorf("%d reminders, want 1 (one per call, not per hit)", n)
 	}
 	st.SetAlertOptions(clickhouse.AlertOptions{Route: route, RemindAfter: time.Hour})
 	record(t, st, hit("r", "k", t0.Add(4*time.Minute), "e5"))
-	if n := count(t, st, `SELECT count(*) FROM alert_outbox`); n != 2 {
+	if n := countOf(t, st, `SELECT count(*) FROM alert_outbox`); n != 2 {
 		t.Errorf("%d deliveries; a reminder came before remind_after", n)
 	}
 }

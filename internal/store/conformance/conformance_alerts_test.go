@@ -497,3 +497,88 @@ func TestBackfillConformance(t *testing.T) {
 	same(t, "alerts after backfill", alerts[0], alerts[1])
 	t.Logf("%d hits, %d alerts alike", len(hits[0]), len(alerts[0]))
 }
+
+// TestPruneConformance stores CloudTrail events, flows and finding versions
+// over five days in both stores, prunes every prunable table at a cutoff
+// inside the fourth day and compares what each store counted, deleted and
+// kept. On ClickHouse the days before the cutoff's go by DROP PARTITION,
+// the rest by a DELETE mutation.
+func TestPruneConformance(t *testing.T) {
+	ctx := context.Background()
+	duck, ch := freshStores(t)
+	day0 := time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC)
+	b := &event.Batch{Object: "prune-test"}
+	for i := range 60 {
+		at := day0.Add(time.Duration(i) * 2 * time.Hour)
+		e, err := ruletest.CloudTrail(map[string]any{"eventSource": "ec2.amazonaws.com", "eventName": fmt.Sprintf("Describe%d", i%7)}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Unit = int64(b.Rows())
+		b.CloudTrail = append(b.CloudTrail, e)
+		f, err := ruletest.Flow(map[string]any{"srcaddr": "10.0.0.1", "dstport": i}, at.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Unit = int64(b.Rows())
+		b.VPCFlow = append(b.VPCFlow, f)
+		id := fmt.Sprintf("f%d", i%9) // updated until day 2, then g…
+		if i >= 30 {
+			id = fmt.Sprintf("g%d", i%4)
+		}
+		g, err := ruletest.Finding(map[string]any{"id": id, "severity": 2 + i%6}, at.Add(2*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Unit = int64(b.Rows())
+		b.Findings = append(b.Findings, g)
+	}
+	if err := ruletest.Store(ctx, duck, b); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pipelineStore(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeBatch(ctx, ps, b); err != nil {
+		t.Fatal(err)
+	}
+	before := day0.Add(3*24*time.Hour + 12*time.Hour + 30*time.Second + 500*time.Millisecond)
+	for _, table := range clickhouse.PruneTables() {
+		col := duckdb.Prunable[table]
+		var older, pruned, left [2]int64
+		for i, st := range []interface {
+			store.Querier
+			CountOlder(context.Context, string, time.Time) (int64, error)
+			Prune(context.Context, string, time.Time) (int64, error)
+		}{duck, ch} {
+			if older[i], err = st.CountOlder(ctx, table, before); err != nil {
+				t.Fatalf("%s: %v", table, err)
+			}
+			if pruned[i], err = st.Prune(ctx, table, before); err != nil {
+				t.Fatalf("%s: %v", table, err)
+			}
+			rows := query(t, st, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s IS NOT NULL AND %s < ?`, table, col, col), before)
+			if rows[0][0] != int64(0) {
+				t.Errorf("%s: %v rows older than the cutoff left in store %d", table, rows[0][0], i)
+			}
+			n, ok := query(t, st, `SELECT count(*) FROM `+table)[0][0].(int64)
+			if !ok {
+				t.Fatalf("%s: count(*) is not an int64", table)
+			}
+			left[i] = n
+		}
+		same(t, table+": counted", older[0], older[1])
+		same(t, table+": pruned", pruned[0], pruned[1])
+		same(t, table+": left", left[0], left[1])
+		t.Logf("%s: %d older, %d pruned, %d left", table, older[0], pruned[0], left[0])
+		if table == "cloudtrail" && (pruned[0] == 0 || left[0] == 0) {
+			t.Fatalf("cloudtrail: pruned %d, left %d: the cutoff tests nothing", pruned[0], left[0])
+		}
+	}
+	// The whole days went as partitions: none older than the cutoff's day.
+	rows := query(t, ch, `SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'cloudtrail_data' AND active AND partition < '20261031'`)
+	if rows[0][0] != int64(0) {
+		t.Errorf("%v parts of days before the cutoff left", rows[0][0])
+	}
+}
