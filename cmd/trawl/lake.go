@@ -93,7 +93,7 @@ func (a lakeAWSFlags) load(ctx context.Context, target string) (*aws.Config, err
 	if !strings.HasPrefix(target, "s3://") {
 		return nil, nil
 	}
-	cfg, err := awsFlags{region: a.region, profile: a.profile, endpoint: a.endpoint}.load(ctx)
+	cfg, err := awsFlags(a).load(ctx)
 	if err != nil {
 		return nil, &exitError{code: exitFailure, err: err}
 	}
@@ -105,6 +105,7 @@ func newLakeCompactCmd(e *env) *cobra.Command {
 	var minAge time.Duration
 	var tables []string
 	var dryRun bool
+	var workers int
 	var aws lakeAWSFlags
 	cmd := &cobra.Command{
 		Use:   "compact --lake DIR|s3://BUCKET/PREFIX",
@@ -141,7 +142,7 @@ alone); run one compact per lake at a time.`,
 					return usageError("--table: unknown table %q (cloudtrail, vpcflow or guardduty)", t)
 				}
 			}
-			opt.MinAge, opt.Tables, opt.DryRun = minAge, tables, dryRun
+			opt.MinAge, opt.Tables, opt.DryRun, opt.Workers = minAge, tables, dryRun, workers
 			ctx := cmd.Context()
 			cfg, err := aws.load(ctx, target)
 			if err != nil {
@@ -178,6 +179,7 @@ alone); run one compact per lake at a time.`,
 	f.DurationVar(&minAge, "min-age", 10*time.Minute, "merge only files at least this old")
 	f.StringSliceVar(&tables, "table", nil, "compact only these tables (default: all)")
 	f.BoolVar(&dryRun, "dry-run", false, "print what would be merged without changing anything")
+	f.IntVar(&workers, "workers", 0, "merges run at once (default: the number of CPUs)")
 	aws.add(cmd)
 	return cmd
 }
@@ -192,7 +194,7 @@ type lakeQueryFlags struct {
 func addLakeQueryFlags(cmd *cobra.Command) *lakeQueryFlags {
 	var q lakeQueryFlags
 	f := cmd.Flags()
-	f.StringVar(&q.target, "lake", "", "query a Parquet lake (a directory or s3://bucket/prefix) instead of the database: views cloudtrail, vpcflow, guardduty (docs/lake.md)")
+	f.StringVar(&q.target, "lake", "", "query a Parquet lake (a directory or s3://bucket/prefix) instead of the database: views cloudtrail, vpcflow, guardduty (every version), guardduty_finding (docs/lake.md)")
 	f.StringVar(&q.since, "since", "", "with --lake: only rows from this time (a date, an RFC 3339 time, or an age such as 7d); only those partitions are read")
 	f.StringVar(&q.until, "until", "", "with --lake: only rows before this time (exclusive; same forms as --since)")
 	f.StringVar(&q.cache, "cache-dir", "", "with an s3:// --lake: where downloaded files are kept (default: the user cache directory)")

@@ -11,9 +11,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,6 +48,8 @@ type CompactOptions struct {
 	Tables []string
 	// DryRun plans without writing or deleting anything.
 	DryRun bool
+	// Workers is how many merges run at once (default GOMAXPROCS).
+	Workers int
 
 	// crash, in tests, is called at the stages of one merge ("staged",
 	// "manifest", "deleting", "publishing"); an error simulates a crash
@@ -113,6 +117,14 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 		return st, fmt.Errorf("compacting: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	// Plan every merge, then run them on Workers goroutines.
+	type job struct {
+		t   Table
+		dir string
+		bin []sizedFile
+		seq uint64
+	}
+	var jobs []job
 	for _, t := range Tables() {
 		if len(opt.Tables) > 0 && !slices.Contains(opt.Tables, t.Name) {
 			continue
@@ -132,20 +144,56 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 					st.BytesIn += f.size
 				}
 				st.FilesOut++
-				if opt.DryRun {
-					continue
-				}
-				out, err := l.merge(ctx, tmp, t, dir, bin, seq, opt)
-				if err != nil {
-					return st, err
-				}
+				jobs = append(jobs, job{t, dir, bin, seq})
 				seq++
-				st.BytesOut += out.Bytes
-				st.Rows += out.Rows
 			}
 		}
 	}
-	return st, nil
+	if opt.DryRun || len(jobs) == 0 {
+		return st, nil
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		next  = make(chan job)
+	)
+	for range min(workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				out, err := l.merge(ctx, tmp, j.t, j.dir, j.bin, j.seq, opt)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+					cancel()
+				}
+				if err == nil {
+					st.BytesOut += out.Bytes
+					st.Rows += out.Rows
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return st, first
 }
 
 type sizedFile struct {

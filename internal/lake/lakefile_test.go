@@ -46,8 +46,10 @@ func writeFile(t *testing.T, db *sql.DB, root string, k Key, writer string, seq 
 			e = quoteLit(k.Account)
 		case "aws_region":
 			e = quoteLit(k.Region)
-		case "event_id", "id", "raw":
+		case "event_id", "id":
 			e = fmt.Sprintf("'%s-' || i", k.Table)
+		case "raw":
+			e = `'{"eventVersion":"1.0' || (i % 10) || '","requestParameters":' || CASE WHEN i % 2 = 0 THEN '{"bucketName":"b"}' ELSE 'null' END || '}'`
 		default:
 			switch c.Type {
 			case schema.String:

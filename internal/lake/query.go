@@ -51,7 +51,8 @@ type QueryOptions struct {
 
 // Reader queries a lake through an in-memory DuckDB with one view per
 // table (cloudtrail, vpcflow, guardduty) over the table's Parquet files,
-// read with hive_partitioning. It implements store.Querier.
+// read with hive_partitioning, and guardduty_finding, the latest version
+// of each finding. It implements store.Querier.
 type Reader struct {
 	db *sql.DB
 	// Files is how many data files each table's view reads.
@@ -101,6 +102,62 @@ func duckType(t schema.Type) string {
 		return "DOUBLE"
 	}
 	return "VARCHAR"
+}
+
+// ctText and ctJSON are the cloudtrail view's columns computed from raw
+// at query time, as the DuckDB store's cloudtrail view computes them
+// (internal/store/duckdb/schema.go, ctText and ctComputed; a test compares
+// the two views' columns): text members, from one parse of raw per row,
+// converted by expr from their text (%s), and JSON members.
+var ctText = []struct{ name, typ, path, expr string }{
+	{"event_version", "VARCHAR", "$.eventVersion", "%s"},
+	{"user_principal_id", "VARCHAR", "$.userIdentity.principalId", "%s"},
+	{"session_created_at", "TIMESTAMPTZ", "$.userIdentity.sessionContext.attributes.creationDate",
+		`coalesce(try_strptime(%[1]s, '%%Y%%m%%dT%%H%%M%%SZ')::TIMESTAMPTZ, TRY_CAST(%[1]s AS TIMESTAMPTZ))`},
+	{"request_id", "VARCHAR", "$.requestID", "%s"},
+	{"api_version", "VARCHAR", "$.apiVersion", "%s"},
+	{"tls_version", "VARCHAR", "$.tlsDetails.tlsVersion", "%s"},
+	{"tls_cipher_suite", "VARCHAR", "$.tlsDetails.cipherSuite", "%s"},
+	{"tls_client_host", "VARCHAR", "$.tlsDetails.clientProvidedHostHeader", "%s"},
+}
+
+var ctJSON = []struct{ name, path string }{
+	{"resources", "$.resources"},
+	{"request_parameters", "$.requestParameters"},
+	{"response_elements", "$.responseElements"},
+	{"additional_event_data", "$.additionalEventData"},
+	{"service_event_details", "$.serviceEventDetails"},
+	{"insight_details", "$.insightDetails"},
+}
+
+// ctComputedCols returns the select expressions of the computed columns;
+// they read trawl_s, the text members parsed once per row (ctParse).
+func ctComputedCols(empty bool) []string {
+	var out []string
+	for i, v := range ctText {
+		e := fmt.Sprintf("CAST(NULL AS %s) AS %s", v.typ, v.name)
+		if !empty {
+			e = fmt.Sprintf("CAST(%s AS %s) AS %s", fmt.Sprintf(v.expr, fmt.Sprintf("trawl_s[%d]", i+1)), v.typ, v.name)
+		}
+		out = append(out, e)
+	}
+	for _, v := range ctJSON {
+		e := fmt.Sprintf("CAST(NULL AS JSON) AS %s", v.name)
+		if !empty {
+			e = fmt.Sprintf("CAST(nullif(json_extract(raw, '%s'), 'null'::JSON) AS JSON) AS %s", v.path, v.name)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// ctParse wraps a relation with trawl_s, raw's text members (ctText).
+func ctParse(from string) string {
+	paths := make([]string, len(ctText))
+	for i, v := range ctText {
+		paths[i] = quoteLit(v.path)
+	}
+	return fmt.Sprintf("(SELECT *, json_extract_string(CAST(raw AS VARCHAR), [%s]) AS trawl_s FROM %s)", strings.Join(paths, ", "), from)
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -157,13 +214,20 @@ func OpenReader(ctx context.Context, target string, opt QueryOptions) (*Reader, 
 			return nil, fmt.Errorf("lake %s: creating view %s: %w", target, t.Name, err)
 		}
 	}
+	// The DuckDB store's current state of GuardDuty findings: the latest
+	// version of each (guardduty holds every version).
+	if _, err := r.db.ExecContext(ctx, `CREATE VIEW guardduty_finding AS
+SELECT * FROM guardduty QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, ingested_at DESC) = 1`); err != nil {
+		r.db.Close()
+		return nil, fmt.Errorf("lake %s: creating view guardduty_finding: %w", target, err)
+	}
 	return r, nil
 }
 
-// readParquet returns the read_parquet call of a table's files (src: a
+// parquetSource returns the read_parquet call of a table's files (src: a
 // quoted glob or list) with hive partitioning, the partition keys typed
 // VARCHAR.
-func readParquet(t Table, src string) string {
+func parquetSource(t Table, src string) string {
 	types := make([]string, len(t.Partitions))
 	for i, p := range t.Partitions {
 		types[i] = quoteLit(p) + ": VARCHAR"
@@ -179,7 +243,7 @@ func viewSQL(ctx context.Context, db *sql.DB, t Table, src string, opt QueryOpti
 	have := map[string]bool{}
 	from := ""
 	if src != "" {
-		from = readParquet(t, src)
+		from = parquetSource(t, src)
 		rows, err := db.QueryContext(ctx, "DESCRIBE SELECT * FROM "+from)
 		if err != nil {
 			return "", fmt.Errorf("reading the schema of %s's files: %w", t.Name, err)
@@ -202,6 +266,9 @@ func viewSQL(ctx context.Context, db *sql.DB, t Table, src string, opt QueryOpti
 	used := map[string]bool{}
 	for _, c := range baseColumns(t.Name) {
 		typ := duckType(c.Type)
+		if t.Name == CloudTrail && c.Name == "raw" {
+			cols = append(cols, ctComputedCols(src == "" || !have["raw"])...)
+		}
 		switch {
 		case slices.Contains(t.Partitions, c.Name) && src != "":
 			cols = append(cols, quoteIdent(c.Name)) // the path carries it
@@ -237,6 +304,9 @@ func viewSQL(ctx context.Context, db *sql.DB, t Table, src string, opt QueryOpti
 			where = append(where, fmt.Sprintf("dt <= '%s'", opt.Until.UTC().Format(time.DateOnly)),
 				fmt.Sprintf("%s < '%s'", tc, opt.Until.UTC().Format(time.RFC3339Nano)))
 		}
+	}
+	if t.Name == CloudTrail && src != "" && have["raw"] {
+		from = ctParse(from)
 	}
 	v := fmt.Sprintf("CREATE VIEW %s AS SELECT\n  %s\nFROM %s", quoteIdent(t.Name), strings.Join(cols, ",\n  "), from)
 	if len(where) > 0 {

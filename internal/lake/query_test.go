@@ -18,14 +18,17 @@ import (
 	"net/http/httptest"
 
 	"github.com/trawl-project/trawl/internal/store"
+	duckstore "github.com/trawl-project/trawl/internal/store/duckdb"
 )
 
 var day1 = time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)
 
 // fixture writes a small lake: cloudtrail in two partitions (one of an
 // account with a leading zero, one with no region), vpcflow in two hours,
-// guardduty empty. It returns the root and the files.
-func fixture(t *testing.T) (string, []string) {
+// guardduty empty unless findings is true. It returns the root and the
+// files.
+func fixture(t *testing.T, findings ...bool) (string, []string) {
+	withFindings := len(findings) > 0 && findings[0]
 	db := testDB(t)
 	root := t.TempDir()
 	files := []string{
@@ -34,6 +37,12 @@ func fixture(t *testing.T) (string, []string) {
 		writeFile(t, db, root, Key{CloudTrail, "222222222222", "", day1.AddDate(0, 0, 1)}, "w1", 2, 150, 30),
 		writeFile(t, db, root, Key{VPCFlow, "1", "us-east-1", day1}, "w1", 3, 0, 20),
 		writeFile(t, db, root, Key{VPCFlow, "1", "us-east-1", day1.Add(time.Hour)}, "w1", 4, 20, 20),
+	}
+	if withFindings {
+		// Two versions of findings 0-9, a day apart, and one of 10-14.
+		files = append(files,
+			writeFile(t, db, root, Key{GuardDuty, "1", "us-east-1", day1}, "w1", 5, 0, 15),
+			writeFile(t, db, root, Key{GuardDuty, "1", "us-east-1", day1.AddDate(0, 0, 1)}, "w1", 6, 0, 10))
 	}
 	// Not data files of the layout: never read.
 	os.MkdirAll(filepath.Join(root, "_trawl", "staging"), 0o755)
@@ -87,25 +96,37 @@ func TestReaderLocal(t *testing.T) {
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("vpcflow %v, want %v", got, want)
 	}
-	// Each view has the DuckDB table's columns, typed, in order, then the
-	// partition keys it does not hold already.
+	// Each view has the columns of the DuckDB store's table or view (names,
+	// types, order; without its internal columns), then the partition keys
+	// it does not hold already.
+	duck, err := duckstore.Open(ctx, filepath.Join(t.TempDir(), "t.duckdb"), duckstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
 	for _, tb := range Tables() {
-		var wantCols []string
-		for _, c := range baseColumns(tb.Name) {
-			wantCols = append(wantCols, c.Name+" "+strings.Replace(duckType(c.Type), "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", 1))
+		duckName := map[string]string{CloudTrail: "cloudtrail", VPCFlow: "vpcflow", GuardDuty: "guardduty_finding_history"}[tb.Name]
+		colsOf := func(q store.Querier, table string) []string {
+			var out []string
+			for _, row := range collect(t, q, `SELECT column_name || ' ' || data_type FROM information_schema.columns WHERE table_name = '`+table+`' AND column_name NOT IN ('spill_id', 'text_block') ORDER BY ordinal_position`) {
+				out = append(out, row[0])
+			}
+			return out
 		}
+		wantCols := colsOf(duck, duckName)
 		for _, p := range tb.Partitions {
 			if !slices.ContainsFunc(baseColumns(tb.Name), func(c Column) bool { return c.Name == p }) {
 				wantCols = append(wantCols, p+" VARCHAR")
 			}
 		}
-		var gotCols []string
-		for _, row := range collect(t, r, `SELECT column_name || ' ' || data_type FROM information_schema.columns WHERE table_name = '`+tb.Name+`' ORDER BY ordinal_position`) {
-			gotCols = append(gotCols, row[0])
+		if got := colsOf(r, tb.Name); !slices.Equal(got, wantCols) || len(got) < 20 {
+			t.Errorf("%s columns:\n got %v\nwant %v", tb.Name, got, wantCols)
 		}
-		if !slices.Equal(gotCols, wantCols) {
-			t.Errorf("%s columns:\n got %v\nwant %v", tb.Name, gotCols, wantCols)
-		}
+	}
+	// Computed columns read raw.
+	got = collect(t, r, `SELECT count(*) FILTER (WHERE request_parameters IS NULL), count(*) FILTER (WHERE event_version IS NULL), max(request_parameters->>'$.bucketName'), max(event_version) FROM cloudtrail`)
+	if want := []string{"90", "0", "b", "1.09"}; !slices.Equal(got[0], want) {
+		t.Errorf("computed columns of raw without those members: %v", got[0])
 	}
 	// Several statements, like trawl query.
 	n := 0
@@ -120,6 +141,20 @@ func TestReaderLocal(t *testing.T) {
 	})
 	if err != nil || n != 2 {
 		t.Errorf("QueryEach: %d results, %v", n, err)
+	}
+}
+
+func TestReaderFindings(t *testing.T) {
+	root, _ := fixture(t, true)
+	r, err := OpenReader(context.Background(), root, QueryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got := collect(t, r, `SELECT (SELECT count(*) FROM guardduty), (SELECT count(*) FROM guardduty_finding),
+		(SELECT count(*) FROM guardduty_finding WHERE updated_at >= '2024-03-06'), (SELECT count(DISTINCT id) FROM guardduty_finding)`)
+	if want := []string{"25", "15", "10", "15"}; !slices.Equal(got[0], want) {
+		t.Errorf("guardduty versions, current, current of day 2, ids: %v, want %v", got[0], want)
 	}
 }
 

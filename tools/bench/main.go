@@ -57,6 +57,7 @@ func main() {
 	skipBaseline := flag.Bool("skip-duckdb", false, "skip DuckDB's own load")
 	s3 := flag.Bool("s3", true, "also ingest the CloudTrail data set from an S3-compatible server in this process (gofakes3)")
 	big := flag.Int("big", 2000, "CloudTrail records of 256 KB in one file, ingested for peak memory (0 skips)")
+	lakeq := flag.Bool("lake-query", true, "also time trawl query --lake and trawl lake compact over the CloudTrail data set written as a lake (tools/bench/lakeq.go)")
 	repeat := flag.Int("repeat", 1, "end-to-end ingests with enrichment off and on, alternately, each reported as the fastest of this many")
 	lakeOnly := flag.Bool("lake", false, "only the Parquet lake ingest (tools/bench/lake.go), skipping the rest")
 	osOnly := flag.Bool("opensearch", false, "only measure the OpenSearch sink (tools/bench/opensearch.go)")
@@ -181,6 +182,9 @@ func main() {
 	}
 	if *big > 0 {
 		bigRecords(bin, *dir, *big)
+	}
+	if *lakeq {
+		lakeQuery(ctx, bin, ctDir)
 	}
 }
 
