@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -110,10 +111,8 @@ func (s *Sink) bulk(ctx context.Context, c *chunk) error {
 		if wait <= 0 {
 			wait = s.backoff(attempt)
 		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return fmt.Errorf("opensearch: waiting to resend %d documents: %w", len(retry), ctx.Err())
+		if err := s.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("opensearch: waiting to resend %d documents: %w", len(retry), err)
 		}
 		if len(retry) != len(items) {
 			// Rebuild the body from the documents still to send.
@@ -147,7 +146,7 @@ func (s *Sink) attempt(ctx context.Context, body []byte, items []item) (time.Dur
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	s.addStats(Stats{Requests: 1})
-	res, err := s.client.Perform(req)
+	res, data, err := s.do(req)
 	all := func(err error) []retryItem {
 		r := make([]retryItem, len(items))
 		for i, it := range items {
@@ -162,11 +161,6 @@ func (s *Sink) attempt(ctx context.Context, body []byte, items []item) (time.Dur
 		// A connection failure: the request may or may not have been
 		// applied; sending it again is safe as every document has an id.
 		return 0, all(fmt.Errorf("_bulk: %w", err)), nil
-	}
-	data, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		return 0, all(fmt.Errorf("_bulk response: %w", err)), nil
 	}
 	if retryableStatus(res.StatusCode) {
 		return retryAfter(res.Header.Get("Retry-After")),
@@ -229,6 +223,25 @@ func (s *Sink) attempt(ctx context.Context, body []byte, items []item) (time.Dur
 	return 0, retry, nil
 }
 
+// do sends req through the transport and reads the whole response.
+func (s *Sink) do(req *http.Request) (*http.Response, []byte, error) {
+	res, err := s.client.Stream(req)
+	if res != nil && res.Body != nil {
+		data, rerr := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err == nil && rerr != nil {
+			err = fmt.Errorf("reading the response: %w", rerr)
+		}
+		if err == nil {
+			return res, data, nil
+		}
+	}
+	if err == nil {
+		err = errors.New("no response")
+	}
+	return nil, nil, err
+}
+
 func (s *Sink) addStats(d Stats) {
 	s.mu.Lock()
 	s.stats.Docs += d.Docs
@@ -237,6 +250,18 @@ func (s *Sink) addStats(d Stats) {
 	s.stats.Retried += d.Retried
 	s.stats.Stale += d.Stale
 	s.mu.Unlock()
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // backoff is the wait before attempt+1: exponential from MinBackoff up to
@@ -280,12 +305,10 @@ func (s *Sink) putTemplates(ctx context.Context) error {
 			return fmt.Errorf("opensearch: index template %s: %w", t.Name, err)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		res, err := s.client.Perform(req)
+		res, data, err := s.do(req)
 		if err != nil {
 			return fmt.Errorf("opensearch: putting index template %s: %w", t.Name, err)
 		}
-		data, _ := io.ReadAll(res.Body)
-		res.Body.Close()
 		if res.StatusCode/100 != 2 {
 			return fmt.Errorf("opensearch: putting index template %s: HTTP %d: %s", t.Name, res.StatusCode, snippet(data))
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/trawl-project/trawl/internal/event"
 )
 
 func TestAppendString(t *testing.T) {
@@ -65,4 +67,32 @@ func TestDocIDHashesLongIDs(t *testing.T) {
 	if docID("abc") != "abc" {
 		t.Error("short ids must stay as they are")
 	}
+}
+
+// FuzzDocument checks that any field values give a valid _bulk action and
+// document: two lines of JSON, the free-form parts as objects.
+func FuzzDocument(f *testing.F) {
+	f.Add("id-1", "GetObject", `{"bucketName":"b"}`, `[{"ARN":"a"}]`, "1.2.3.4")
+	f.Add("\xff\x00\"", "a\nb", `"HIDDEN_DUE_TO_SECURITY_REASONS"`, `{"broken":`, "s3.amazonaws.com")
+	f.Add("", "", "", "null", "")
+	f.Fuzz(func(t *testing.T, id, name, params, resources, ip string) {
+		c := newChunk(1 << 10)
+		e := event.CloudTrail{EventID: id, EventName: name, RequestParameters: params, Resources: resources, SourceIP: ip, Raw: name}
+		c.addCloudTrail("p-", &e)
+		lines := strings.Split(strings.TrimSuffix(string(c.buf), "\n"), "\n")
+		if len(lines) != 2 || len(c.items) != 1 {
+			t.Fatalf("%d lines, %d items: %q", len(lines), len(c.items), c.buf)
+		}
+		var doc map[string]any
+		if !json.Valid([]byte(lines[0])) || json.Unmarshal([]byte(lines[1]), &doc) != nil {
+			t.Fatalf("invalid JSON: %q", c.buf)
+		}
+		for _, k := range []string{"request_parameters", "resources"} {
+			if v, ok := doc[k]; ok {
+				if _, obj := v.(map[string]any); !obj {
+					t.Errorf("%s is %T, want an object: %q", k, v, lines[1])
+				}
+			}
+		}
+	})
 }

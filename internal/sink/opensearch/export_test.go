@@ -1,6 +1,15 @@
 package opensearch
 
-import "github.com/trawl-project/trawl/internal/event"
+import (
+	"context"
+	"time"
+
+	"github.com/trawl-project/trawl/internal/event"
+)
+
+// SetSleep replaces the sink's wait between attempts (set it before the
+// first Write).
+func SetSleep(s *Sink, f func(context.Context, time.Duration) error) { s.sleep = f }
 
 // EncodeForBenchmark encodes batches into _bulk bodies of 5 MiB and
 // returns the bytes encoded.

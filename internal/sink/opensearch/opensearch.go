@@ -112,6 +112,7 @@ type Sink struct {
 
 	closed bool
 	stats  Stats
+	sleep  func(ctx context.Context, d time.Duration) error // waits between attempts; tests replace it
 }
 
 // Stats counts what a Sink sent.
@@ -205,7 +206,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opensearch: client for %v: %w", cfg.URLs, err)
 	}
-	s := &Sink{cfg: cfg, client: client, prefix: cfg.IndexPrefix, work: make(chan *chunk),
+	s := &Sink{cfg: cfg, client: client, prefix: cfg.IndexPrefix, sleep: sleep, work: make(chan *chunk),
 		free: make(chan *chunk, cfg.Workers+1)}
 	if !cfg.SkipTemplates {
 		if err := s.putTemplates(ctx); err != nil {

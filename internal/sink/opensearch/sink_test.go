@@ -459,17 +459,19 @@ func TestBulk429Backoff(t *testing.T) {
 		}
 		return 0, ""
 	}
-	s := newSink(t, srv, nil)
-	start := time.Now()
+	s := newSink(t, srv, func(c *opensearch.Config) { c.MinBackoff, c.MaxBackoff = 200*time.Millisecond, time.Second })
+	var waits []time.Duration
+	opensearch.SetSleep(s, func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil })
 	if err := writeAll(t, s, genData(t)[:2]); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.BulkRequests(); n != 3 {
 		t.Errorf("%d _bulk requests, want 3 (two refused, one accepted)", n)
 	}
-	// Retry-After: 1 was honoured (not a speed assertion: a lower bound).
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("resent after %v, before the Retry-After of 1s", d)
+	// The 429's Retry-After: 1 is honoured; the 503 without one waits the
+	// second step of the backoff (400 ms, jittered into [200 ms, 400 ms]).
+	if len(waits) != 2 || waits[0] != time.Second || waits[1] < 200*time.Millisecond || waits[1] > 400*time.Millisecond {
+		t.Errorf("waits %v, want [1s, 200–400ms]", waits)
 	}
 	if n := count(t, srv, "*"); n == 0 {
 		t.Error("nothing indexed")
