@@ -83,6 +83,40 @@ func s3Notification(bucket, key string, size int, etag string) string {
 // single-process ingest of the same objects, with no duplicates.
 func TestManyWorkers(t *testing.T) {
 	ref, workers := chtest.DSN(t), chtest.DSN(t)
+	runWorkers(t, workerLayout{
+		ingest: []string{"--db", ref},
+		config: fmt.Sprintf("store: {path: '%s'}\n", workers),
+		keys: func(t *testing.T) (map[string][]string, map[string][]string) {
+			return storedKeys(t, ref), storedKeys(t, workers)
+		},
+	})
+}
+
+// TestManyWorkersLake is TestManyWorkers with a Parquet lake and no
+// database: the lake holds the ledger the workers share, and what
+// DuckDB's read_parquet (trawl query --lake) reads from it equals a
+// single-process trawl ingest --lake.
+func TestManyWorkersLake(t *testing.T) {
+	dir := t.TempDir()
+	ref, workers := filepath.Join(dir, "ref"), filepath.Join(dir, "workers")
+	runWorkers(t, workerLayout{
+		ingest: []string{"--lake", ref},
+		config: fmt.Sprintf("sinks:\n  - name: lake\n    lake: {target: '%s'}\n", workers),
+		keys: func(t *testing.T) (map[string][]string, map[string][]string) {
+			return lakeKeys(t, ref), lakeKeys(t, workers)
+		},
+	})
+}
+
+// workerLayout is where the reference ingest and the workers write.
+type workerLayout struct {
+	ingest []string // trawl ingest flags of the single-process run
+	config string   // the store/sinks part of the workers' trawl.yaml
+	// keys reads the reference's and the workers' keys per table.
+	keys func(t *testing.T) (ref, workers map[string][]string)
+}
+
+func runWorkers(t *testing.T, layout workerLayout) {
 	data, _ := generate(t, 6000, 6000)
 
 	be := s3mem.New()
@@ -116,7 +150,7 @@ func TestManyWorkers(t *testing.T) {
 	env := workerEnv(s3srv.URL, q.Endpoint)
 
 	// The reference: one process reading the same objects from S3.
-	cmd := exec.Command(trawlBin, "ingest", "--db", ref, "--progress", "never", "--no-rules", "s3://trail/AWSLogs/")
+	cmd := exec.Command(trawlBin, append(append([]string{"ingest"}, layout.ingest...), "--progress", "never", "--no-rules", "s3://trail/AWSLogs/")...)
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("single-process ingest: %v\n%s", err, out)
@@ -126,14 +160,13 @@ func TestManyWorkers(t *testing.T) {
 		q.Send(b)
 	}
 	cfgFile := filepath.Join(t.TempDir(), "trawl.yaml")
-	cfg := fmt.Sprintf(`store: {path: '%s'}
-sources:
+	cfg := layout.config + fmt.Sprintf(`sources:
   - name: queue
     sqs: {queue_url: '%s', wait: 1s, max_messages: 2, visibility: 4s}
 rules: {enabled: false}
 metrics: {listen: '127.0.0.1:0'}
 log: {level: info}
-`, workers, q.URL)
+`, q.URL)
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -225,10 +258,10 @@ log: {level: info}
 		t.Errorf("queue after the run: %+v", s)
 	}
 
-	want, got := storedKeys(t, ref), storedKeys(t, workers)
+	want, got := layout.keys(t)
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		w, g := want[k], got[k]
-		if len(w) == 0 && k != "quarantine" {
+		if len(w) == 0 && k != "quarantine" && k != "ingest_ledger" {
 			t.Errorf("%s: the single-process run stored nothing", k)
 		}
 		if !slices.Equal(w, g) {
@@ -247,7 +280,10 @@ var keyQueries = map[string]string{
 	"guardduty_finding_history": `SELECT id, toString(updated_at) FROM guardduty_finding_history`,
 	"cloudtrail_digest":         `SELECT digest_object FROM cloudtrail_digest`,
 	"quarantine":                `SELECT object, toString(line), toString(record) FROM quarantine`,
-	"ingest_ledger":             `SELECT object, status, toString(records), toString(units) FROM ingest_ledger`,
+	// Not records: an object whose rows a killed worker inserted before
+	// its ledger entry (ClickHouse has no transactions) is read again by
+	// a survivor, whose entry then says 0 records stored (all duplicates).
+	"ingest_ledger": `SELECT object, status, toString(units) FROM ingest_ledger`,
 }
 
 // storedKeys reads every table's keys, sorted (duplicates kept).
@@ -275,6 +311,30 @@ func storedKeys(t *testing.T, dsn string) map[string][]string {
 		rows.Close()
 		sort.Strings(keys)
 		out[table] = keys
+	}
+	return out
+}
+
+// lakeKeyQueries are keyQueries for a lake's views.
+var lakeKeyQueries = map[string]string{
+	"cloudtrail":        `SELECT event_id, event_time FROM cloudtrail`,
+	"vpcflow":           `SELECT source, raw FROM vpcflow`,
+	"guardduty":         `SELECT id, updated_at FROM guardduty`,
+	"guardduty_finding": `SELECT id, updated_at FROM guardduty_finding`,
+}
+
+// lakeKeys reads a lake's keys per view through trawl query --lake.
+func lakeKeys(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for view, sql := range lakeKeyQueries {
+		res, stderr, code := trawl(t, nil, "query", "--lake", dir, "--format", "csv", sql)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", view, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(res), "\n")[1:] // the header
+		sort.Strings(lines)
+		out[view] = lines
 	}
 	return out
 }
