@@ -76,7 +76,7 @@ func trawl(t *testing.T, stdin []byte, args ...string) (string, string, int) {
 }
 
 // generate writes a small generated data set and returns its directory.
-func generate(t *testing.T, events, flows int) (string, *gen.Manifest) {
+func generate(t testing.TB, events, flows int) (string, *gen.Manifest) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	cfg := gen.DefaultConfig()

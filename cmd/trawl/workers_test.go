@@ -116,17 +116,25 @@ type workerLayout struct {
 	keys func(t *testing.T) (ref, workers map[string][]string)
 }
 
-func runWorkers(t *testing.T, layout workerLayout) {
-	data, _ := generate(t, 6000, 6000)
+// bucketQueue is generated data in a fake S3 bucket and the S3
+// notifications of its objects, ready to send to a fake SQS queue.
+type bucketQueue struct {
+	q      *sqstest.Server
+	env    []string // a worker's environment
+	bodies []string
+	events int64 // CloudTrail events and flow records in the data
+}
 
+func newBucketQueue(tb testing.TB, events, flows int) *bucketQueue {
+	tb.Helper()
+	data, m := generate(tb, events, flows)
 	be := s3mem.New()
 	if err := be.CreateBucket("trail"); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	s3srv := httptest.NewServer(gofakes3.New(be).Server())
-	defer s3srv.Close()
-	q := sqstest.New(t, 4*time.Second, 0)
-	var bodies []string
+	tb.Cleanup(s3srv.Close)
+	bq := &bucketQueue{q: sqstest.New(tb, 4*time.Second, 0), events: int64(m.CloudTrailEvents + m.FlowRecords)}
 	err := filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -141,13 +149,37 @@ func runWorkers(t *testing.T, layout workerLayout) {
 			return err
 		}
 		sum := md5.Sum(b)
-		bodies = append(bodies, s3Notification("trail", key, len(b), hex.EncodeToString(sum[:])))
+		bq.bodies = append(bq.bodies, s3Notification("trail", key, len(b), hex.EncodeToString(sum[:])))
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	env := workerEnv(s3srv.URL, q.Endpoint)
+	bq.env = workerEnv(s3srv.URL, bq.q.Endpoint)
+	return bq
+}
+
+// workerConfig writes a worker's trawl.yaml: layout (store or sinks) and
+// the queue as the source.
+func workerConfig(tb testing.TB, layout, queueURL string) string {
+	tb.Helper()
+	file := filepath.Join(tb.TempDir(), "trawl.yaml")
+	cfg := layout + fmt.Sprintf(`sources:
+  - name: queue
+    sqs: {queue_url: '%s', wait: 1s, max_messages: 2, visibility: 4s}
+rules: {enabled: false}
+metrics: {listen: '127.0.0.1:0'}
+log: {level: info}
+`, queueURL)
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return file
+}
+
+func runWorkers(t *testing.T, layout workerLayout) {
+	bq := newBucketQueue(t, 6000, 6000)
+	q, bodies, env := bq.q, bq.bodies, bq.env
 
 	// The reference: one process reading the same objects from S3.
 	cmd := exec.Command(trawlBin, append(append([]string{"ingest"}, layout.ingest...), "--progress", "never", "--no-rules", "s3://trail/AWSLogs/")...)
@@ -159,17 +191,7 @@ func runWorkers(t *testing.T, layout workerLayout) {
 	for _, b := range bodies {
 		q.Send(b)
 	}
-	cfgFile := filepath.Join(t.TempDir(), "trawl.yaml")
-	cfg := layout.config + fmt.Sprintf(`sources:
-  - name: queue
-    sqs: {queue_url: '%s', wait: 1s, max_messages: 2, visibility: 4s}
-rules: {enabled: false}
-metrics: {listen: '127.0.0.1:0'}
-log: {level: info}
-`, q.URL)
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := workerConfig(t, layout.config, q.URL)
 	type worker struct {
 		cmd  *exec.Cmd
 		out  *syncBuf
