@@ -11,7 +11,7 @@ import (
 // TestCommandsOnClickHouse runs the commands that read or write the store
 // with --db clickhouse://…: ingest (twice: the second run skips every
 // object), query, search (rows, --count), schema, alerts list, verify
-// --dry-run, and a DuckDB-only feature refused with a clear message.
+// --dry-run and prune --dry-run.
 // Counts are compared to the same commands on a DuckDB file.
 func TestCommandsOnClickHouse(t *testing.T) {
 	dsn := chtest.DSN(t)
@@ -70,6 +70,11 @@ func TestCommandsOnClickHouse(t *testing.T) {
 	out, stderr, code = trawl(t, nil, "--db", dsn, "verify", "--dry-run", data)
 	if code > 3 {
 		t.Errorf("verify --dry-run: exit %d: %s%s", code, out, stderr)
+	}
+	// prune: the dry run counts what the real one deletes.
+	out, stderr, code = trawl(t, nil, "--db", dsn, "prune", "--before", "2100-01-01", "--tables", "cloudtrail", "--dry-run")
+	if code != 0 || !strings.Contains(out, "cloudtrail: would delete ") || strings.Contains(out, "would delete 0 ") {
+		t.Errorf("prune --dry-run: exit %d: %s%s", code, out, stderr)
 	}
 	// The password never shows in what trawl prints.
 	withPW := strings.Replace(dsn, "clickhouse://", "clickhouse://default:s3cr3t-pw@", 1)

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/store/clickhouse"
@@ -30,27 +28,5 @@ func (c chBackend) Begin(ctx context.Context) (pipeline.Tx, error) {
 	}
 	return tx, nil
 }
-
-// pruner is retention, where the ClickHouse store has it.
-type pruner interface {
-	Prune(ctx context.Context, table string, before time.Time) (int64, error)
-	CountOlder(ctx context.Context, table string, before time.Time) (int64, error)
-}
-
-func (c chBackend) Prune(ctx context.Context, table string, before time.Time) (int64, error) {
-	if p, ok := any(c.Store).(pruner); ok {
-		return p.Prune(ctx, table, before)
-	}
-	return 0, fmt.Errorf("pruning %s: %w", table, errNoPrune)
-}
-
-func (c chBackend) CountOlder(ctx context.Context, table string, before time.Time) (int64, error) {
-	if p, ok := any(c.Store).(pruner); ok {
-		return p.CountOlder(ctx, table, before)
-	}
-	return 0, fmt.Errorf("counting old rows of %s: %w", table, errNoPrune)
-}
-
-var errNoPrune = fmt.Errorf("retention on ClickHouse is not in this build")
 
 var _ Backend = chBackend{}
