@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // PasswordEnv names the environment variable that supplies the password
@@ -97,6 +98,18 @@ func (d DSN) String() string {
 		s += "?secure=true"
 	}
 	return s
+}
+
+// URL returns the address with its password (for passing on to Open).
+func (d DSN) URL() string {
+	u := url.URL{Scheme: "clickhouse", Host: d.Host, Path: "/" + d.Database, User: url.User(d.User)}
+	if d.Password != "" {
+		u.User = url.UserPassword(d.User, d.Password)
+	}
+	if d.Secure {
+		u.RawQuery = "secure=true"
+	}
+	return u.String()
 }
 
 func redact(s string) string {

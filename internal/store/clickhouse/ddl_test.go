@@ -107,6 +107,10 @@ func TestParseDSN(t *testing.T) {
 	if d, _ := clickhouse.ParseDSN("clickhouse://u:secret@h/x"); strings.Contains(d.String(), "secret") {
 		t.Errorf("String shows the password: %s", d)
 	}
+	d, _ := clickhouse.ParseDSN("clickhouse://u:p%40ss@h:1/x?secure=true")
+	if again, err := clickhouse.ParseDSN(d.URL()); err != nil || again != d {
+		t.Errorf("URL does not round-trip: %s → %+v, %v", d.URL(), again, err)
+	}
 	if !clickhouse.IsDSN("ClickHouse://h/x") || clickhouse.IsDSN("trawl.duckdb") {
 		t.Error("IsDSN")
 	}

@@ -262,3 +262,24 @@ func textRows(t *testing.T, q store.Querier, sql string) [][]string {
 	}
 	return out
 }
+
+func TestQuerySettingsReadonly(t *testing.T) {
+	st := open(t)
+	ro := map[string]string{"readonly": "1", "max_result_rows": "5", "result_overflow_mode": "break"}
+	rows, err := st.QuerySettings(context.Background(), store.Request{SQL: "SELECT number FROM system.numbers LIMIT 100000"}, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	if rows.Err() != nil || n == 0 || n >= 100000 {
+		t.Errorf("rows: %d, %v (want a result cut short by max_result_rows)", n, rows.Err())
+	}
+	_, err = st.QuerySettings(context.Background(), store.Request{SQL: "CREATE TABLE x (a UInt8) ENGINE = Memory"}, ro)
+	if err == nil {
+		t.Error("CREATE TABLE with readonly=1: no error")
+	}
+}

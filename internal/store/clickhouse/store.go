@@ -172,9 +172,24 @@ func (s *Store) Query(ctx context.Context, req store.Request) (store.Rows, error
 	return s.query(ctx, req, "")
 }
 
+// QuerySettings is Query with ClickHouse settings for this request only,
+// e.g. {"readonly": "1", "max_result_rows": "10000", "result_overflow_mode":
+// "break"} for a SQL console. readonly is sent after the others, so it
+// does not forbid them.
+func (s *Store) QuerySettings(ctx context.Context, req store.Request, settings map[string]string) (store.Rows, error) {
+	return s.queryWith(ctx, req, "", settings)
+}
+
 func (s *Store) query(ctx context.Context, req store.Request, session string) (*Rows, error) {
+	return s.queryWith(ctx, req, session, nil)
+}
+
+func (s *Store) queryWith(ctx context.Context, req store.Request, session string, settings map[string]string) (*Rows, error) {
 	cancel := context.CancelFunc(func() {})
 	extra := url.Values{}
+	for k, v := range settings {
+		extra.Set(k, v)
+	}
 	if req.Timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 		extra.Set("max_execution_time", strconv.Itoa(max(1, int(req.Timeout.Seconds()+0.999))))

@@ -120,11 +120,9 @@ func compareStores(t *testing.T, duck, ch store.Querier) {
 		}
 		if dn != cn || dsum != csum {
 			t.Errorf("%s: duckdb has %d rows (%s), clickhouse %d (%s)", table, dn, dsum[:12], cn, csum[:12])
-			shown := 0
-			for i := 0; i < len(dl) && i < len(cl) && shown < 3; i++ {
+			for i := 0; i < len(dl) && i < len(cl); i++ {
 				if dl[i] != cl[i] {
 					t.Errorf("first difference:\nduckdb     %s\nclickhouse %s", diffFields(dl[i], cl[i]), diffFields(cl[i], dl[i]))
-					shown++
 					break
 				}
 			}

@@ -47,8 +47,9 @@ type Tx struct {
 	done bool
 
 	js      jsonBuf
-	spare   []byte     // the buffer of the previous insert, for reuse
-	pending *insertJob // the insert running in the background
+	spare   []byte             // the buffer of the previous insert, for reuse
+	pending *insertJob         // the insert running in the background
+	sent    map[ctKey]struct{} // CloudTrail keys this Tx inserted
 	ext     ctExtracted
 }
 
@@ -253,6 +254,10 @@ func (t *Tx) flushCloudTrail(ctx context.Context) error {
 			continue
 		}
 		seen[k] = struct{}{}
+		if t.sent == nil {
+			t.sent = map[ctKey]struct{}{}
+		}
+		t.sent[k] = struct{}{}
 		extractCT(e.Raw, &t.ext)
 		j.begin()
 		encode(j, schema.CloudTrail, e)
@@ -285,11 +290,15 @@ type ctKey struct {
 // existingEvents returns the keys of recs that are already stored, looked
 // up in the time range of recs (which prunes partitions and granules).
 func (t *Tx) existingEvents(ctx context.Context, recs []event.CloudTrail) (map[ctKey]struct{}, error) {
-	// Rows this Tx inserted before must be visible to the look-up.
-	if err := t.wait(); err != nil {
-		return nil, err
-	}
+	// Events this Tx inserted before are in t.sent: the look-up need not
+	// wait for the insert still running.
 	seen := make(map[ctKey]struct{}, len(recs))
+	for i := range recs {
+		k := ctKey{recs[i].EventID, recs[i].EventTime.Unix()}
+		if _, ok := t.sent[k]; ok {
+			seen[k] = struct{}{}
+		}
+	}
 	var lo, hi time.Time
 	ids := make([]string, 0, len(recs))
 	for i := range recs {
