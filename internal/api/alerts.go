@@ -169,6 +169,12 @@ var hitQueries = map[string]string{
 	"guardduty":  `SELECT id, updated_at FROM guardduty_finding WHERE id IN (SELECT unnest(?::VARCHAR[])) ORDER BY updated_at`,
 }
 
+// hitQueriesClickHouse are hitQueries in ClickHouse's SQL.
+var hitQueriesClickHouse = map[string]string{
+	"cloudtrail": `SELECT event_id, event_time FROM cloudtrail WHERE event_id IN (SELECT arrayJoin(?)) ORDER BY event_time`,
+	"guardduty":  `SELECT id, updated_at FROM guardduty_finding WHERE id IN (SELECT arrayJoin(?)) ORDER BY updated_at`,
+}
+
 func (a *API) alert(w http.ResponseWriter, r *http.Request) error {
 	al, err := a.getAlert(r)
 	if err != nil {
@@ -177,7 +183,11 @@ func (a *API) alert(w http.ResponseWriter, r *http.Request) error {
 	j := toJSON(al)
 	j.Hits = []hitJSON{}
 	times := map[string]time.Time{}
-	if sql, ok := hitQueries[al.LogType]; ok && len(al.EventIDs) > 0 {
+	queries := hitQueries
+	if a.dialect() == store.ClickHouse {
+		queries = hitQueriesClickHouse
+	}
+	if sql, ok := queries[al.LogType]; ok && len(al.EventIDs) > 0 {
 		rows, err := a.opt.Store.Query(r.Context(), store.Request{SQL: sql, Args: []any{al.EventIDs}})
 		if err != nil {
 			return fmt.Errorf("reading the events of alert #%d: %w", al.ID, err)

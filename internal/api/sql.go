@@ -115,10 +115,18 @@ func describe(sections map[string]*schemadoc.Section, table, col string) string 
 }
 
 func (a *API) schema(w http.ResponseWriter, r *http.Request) error {
-	rows, err := a.opt.Store.Query(r.Context(), store.Request{SQL: `SELECT c.table_name, c.column_name, c.data_type
+	sql := `SELECT c.table_name, c.column_name, c.data_type
 		FROM information_schema.columns c JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
 		WHERE t.table_schema = 'main' AND t.table_catalog = current_database()
-		ORDER BY c.table_name, c.ordinal_position`})
+		ORDER BY c.table_name, c.ordinal_position`
+	if a.dialect() == store.ClickHouse {
+		// The views users query (the *_data tables behind them and
+		// trawl_meta are internal); 18.16's system.columns has no
+		// position, so columns are listed by name.
+		sql = `SELECT table, name, type FROM system.columns WHERE database = currentDatabase()
+		AND table NOT LIKE '%\\_data' AND table NOT LIKE '.inner.%' AND table != 'trawl_meta' ORDER BY table, name`
+	}
+	rows, err := a.opt.Store.Query(r.Context(), store.Request{SQL: sql})
 	if err != nil {
 		return fmt.Errorf("reading the schema: %w", err)
 	}

@@ -44,13 +44,19 @@ var (
 // both.
 func loadBoth(t *testing.T) (duck, ch store.Querier) {
 	t.Helper()
+	return loadBothB(t)
+}
+
+// loadBothB is loadBoth for benchmarks (and tests).
+func loadBothB(t testing.TB) (duck, ch store.Querier) {
+	t.Helper()
 	s := loadStores(t)
 	return plain{s.Duck}, plain{s.CH}
 }
 
 // loadStores returns the filled stores themselves (for tests of other
 // store methods, such as the alert store's).
-func loadStores(t *testing.T) *Stores {
+func loadStores(t testing.TB) *Stores {
 	t.Helper()
 	base := chtest.URL(t) // skips or fails first when there is no server
 	loadOnce.Do(func() { loaded, loadErr = load(base) })
