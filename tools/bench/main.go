@@ -59,6 +59,7 @@ func main() {
 	big := flag.Int("big", 2000, "CloudTrail records of 256 KB in one file, ingested for peak memory (0 skips)")
 	lakeq := flag.Bool("lake-query", true, "also time trawl query --lake and trawl lake compact over the CloudTrail data set written as a lake (tools/bench/lakeq.go)")
 	chTarget := flag.String("clickhouse", "", `also ingest into ClickHouse: "start" (a server started for the run) or a clickhouse:// address`)
+	chAlerts := flag.String("clickhouse-alerts", "", `also measure the alert store on ClickHouse beside DuckDB: "start" or a clickhouse:// address`)
 	repeat := flag.Int("repeat", 1, "end-to-end ingests with enrichment off and on, alternately, each reported as the fastest of this many")
 	lakeOnly := flag.Bool("lake", false, "only the Parquet lake ingest (tools/bench/lake.go), skipping the rest")
 	osOnly := flag.Bool("opensearch", false, "only measure the OpenSearch sink (tools/bench/opensearch.go)")
@@ -81,6 +82,9 @@ func main() {
 	must(ensure(ctx, vpcDir, vpcCfg))
 	if *chTarget != "" {
 		clickhouseBench(ctx, *chTarget, ctDir, vpcDir)
+	}
+	if *chAlerts != "" {
+		clickhouseAlertsBench(ctx, *chAlerts)
 	}
 	// GeoIP databases covering the generator's addresses, so that
 	// enrichment costs what it would with GeoLite2 (look-ups, cache hits).

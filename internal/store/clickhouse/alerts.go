@@ -301,10 +301,16 @@ func literalList[T any](vals []T) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// chunks calls fn with consecutive pieces of vals of at most idChunk.
+// chunks calls fn with consecutive pieces of vals of at most idChunk
+// values and about listBytes of literal text, so that no query passes
+// ClickHouse's default max_query_size (256 KiB).
 func chunks[T any](vals []T, fn func([]T) error) error {
 	for len(vals) > 0 {
-		n := min(len(vals), idChunk)
+		n, size := 0, 0
+		for n < len(vals) && n < idChunk && size < listBytes {
+			size += len(fmt.Sprint(vals[n])) + 8
+			n++
+		}
 		if err := fn(vals[:n]); err != nil {
 			return err
 		}
@@ -312,6 +318,9 @@ func chunks[T any](vals []T, fn func([]T) error) error {
 	}
 	return nil
 }
+
+// listBytes bounds the text of one IN list.
+const listBytes = 96 << 10
 
 func i64(v any) int64 {
 	switch x := v.(type) {
@@ -372,7 +381,12 @@ func (s *Store) RecordHits(ctx context.Context, hits []event.Hit) (created, upda
 	return s.applyHits(ctx, hits, s.alertOptions(), time.Now().UTC().Truncate(time.Microsecond))
 }
 
-func init() { HitsWriter = recordTxHits }
+func init() {
+	HitsWriter = recordTxHits
+	// SHOW TABLES lists what DuckDB lists (alert_base, alert_hit and the
+	// views alert and alert_outbox), not the state tables and the lock.
+	internalTables = append(internalTables, "alert_state", "alert_delivery", "alert_claim", "alert_lock")
+}
 
 // recordTxHits records the hits of an ingest transaction (Tx.Flush, before
 // the ledger rows): RecordHits at the transaction's time. A crash before the

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,5 +49,30 @@ func TestAlertLock(t *testing.T) {
 		return nil
 	}); err != nil || left != 0 {
 		t.Fatalf("the lock is still there (%d), %v", left, err)
+	}
+}
+
+// TestChunks: IN lists are cut by count and by text size.
+func TestChunks(t *testing.T) {
+	long := make([]string, 5000)
+	for i := range long {
+		long[i] = fmt.Sprintf("%0200d", i) // 200-byte ids
+	}
+	var sizes []int
+	total := 0
+	if err := chunks(long, func(p []string) error {
+		sizes = append(sizes, len(p))
+		total += len(p)
+		if n := len(literalList(p)); n > 256<<10 {
+			t.Errorf("a list of %d bytes", n)
+		}
+		return nil
+	}); err != nil || total != 5000 || len(sizes) < 10 {
+		t.Fatalf("chunks of long ids: %v (%d in all), %v", sizes, total, err)
+	}
+	sizes = nil
+	_ = chunks(make([]int64, 4500), func(p []int64) error { sizes = append(sizes, len(p)); return nil })
+	if len(sizes) != 3 || sizes[0] != idChunk {
+		t.Fatalf("chunks of ints: %v", sizes)
 	}
 }

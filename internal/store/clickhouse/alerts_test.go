@@ -11,6 +11,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/rules/ruletest"
 	"github.com/trawl-project/trawl/internal/store/clickhouse"
 	"github.com/trawl-project/trawl/internal/store/clickhouse/chtest"
 )
@@ -404,4 +405,41 @@ func BenchmarkOutbox(b *testing.B) {
 		done++
 	}
 	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// TestHitsWithIngest writes a record and its streaming hit through a Tx:
+// the hit becomes an alert with its deliveries; writing the same object
+// again (a crash before the ledger, then the re-read) adds nothing.
+func TestHitsWithIngest(t *testing.T) {
+	st := open(t)
+	st.SetAlertOptions(clickhouse.AlertOptions{Route: func(rule, sev string) []string { return []string{"slack", "mail"} }})
+	e, err := ruletest.CloudTrail(map[string]any{"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b := &event.Batch{Object: "o1", CloudTrail: []event.CloudTrail{e}, Hits: []event.Hit{hit("root", "acct", t0, e.EventID)}}
+		tx, err := st.Begin(actx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Write(actx, b); err != nil {
+			t.Fatal(err)
+		}
+		b.Reset() // the batch is reused
+		if _, err := tx.Flush(actx); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(actx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as, err := st.Alerts(actx, clickhouse.AlertFilter{})
+	if err != nil || len(as) != 1 || !slices.Equal(as[0].EventIDs, []string{e.EventID}) || as[0].RuleID != "root" || as[0].Count != 1 {
+		t.Fatalf("alerts %+v, %v", as, err)
+	}
+	ds, err := st.Deliveries(actx, nil, 0)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("deliveries %+v, %v", ds, err)
+	}
 }

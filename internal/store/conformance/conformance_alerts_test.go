@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/trawl-project/trawl/internal/alert"
+	"github.com/trawl-project/trawl/internal/api"
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/notify"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/rules"
 	"github.com/trawl-project/trawl/internal/rules/ruletest"
@@ -35,9 +37,13 @@ type alertStore interface {
 	RetryFailed(ctx context.Context, ids []int64) (int64, error)
 }
 
+// The ClickHouse store serves every consumer of the alert store.
 var (
-	_ alertStore = (*duckdb.Store)(nil)
-	_ alertStore = (*clickhouse.Store)(nil)
+	_ alertStore        = (*duckdb.Store)(nil)
+	_ alertStore        = (*clickhouse.Store)(nil)
+	_ api.AlertStore    = (*clickhouse.Store)(nil)
+	_ notify.Outbox     = (*clickhouse.Store)(nil)
+	_ rules.HitRecorder = (*clickhouse.Store)(nil)
 )
 
 // freshStores opens an empty DuckDB store and an empty ClickHouse store.
