@@ -127,7 +127,7 @@ func lakeDB(t testing.TB) *sql.DB {
 	return db
 }
 
-func readParquet(root, table string) string {
+func lakeScan(root, table string) string {
 	return fmt.Sprintf("read_parquet('%s/%s/**/*.parquet', hive_partitioning=true, hive_types_autocast=false)", root, table)
 }
 
@@ -173,7 +173,7 @@ func checkLake(t *testing.T, root string) {
 	want := wantSummaries(t)
 	db := lakeDB(t)
 	for _, s := range summaries {
-		got := queryText(t, db, fmt.Sprintf(s.sql, readParquet(root, s.lake)))
+		got := queryText(t, db, fmt.Sprintf(s.sql, lakeScan(root, s.lake)))
 		t.Logf("%s: %s", s.name, got)
 		if got != want[s.name] {
 			t.Errorf("%s: lake %s, store %s", s.name, got, want[s.name])
@@ -306,13 +306,11 @@ func TestDefaultPartitionIsNull(t *testing.T) {
 	if err := tx.Commit(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	got := queryText(t, lakeDB(t), fmt.Sprintf(`SELECT account IS NULL, region IS NULL, dt, event_id FROM %s`, readParquet(root, CloudTrail)))
+	got := queryText(t, lakeDB(t), fmt.Sprintf(`SELECT account IS NULL, region IS NULL, dt, event_id FROM %s`, lakeScan(root, CloudTrail)))
 	if got != "[[true true 2026-11-02 e1]]" {
 		t.Errorf("got %s", got)
 	}
 }
-
-var errCrash = errors.New("simulated crash")
 
 // TestCrashRecovery crashes a commit at each stage, re-opens the lake and
 // re-runs the ingest: the lake then holds every row exactly once.
@@ -457,8 +455,27 @@ func TestSinkStdinNotHeld(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := queryText(t, lakeDB(t), fmt.Sprintf(`SELECT string_agg(event_id, ',' ORDER BY event_id) FROM %s`, readParquet(root, CloudTrail)))
+	got := queryText(t, lakeDB(t), fmt.Sprintf(`SELECT string_agg(event_id, ',' ORDER BY event_id) FROM %s`, lakeScan(root, CloudTrail)))
 	if got != "[[e0,e1,f0]]" {
 		t.Errorf("got %s, want e0,e1,f0", got)
+	}
+}
+
+// TestRollAndEvict writes with a tiny file size and two open files at
+// most: files roll and are closed early, and the lake still holds every
+// row once.
+func TestRollAndEvict(t *testing.T) {
+	old := maxOpenFiles
+	maxOpenFiles = 2
+	t.Cleanup(func() { maxOpenFiles = old })
+	root := t.TempDir()
+	l := openLake(t, root, Options{Writer: "w1", FileSize: 32 << 10})
+	if _, err := ingest(t, l, data(t), pipeline.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	checkLake(t, root)
+	files := queryText(t, lakeDB(t), fmt.Sprintf(`SELECT count(*) > 3 * count(DISTINCT parse_dirpath(file)) FROM glob('%s/cloudtrail/**/*.parquet')`, root))
+	if files != "[[true]]" {
+		t.Errorf("few files per partition: %s (want rolled files)", files)
 	}
 }

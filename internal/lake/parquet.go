@@ -176,8 +176,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // rowGroupBytes is the uncompressed size at which an open file's row
-// group is flushed: it bounds the memory of each open file.
-const rowGroupBytes = 64 << 20
+// group is flushed: it bounds the memory of each open file. When the open
+// files of a transaction hold more than txBufferBytes together, a file's
+// row group is flushed once it holds minRowGroupBytes.
+const (
+	rowGroupBytes    = 64 << 20
+	txBufferBytes    = 256 << 20
+	minRowGroupBytes = 4 << 20
+)
 
 func newParquetWriter(w io.Writer, s *parquet.Schema) *parquet.Writer {
 	return parquet.NewWriter(w, s,

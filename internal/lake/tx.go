@@ -90,6 +90,9 @@ type partFile struct {
 	cur    *openFile
 	closed []File
 	err    error
+
+	used uint64 // Tx.clock when last written
+	live bool   // in Tx.live: has (or is about to have) an open file
 }
 
 // openFile is a data file being written in staging.
@@ -99,6 +102,7 @@ type openFile struct {
 	cw             *countingWriter
 	pw             *parquet.Writer
 	rows           int64
+	buffered       int64 // its share of Tx.buffered
 }
 
 // job is work for an encoder: rows of a partition, or (close) completing
@@ -123,7 +127,7 @@ func encoders() int { return max(runtime.GOMAXPROCS(0), 1) }
 func (tx *Tx) startEncoders() {
 	tx.jobs = make([]chan job, encoders())
 	for i := range tx.jobs {
-		ch := make(chan job, 16)
+		ch := make(chan job, 2) // queued rows pin their batch's strings: keep few
 		tx.jobs[i] = ch
 		tx.encWG.Add(1)
 		go func() {
@@ -202,11 +206,18 @@ func (tx *Tx) encode(j job) {
 		p.err = tx.closeFile(p)
 		return
 	}
-	if size-f.cw.n >= rowGroupBytes {
+	// Flush the row group (write its pages out) when it is large, or when
+	// the transaction's open files buffer too much together.
+	buf := size - f.cw.n
+	total := tx.buffered.Add(buf - f.buffered)
+	f.buffered = buf
+	if buf >= rowGroupBytes || (total > txBufferBytes && buf >= minRowGroupBytes) {
 		if err := f.pw.Flush(); err != nil {
 			p.err = fmt.Errorf("writing lake file %s: %w", f.final, err)
 			tx.failed.Store(true)
 		}
+		tx.buffered.Add(-f.buffered)
+		f.buffered = 0
 	}
 }
 
@@ -214,6 +225,7 @@ func (tx *Tx) encode(j job) {
 func (tx *Tx) closeFile(p *partFile) error {
 	f := p.cur
 	p.cur = nil
+	tx.buffered.Add(-f.buffered)
 	if err := f.pw.Close(); err != nil {
 		f.fw.Abort()
 		tx.failed.Store(true)
@@ -256,7 +268,7 @@ func (tx *Tx) writePending(ctx context.Context) error {
 	}
 	for _, p := range tx.dirty {
 		tx.jobs[p.enc] <- job{ctx: ctx, p: p, vals: p.vals, n: p.pending}
-		p.vals = valsPool.Get().([]parquet.Value)
+		p.vals = nil // the next Write takes one from the pool
 		p.pending = 0
 	}
 	tx.dirty = tx.dirty[:0]
@@ -287,6 +299,7 @@ func (tx *Tx) barrier(ctx context.Context, abort bool) error {
 	}
 	tx.parts = map[partKey]*partFile{}
 	tx.dirty = tx.dirty[:0]
+	tx.live = tx.live[:0]
 	return errors.Join(errs...)
 }
 
@@ -306,6 +319,11 @@ type Tx struct {
 	jobs   []chan job // one per encoder goroutine
 	encWG  sync.WaitGroup
 	failed atomic.Bool // an encoder failed: the transaction cannot commit
+	live   []*partFile // partitions with an open file, at most maxOpenFiles
+	// buffered estimates the bytes the open files hold in memory (their
+	// current row groups, uncompressed).
+	buffered atomic.Int64
+	clock    uint64
 
 	quarantine, warnings, digests bytes.Buffer
 	nq, nw, nd                    int64
@@ -340,10 +358,46 @@ func (tx *Tx) part(t *tableWriter, account, region string, ts time.Time) *partFi
 	if !ts.IsZero() {
 		key.Time = ts.UTC()
 	}
-	p := &partFile{key: key, t: t, enc: tx.nparts % len(tx.jobs), vals: valsPool.Get().([]parquet.Value)}
+	p := &partFile{key: key, t: t, enc: tx.nparts % len(tx.jobs)}
 	tx.nparts++
 	tx.parts[k] = p
 	return p
+}
+
+// maxOpenFiles bounds the data files a transaction has open at once: each
+// holds a page buffer per column and its compressed pages until it is
+// closed. When a transaction touches more partitions (hourly flow logs of
+// many accounts and regions), the least recently written file is closed
+// and a later row of its partition starts a new one; trawl lake compact
+// merges the small files this makes.
+var maxOpenFiles = 32
+
+// touch marks p written now, closing the least recently written open
+// file when too many are open.
+func (tx *Tx) touch(p *partFile) {
+	tx.clock++
+	p.used = tx.clock
+	if p.live {
+		return
+	}
+	p.live = true
+	tx.live = append(tx.live, p)
+	if len(tx.live) <= maxOpenFiles {
+		return
+	}
+	oldest := 0
+	for i, q := range tx.live {
+		if q.used < tx.live[oldest].used {
+			oldest = i
+		}
+	}
+	q := tx.live[oldest]
+	tx.live = append(tx.live[:oldest], tx.live[oldest+1:]...)
+	q.live = false
+	if q.pending > 0 {
+		return // Write hands its rows over first; it stays open a while
+	}
+	tx.jobs[q.enc] <- job{p: q, close: true}
 }
 
 // add appends a record's values to its partition's pending rows.
@@ -351,6 +405,10 @@ func addRow[T any](tx *Tx, t *tableWriter, gs []getter[T], r *T, src, account, r
 	p := tx.part(t, account, region, ts)
 	if p.pending == 0 {
 		tx.dirty = append(tx.dirty, p)
+		tx.touch(p)
+		if p.vals == nil {
+			p.vals = valsPool.Get().([]parquet.Value)
+		}
 	}
 	p.vals = appendRow(p.vals, gs, r, src, tx.at)
 	p.pending++
