@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/lake"
@@ -42,6 +49,28 @@ func TestLakeCommands(t *testing.T) {
 		}
 	}
 	l.Close()
+	// The same lake on an S3-compatible server, for the s3:// runs below.
+	be := s3mem.New()
+	if err := be.CreateBucket("lake"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(be).Server())
+	defer srv.Close()
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		_, err = be.PutObject("lake", "pre/"+filepath.ToSlash(rel), nil, bytes.NewReader(b), int64(len(b)), nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	count := func(args ...string) string {
 		t.Helper()
 		out, errb, code := trawl(t, nil, append([]string{"query", "--lake", dir}, args...)...)
@@ -80,6 +109,36 @@ func TestLakeCommands(t *testing.T) {
 	}
 	if got := count(q); got != want {
 		t.Errorf("query --lake after compact: %q, want %q", got, want)
+	}
+	// s3://: query (downloads to --cache-dir), compact, query again.
+	s3 := func(args ...string) (string, string, int) {
+		cmd := exec.Command(trawlBin, append(args, "--endpoint", srv.URL)...)
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret",
+			"AWS_REGION=", "AWS_DEFAULT_REGION=", "AWS_PROFILE=", "AWS_ENDPOINT_URL=", "AWS_ENDPOINT_URL_S3=",
+			"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if xe, ok := err.(*exec.ExitError); ok {
+			code = xe.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out.String()), errb.String(), code
+	}
+	cache := t.TempDir()
+	for _, step := range []string{"before", "compact", "after"} {
+		if step == "compact" {
+			out, errb, code := s3("lake", "compact", "--lake", "s3://lake/pre", "--min-age", "0s")
+			if code != 0 || !strings.HasPrefix(out, "merged 6 files (") {
+				t.Errorf("s3 compact: exit %d: %q %s", code, out, errb)
+			}
+			continue
+		}
+		if got, errb, code := s3("query", "--lake", "s3://lake/pre", "--cache-dir", cache, q); code != 0 || got != want {
+			t.Errorf("s3 query %s compaction: exit %d: %q, want %q; %s", step, code, got, want, errb)
+		}
 	}
 	out, _, code = trawl(t, nil, "lake", "ddl", "--location", "s3://bucket/lake")
 	if code != 0 || strings.Count(out, "CREATE EXTERNAL TABLE") != 3 || !strings.Contains(out, "LOCATION 's3://bucket/lake/vpcflow/'") {

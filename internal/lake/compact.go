@@ -108,15 +108,35 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 		}
 		st.Recovered = n
 	}
-	seq, err := l.nextCompactSeq(ctx)
-	if err != nil {
-		return st, err
-	}
 	tmp, err := os.MkdirTemp(l.opt.TempDir, "trawl-compact-")
 	if err != nil {
 		return st, fmt.Errorf("compacting: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	// List each table once: its small files by partition, and the
+	// highest sequence number in this writer's merged files' names.
+	type tableFiles struct {
+		t     Table
+		parts map[string][]sizedFile
+	}
+	var listedTables []tableFiles
+	var maxSeq uint64
+	for _, t := range Tables() {
+		if len(opt.Tables) > 0 && !slices.Contains(opt.Tables, t.Name) {
+			continue
+		}
+		parts, top, err := l.smallFiles(ctx, t, opt)
+		if err != nil {
+			return st, err
+		}
+		maxSeq = max(maxSeq, top)
+		listedTables = append(listedTables, tableFiles{t, parts})
+	}
+	seq, err := l.nextCompactSeq(ctx)
+	if err != nil {
+		return st, err
+	}
+	seq = max(seq, maxSeq+1)
 	// Plan every merge, then run them on Workers goroutines.
 	type job struct {
 		t   Table
@@ -125,14 +145,8 @@ func (l *Lake) Compact(ctx context.Context, opt CompactOptions) (CompactStats, e
 		seq uint64
 	}
 	var jobs []job
-	for _, t := range Tables() {
-		if len(opt.Tables) > 0 && !slices.Contains(opt.Tables, t.Name) {
-			continue
-		}
-		parts, err := l.smallFiles(ctx, t, opt)
-		if err != nil {
-			return st, err
-		}
+	for _, lt := range listedTables {
+		t, parts := lt.t, lt.parts
 		for _, dir := range sortedKeys(parts) {
 			bins := binPack(parts[dir], opt.TargetSize)
 			if len(bins) > 0 {
@@ -202,19 +216,26 @@ type sizedFile struct {
 }
 
 // smallFiles lists a table's data files smaller than opt.MinSize and older
-// than opt.MinAge, by partition directory, in name order.
-func (l *Lake) smallFiles(ctx context.Context, t Table, opt CompactOptions) (map[string][]sizedFile, error) {
+// than opt.MinAge, by partition directory, in name order. top is the
+// highest sequence number of this process's merged files in the table (a
+// restarted process with the same name, e.g. a recycled pid, must not
+// overwrite them).
+func (l *Lake) smallFiles(ctx context.Context, t Table, opt CompactOptions) (parts map[string][]sizedFile, top uint64, err error) {
 	files, err := l.listSized(ctx, t.Name+"/")
 	if err != nil {
-		return nil, fmt.Errorf("compacting %s: %w", t.Name, err)
+		return nil, 0, fmt.Errorf("compacting %s: %w", t.Name, err)
 	}
 	now := time.Now()
+	cw := l.compactWriter()
 	out := map[string][]sizedFile{}
 	for _, f := range files {
+		if w, s, ok := ParseFileName(f.Key); ok && w == cw {
+			top = max(top, s)
+		}
 		if !strings.HasSuffix(f.Key, ".parquet") || f.size >= opt.MinSize || now.Sub(f.ModTime) < opt.MinAge {
 			continue
 		}
-		if _, _, _, err := ParsePartitionPath(f.Key); err != nil {
+		if _, _, _, perr := ParsePartitionPath(f.Key); perr != nil {
 			continue
 		}
 		dir := path.Dir(f.Key)
@@ -223,7 +244,7 @@ func (l *Lake) smallFiles(ctx context.Context, t Table, opt CompactOptions) (map
 	for _, fs := range out {
 		slices.SortFunc(fs, func(a, b sizedFile) int { return cmp.Compare(a.key, b.key) })
 	}
-	return out, nil
+	return out, top, nil
 }
 
 type sizedListed struct {
@@ -564,8 +585,9 @@ func (l *Lake) RecoverCompactions(ctx context.Context) (int, error) {
 // transactions use.
 func (l *Lake) compactWriter() string { return SafeWriter("compact-" + l.opt.Writer) }
 
-// nextCompactSeq is one more than the highest sequence number this writer
-// used for a merge, or 1.
+// nextCompactSeq is one more than the highest sequence number of this
+// writer's merge manifests and staged merges, or 1 (Compact also looks at
+// the merged files' names).
 func (l *Lake) nextCompactSeq(ctx context.Context) (uint64, error) {
 	var next uint64 = 1
 	cw := l.compactWriter()
@@ -591,19 +613,6 @@ func (l *Lake) nextCompactSeq(ctx context.Context) (uint64, error) {
 				seq = s
 			}
 			next = max(next, seq+1)
-		}
-	}
-	// A compacted file of this writer already in the lake (a restarted
-	// process with the same name) must not be overwritten.
-	for _, t := range Tables() {
-		files, err := l.b.List(ctx, t.Name+"/")
-		if err != nil {
-			return 0, fmt.Errorf("compacting: %w", err)
-		}
-		for _, f := range files {
-			if w, s, ok := ParseFileName(f.Key); ok && w == cw {
-				next = max(next, s+1)
-			}
 		}
 	}
 	return next, nil

@@ -75,8 +75,8 @@ func snapshot(t *testing.T, target string, opt QueryOptions) map[string][][]stri
 	}
 	defer r.Close()
 	return map[string][][]string{
-		CloudTrail: collect(t, r, "SELECT * FROM cloudtrail ORDER BY event_id"),
-		GuardDuty:  collect(t, r, "SELECT * FROM guardduty ORDER BY id, updated_at"),
+		CloudTrail: collect(t, r, "SELECT * FROM cloudtrail ORDER BY ALL"),
+		GuardDuty:  collect(t, r, "SELECT * FROM guardduty ORDER BY ALL"),
 		"dups":     collect(t, r, "SELECT (SELECT count(*) - count(DISTINCT event_id) FROM cloudtrail), (SELECT count(*) - count(DISTINCT updated_at) FROM guardduty)"),
 	}
 }
@@ -325,3 +325,45 @@ func TestCompactS3(t *testing.T) {
 type s3ListInput = s3.ListObjectsV2Input
 
 func strPtr(s string) *string { return &s }
+
+// TestCompactReusedName: a later process with the same writer name (a
+// recycled pid) numbers its merged files after those already in the lake
+// and so never overwrites one.
+func TestCompactReusedName(t *testing.T) {
+	root := t.TempDir()
+	ctx := context.Background()
+	l, err := Open(ctx, root, Options{Writer: "w1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCommits(t, l, 4, 25)
+	if _, err := l.Compact(ctx, CompactOptions{TargetSize: 1 << 30, Tables: []string{CloudTrail}}); err != nil {
+		t.Fatal(err)
+	}
+	merged := dataFiles(t, root)[0]
+	size := fileSize(t, filepath.Join(root, merged))
+	writeCommits(t, l, 3, 5) // small files beside the merged one
+	l.Close()
+	rows := snapshot(t, root, QueryOptions{})
+	l2, err := Open(ctx, root, Options{Writer: "w1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	st, err := l2.Compact(ctx, CompactOptions{TargetSize: 1 << 30, MinSize: size, Tables: []string{CloudTrail}})
+	if err != nil || st.FilesIn != 3 || st.FilesOut != 1 {
+		t.Fatalf("%+v %v", st, err)
+	}
+	var ct []string
+	for _, f := range dataFiles(t, root) {
+		if strings.HasPrefix(f, CloudTrail+"/") {
+			ct = append(ct, f)
+		}
+	}
+	if len(ct) != 2 || !slices.Contains(ct, merged) {
+		t.Errorf("cloudtrail files %v, want the first merged file %s and a new one", ct, merged)
+	}
+	if got := snapshot(t, root, QueryOptions{}); !equalSnap(got, rows) || len(got[CloudTrail]) != 115 {
+		t.Errorf("rows changed: %d cloudtrail rows", len(got[CloudTrail]))
+	}
+}
