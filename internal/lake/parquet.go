@@ -185,8 +185,8 @@ const (
 	minRowGroupBytes = 4 << 20
 )
 
-func newParquetWriter(w io.Writer, s *parquet.Schema) *parquet.Writer {
-	return parquet.NewWriter(w, s,
+func newParquetWriter(w io.Writer, s *parquet.Schema) *parquet.GenericWriter[any] {
+	return parquet.NewGenericWriter[any](w, s,
 		parquet.Compression(zstdCodec),
 		parquet.CreatedBy("trawl", "", ""),
 		parquet.PageBufferSize(pageBytes),

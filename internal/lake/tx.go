@@ -100,7 +100,7 @@ type openFile struct {
 	staging, final string
 	fw             fileWriter
 	cw             *countingWriter
-	pw             *parquet.Writer
+	pw             *parquet.GenericWriter[any]
 	rows           int64
 	buffered       int64 // its share of Tx.buffered
 }
@@ -119,7 +119,7 @@ type job struct {
 }
 
 // valsPool recycles the value slices handed to encoders.
-var valsPool = sync.Pool{New: func() any { return []parquet.Value(nil) }}
+var valsPool = sync.Pool{New: func() any { return new([]parquet.Value) }}
 
 // encoders returns the number of encoder goroutines of a transaction.
 func encoders() int { return max(runtime.GOMAXPROCS(0), 1) }
@@ -155,7 +155,8 @@ func (tx *Tx) encode(j job) {
 	p := j.p
 	defer func() {
 		if j.vals != nil {
-			valsPool.Put(j.vals[:0])
+			v := j.vals[:0]
+			valsPool.Put(&v)
 		}
 		if j.done != nil {
 			j.done.Done()
@@ -407,7 +408,7 @@ func addRow[T any](tx *Tx, t *tableWriter, gs []getter[T], r *T, src, account, r
 		tx.dirty = append(tx.dirty, p)
 		tx.touch(p)
 		if p.vals == nil {
-			p.vals = valsPool.Get().([]parquet.Value)
+			p.vals = *valsPool.Get().(*[]parquet.Value)
 		}
 	}
 	p.vals = appendRow(p.vals, gs, r, src, tx.at)
