@@ -184,7 +184,8 @@ func equalSnap(a, b map[string][][]string) bool {
 	return len(a) == len(b)
 }
 
-var errCompactCrash = errors.New("simulated crash")
+// errCrash is a simulated crash (also used by lake_test.go and s3_test.go).
+var errCrash = errors.New("simulated crash")
 
 // TestCompactCrash stops a merge at each stage as a crash would: the lake
 // then shows the old files or (after the commit point) a subset of them
@@ -206,11 +207,11 @@ func TestCompactCrash(t *testing.T) {
 			_, err = l.Compact(ctx, CompactOptions{TargetSize: 1 << 30, Tables: []string{CloudTrail},
 				crash: func(s string) error {
 					if s == stage {
-						return errCompactCrash
+						return errCrash
 					}
 					return nil
 				}})
-			if !errors.Is(err, errCompactCrash) {
+			if !errors.Is(err, errCrash) {
 				t.Fatalf("Compact: %v", err)
 			}
 			vis := dataFiles(t, root)
