@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -125,6 +126,10 @@ type bucketQueue struct {
 	events int64 // CloudTrail events and flow records in the data
 }
 
+// getDelay is how long the fake S3 takes to start answering a GET of an
+// object.
+var getDelay = 10 * time.Millisecond
+
 func newBucketQueue(tb testing.TB, events, flows int) *bucketQueue {
 	tb.Helper()
 	data, m := generate(tb, events, flows)
@@ -132,7 +137,15 @@ func newBucketQueue(tb testing.TB, events, flows int) *bucketQueue {
 	if err := be.CreateBucket("trail"); err != nil {
 		tb.Fatal(err)
 	}
-	s3srv := httptest.NewServer(gofakes3.New(be).Server())
+	// Each GET of an object takes a little while, as over a network, so
+	// that the workers are still busy when one is killed.
+	s3h := gofakes3.New(be).Server()
+	s3srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Count(strings.Trim(r.URL.Path, "/"), "/") > 0 {
+			time.Sleep(getDelay)
+		}
+		s3h.ServeHTTP(w, r)
+	}))
 	tb.Cleanup(s3srv.Close)
 	bq := &bucketQueue{q: sqstest.New(tb, 4*time.Second, 0), events: int64(m.CloudTrailEvents + m.FlowRecords)}
 	err := filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
@@ -241,11 +254,16 @@ func runWorkers(t *testing.T, layout workerLayout) {
 		}
 	}
 
-	// Kill worker 0 once a quarter of the messages are done and it holds
-	// messages it received but has not deleted.
+	// Kill worker 0 once a quarter of the messages are done, while
+	// messages are received and not yet deleted (the workers hold them).
 	total := len(bodies)
-	poll("a quarter of the messages deleted", 3*time.Minute, func() bool { return q.State().Deleted >= total/4 })
-	poll("worker 0 holding messages", time.Minute, func() bool { return q.State().Invisible > 0 })
+	poll("a quarter of the messages deleted, others in flight", 3*time.Minute, func() bool {
+		s := q.State()
+		if s.Deleted == total {
+			t.Fatalf("every message was done before a worker could be killed; slow the fake S3 down\n%s", logs())
+		}
+		return s.Deleted >= total/4 && s.Invisible > 0
+	})
 	before := q.State()
 	if err := ws[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
