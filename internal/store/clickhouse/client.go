@@ -298,20 +298,22 @@ func (c *Client) exec(ctx context.Context, q string, extra url.Values) error {
 }
 
 // InsertJSON inserts rows given as JSONEachRow lines (one JSON object per
-// line) into table's columns, gzip-compressing the body.
+// line) into table's columns.
 func (c *Client) InsertJSON(ctx context.Context, table string, cols []string, rows []byte) error {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	zw.Write(rows) //nolint:errcheck // writes to a bytes.Buffer do not fail
-	zw.Close()     //nolint:errcheck // as above
-	return c.InsertGzip(ctx, table, cols, buf.Bytes())
+	return c.Insert(ctx, table, cols, "JSONEachRow", rows)
 }
 
-// InsertGzip inserts a gzip-compressed JSONEachRow body.
-func (c *Client) InsertGzip(ctx context.Context, table string, cols []string, gz []byte) error {
-	q := "INSERT INTO " + QuoteIdent(table) + " (" + identList(cols) + ") FORMAT JSONEachRow"
+// Insert inserts a body in the given input format (JSONEachRow,
+// RowBinary, TabSeparated…) into table's columns, gzip-compressing it.
+func (c *Client) Insert(ctx context.Context, table string, cols []string, format string, body []byte) error {
+	var buf bytes.Buffer
+	buf.Grow(len(body)/4 + 1024)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw.Write(body) //nolint:errcheck // writes to a bytes.Buffer do not fail
+	zw.Close()     //nolint:errcheck // as above
+	q := "INSERT INTO " + QuoteIdent(table) + " (" + identList(cols) + ") FORMAT " + format
 	extra := url.Values{"date_time_input_format": {"best_effort"}, "input_format_skip_unknown_fields": {"1"}}
-	resp, err := c.do(ctx, q, bytes.NewReader(gz), true, extra)
+	resp, err := c.do(ctx, q, &buf, true, extra)
 	if err != nil {
 		return fmt.Errorf("inserting into %s.%s: %w", c.dsn.Database, table, err)
 	}

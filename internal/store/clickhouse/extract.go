@@ -1,8 +1,6 @@
 package clickhouse
 
 import (
-	"math"
-	"strconv"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -81,91 +79,4 @@ func parseCreationDate(s string) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// jsonBuf builds JSONEachRow lines.
-type jsonBuf struct {
-	b     []byte
-	first bool
-}
-
-func (j *jsonBuf) begin() { j.b = append(j.b, '{'); j.first = true }
-func (j *jsonBuf) end()   { j.b = append(j.b, '}', '\n') }
-
-func (j *jsonBuf) key(name string) {
-	if !j.first {
-		j.b = append(j.b, ',')
-	}
-	j.first = false
-	j.b = append(j.b, '"')
-	j.b = append(j.b, name...)
-	j.b = append(j.b, '"', ':')
-}
-
-func (j *jsonBuf) null(name string) { j.key(name); j.b = append(j.b, "null"...) }
-
-func (j *jsonBuf) str(name, s string) {
-	j.key(name)
-	j.b = appendJSONString(j.b, s)
-}
-
-func (j *jsonBuf) int(name string, n int64) {
-	j.key(name)
-	j.b = strconv.AppendInt(j.b, n, 10)
-}
-
-func (j *jsonBuf) uint(name string, n uint64) {
-	j.key(name)
-	j.b = strconv.AppendUint(j.b, n, 10)
-}
-
-func (j *jsonBuf) float(name string, f float64) {
-	j.key(name)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		j.b = append(j.b, '"')
-		j.b = append(j.b, formatFloat(f)...)
-		j.b = append(j.b, '"')
-		return
-	}
-	j.b = strconv.AppendFloat(j.b, f, 'g', -1, 64)
-}
-
-func (j *jsonBuf) time(name string, t time.Time) {
-	j.key(name)
-	j.b = append(j.b, '"')
-	j.b = clampTime(t).AppendFormat(j.b, time.DateTime)
-	j.b = append(j.b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Bytes that are not valid
-// UTF-8 pass through: ClickHouse stores the bytes as they are.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -22,7 +22,7 @@ func (s *Store) writeLedger(ctx context.Context, entries []ledger.Entry, now tim
 		return err
 	}
 	ver := uint64(time.Now().UnixNano())
-	var j jsonBuf
+	var j rowBuf
 	for i := range entries {
 		e := &entries[i]
 		first := e.First
@@ -32,50 +32,32 @@ func (s *Store) writeLedger(ctx context.Context, entries []ledger.Entry, now tim
 		if first.IsZero() {
 			first = now
 		}
-		j.begin()
-		j.str("object", e.Object)
+		j.str(e.Object, false)
 		if e.Size >= 0 {
-			j.int("size", e.Size)
+			j.i64(e.Size, true)
 		} else {
-			j.null("size")
+			j.null()
 		}
-		optTime(&j, "modified_at", e.ModifiedAt)
-		optStr(&j, "etag", e.ETag)
-		optStr(&j, "sha256", e.SHA256)
-		j.str("status", e.Status)
-		j.int("units", e.Units)
-		j.int("records", e.Records)
-		j.int("duplicates", e.Duplicates)
-		j.int("quarantined", e.Quarantined)
-		optStr(&j, "kinds", e.Kinds)
-		j.time("first_ingested_at", first)
-		j.time("last_ingested_at", now)
-		optStr(&j, "error", e.Error)
-		optStr(&j, "cursor", e.Cursor)
-		j.uint("ver", ver)
-		j.end()
+		j.optTime(e.ModifiedAt)
+		j.optStr(e.ETag)
+		j.optStr(e.SHA256)
+		j.str(e.Status, false)
+		j.i64(e.Units, false)
+		j.i64(e.Records, false)
+		j.i64(e.Duplicates, false)
+		j.i64(e.Quarantined, false)
+		j.optStr(e.Kinds)
+		j.time(first, false)
+		j.time(now, false)
+		j.optStr(e.Error)
+		j.optStr(e.Cursor)
+		j.u64(ver)
 	}
 	tb := tableByName("ingest_ledger")
-	if err := s.c.InsertJSON(ctx, tb.name+"_data", names(tb), j.b); err != nil {
+	if err := s.c.Insert(ctx, tb.name+"_data", names(tb), "RowBinary", j.b); err != nil {
 		return fmt.Errorf("writing the ingest ledger: %w", err)
 	}
 	return nil
-}
-
-func optStr(j *jsonBuf, name, v string) {
-	if v == "" {
-		j.null(name)
-	} else {
-		j.str(name, v)
-	}
-}
-
-func optTime(j *jsonBuf, name string, v time.Time) {
-	if v.IsZero() {
-		j.null(name)
-	} else {
-		j.time(name, v)
-	}
 }
 
 // LedgerEntries returns the ledger entries of the given objects that exist.
