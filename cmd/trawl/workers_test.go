@@ -25,6 +25,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/trawl-project/trawl/internal/lake"
 	"github.com/trawl-project/trawl/internal/source/sqs/sqstest"
 	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/store/clickhouse"
@@ -106,6 +107,17 @@ func TestManyWorkersLake(t *testing.T) {
 		keys: func(t *testing.T) (map[string][]string, map[string][]string) {
 			return lakeKeys(t, ref), lakeKeys(t, workers)
 		},
+		// The killed worker restarts (systemd's Restart=on-failure): opening
+		// the lake publishes a commit it had made but not published.
+		restart: func(t *testing.T) {
+			l, err := lake.Open(context.Background(), workers, lake.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+		},
 	})
 }
 
@@ -115,6 +127,9 @@ type workerLayout struct {
 	config string   // the store/sinks part of the workers' trawl.yaml
 	// keys reads the reference's and the workers' keys per table.
 	keys func(t *testing.T) (ref, workers map[string][]string)
+	// restart, if set, does what the killed worker's restart does, after
+	// the survivors have finished.
+	restart func(t *testing.T)
 }
 
 // bucketQueue is generated data in a fake S3 bucket and the S3
@@ -128,7 +143,7 @@ type bucketQueue struct {
 
 // getDelay is how long the fake S3 takes to start answering a GET of an
 // object.
-var getDelay = 10 * time.Millisecond
+var getDelay = 25 * time.Millisecond
 
 func newBucketQueue(tb testing.TB, events, flows int) *bucketQueue {
 	tb.Helper()
@@ -211,9 +226,13 @@ func runWorkers(t *testing.T, layout workerLayout) {
 		done chan error
 	}
 	var ws []*worker
-	for range 3 {
+	victim := -1 // the worker killed
+	start := func() {
 		w := &worker{cmd: exec.Command(trawlBin, "run", "-c", cfgFile, "--log-format", "json"), out: &syncBuf{}, done: make(chan error, 1)}
-		w.cmd.Env, w.cmd.Stdout, w.cmd.Stderr = env, w.out, w.out
+		// Each worker signs with its own access key, so that the queue
+		// tells whose messages are in flight.
+		w.cmd.Env = append(slices.Clip(env), fmt.Sprintf("AWS_ACCESS_KEY_ID=AKIDWORKER%d", len(ws)))
+		w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
 		if err := w.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +262,7 @@ func runWorkers(t *testing.T, layout workerLayout) {
 			for i, w := range ws {
 				select {
 				case err := <-w.done:
-					if i != 0 || w.cmd.ProcessState == nil || !w.cmd.ProcessState.Exited() {
+					if i != victim {
 						t.Fatalf("worker %d ended: %v\n%s", i, err, logs())
 					}
 					w.done <- err
@@ -254,35 +273,51 @@ func runWorkers(t *testing.T, layout workerLayout) {
 		}
 	}
 
-	// Kill worker 0 once a quarter of the messages are done, while
-	// messages are received and not yet deleted (the workers hold them).
 	total := len(bodies)
-	poll("a quarter of the messages deleted, others in flight", 3*time.Minute, func() bool {
+	for range 3 {
+		start()
+	}
+
+	// Once an eighth of the messages are done, kill the worker holding
+	// the most messages it received and has not finished.
+	held := 0
+	poll("an eighth of the messages deleted, others in flight", 3*time.Minute, func() bool {
 		s := q.State()
 		if s.Deleted == total {
 			t.Fatalf("every message was done before a worker could be killed; slow the fake S3 down\n%s", logs())
 		}
-		return s.Deleted >= total/4 && s.Invisible > 0
+		if s.Deleted < total/8 {
+			return false
+		}
+		for i := range ws {
+			if n := q.InFlight(fmt.Sprintf("AKIDWORKER%d", i)); n > held {
+				victim, held = i, n
+			}
+		}
+		return held > 0
 	})
 	before := q.State()
-	if err := ws[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := ws[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-ws[0].done
-	t.Logf("worker 0 killed at %+v of %d messages", before, total)
+	<-ws[victim].done
+	t.Logf("worker %d killed holding %d messages, queue %+v of %d messages", victim, held, before, total)
 
 	poll("every message deleted by the survivors", 5*time.Minute, func() bool { return q.State().Deleted == total })
-	for i, w := range ws[1:] {
+	for i, w := range ws {
+		if i == victim {
+			continue
+		}
 		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		select {
 		case err := <-w.done:
 			if err != nil {
-				t.Errorf("worker %d after SIGTERM: %v", i+1, err)
+				t.Errorf("worker %d after SIGTERM: %v", i, err)
 			}
 		case <-time.After(time.Minute):
-			t.Fatalf("worker %d still runs a minute after SIGTERM\n%s", i+1, logs())
+			t.Fatalf("worker %d still runs a minute after SIGTERM\n%s", i, logs())
 		}
 	}
 	again := 0
@@ -298,6 +333,9 @@ func runWorkers(t *testing.T, layout workerLayout) {
 		t.Errorf("queue after the run: %+v", s)
 	}
 
+	if layout.restart != nil {
+		layout.restart(t)
+	}
 	want, got := layout.keys(t)
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		w, g := want[k], got[k]

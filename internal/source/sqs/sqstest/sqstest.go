@@ -63,6 +63,7 @@ type fakeMsg struct {
 	invisUntil time.Time
 	deleted    bool
 	extended   int
+	receiver   string // access key id of the latest receive
 }
 
 // Message is a message's state.
@@ -71,10 +72,37 @@ type Message struct {
 	Receives int  // times received
 	Deleted  bool // deleted, or moved to the dead-letter list
 	Extended int  // visibility changes
+	// Receiver is the access key id that signed the latest receive: give
+	// each consumer its own to tell them apart.
+	Receiver string
 }
 
 func (m *fakeMsg) export() Message {
-	return Message{ID: m.id, Body: m.body, Receives: m.receives, Deleted: m.deleted, Extended: m.extended}
+	return Message{ID: m.id, Body: m.body, Receives: m.receives, Deleted: m.deleted, Extended: m.extended, Receiver: m.receiver}
+}
+
+// accessKey returns the access key id of a SigV4-signed request.
+func accessKey(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	return key
+}
+
+// InFlight returns the number of messages received by the consumer
+// signing with accessKey and neither deleted nor visible again.
+func (f *Server) InFlight(accessKey string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, now := 0, time.Now()
+	for _, m := range f.msgs {
+		if !m.deleted && m.receiver == accessKey && now.Before(m.invisUntil) {
+			n++
+		}
+	}
+	return n
 }
 
 // New starts a queue with a visibility timeout and, if maxReceive > 0, a
@@ -328,6 +356,7 @@ func (f *Server) receive(r *http.Request, in map[string]json.RawMessage) (any, *
 			}
 			m.receives++
 			m.receipt = fmt.Sprintf("%s#%d", m.id, m.receives)
+			m.receiver = accessKey(r)
 			m.invisUntil = now.Add(visibility)
 			sum := md5.Sum([]byte(m.body))
 			e := map[string]any{"MessageId": m.id, "ReceiptHandle": m.receipt, "Body": m.body, "MD5OfBody": hex.EncodeToString(sum[:])}
