@@ -24,8 +24,10 @@ func TestCorpusMatchesDuckDB(t *testing.T) {
 	dir := corpustest.Dir(t)
 	duck, _ := duckdbtest.Open(t)
 	ch := open(t)
-	dres := ingest(t, app.PipelineStore(duck), []string{dir}, pipeline.Config{})
-	cres := ingest(t, clickhouse.PipelineStore(ch), []string{dir}, pipeline.Config{})
+	// One decoder, so that of an event in two files the same file's copy
+	// is stored first (and the other counted as its duplicate) in both.
+	dres := ingest(t, app.PipelineStore(duck), []string{dir}, pipeline.Config{Workers: 1})
+	cres := ingest(t, clickhouse.PipelineStore(ch), []string{dir}, pipeline.Config{Workers: 1})
 	if sum(dres.Records) == 0 {
 		t.Fatal("the corpus gave no records")
 	}
@@ -144,11 +146,15 @@ func ledgerSame(t *testing.T, duck, ch store.Querier) {
 	}
 }
 
+// compareTables compares tables, leaving out the source column: which
+// copy of an event delivered in two objects is kept depends on the order
+// in which racing writers (or a re-run after a crash) insert them.
 func compareTables(t *testing.T, duck, ch store.Querier, tables []string) {
 	t.Helper()
 	saved := userTables
-	defer func() { userTables = saved }()
+	defer func() { userTables = saved; delete(skipColumns, "source") }()
 	userTables = tables
+	skipColumns["source"] = true
 	compareStores(t, duck, ch)
 }
 

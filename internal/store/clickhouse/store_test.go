@@ -151,7 +151,7 @@ func TestIngestMatchesDuckDB(t *testing.T) {
 	dir := genDir(t)
 	duck, _ := duckdbtest.Open(t)
 	ch := open(t)
-	cfg := pipeline.Config{}
+	cfg := pipeline.Config{Workers: 1} // the same order of objects in both (see TestCorpusMatchesDuckDB)
 	dres := ingest(t, app.PipelineStore(duck), []string{dir}, cfg)
 	cres := ingest(t, clickhouse.PipelineStore(ch), []string{dir}, cfg)
 	if dres.Records[0] == 0 && len(dres.Records) == 0 {
