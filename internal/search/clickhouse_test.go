@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +23,14 @@ import (
 func chCopy(t *testing.T, duck store.Querier) store.Querier {
 	t.Helper()
 	ctx := context.Background()
-	st, err := clickhouse.Open(ctx, chtest.DSN(t), clickhouse.Options{})
+	dsn := chtest.DSN(t)
+	d, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	// The tables are made here, not by the store (opened read-only below,
+	// which creates nothing).
+	cl := clickhouse.NewClient(d, http.DefaultClient)
 	for _, tb := range search.Tables {
 		cols := append(tb.Columns(), "raw")
 		defs := make([]string, len(cols))
@@ -44,7 +48,7 @@ func chCopy(t *testing.T, duck store.Querier) store.Querier {
 			}
 			defs[i] = c + " " + typ
 		}
-		if err := st.Client().Exec(ctx, "CREATE TABLE "+tb.Name+" ("+strings.Join(defs, ", ")+") ENGINE = MergeTree ORDER BY tuple()"); err != nil {
+		if err := cl.Exec(ctx, "CREATE TABLE "+tb.Name+" ("+strings.Join(defs, ", ")+") ENGINE = MergeTree ORDER BY tuple()"); err != nil {
 			t.Fatal(err)
 		}
 		rows, err := duck.Query(ctx, store.Request{SQL: "SELECT " + strings.Join(cols, ", ") + " FROM " + tb.Name})
@@ -80,10 +84,15 @@ func chCopy(t *testing.T, duck store.Querier) store.Querier {
 		if n == 0 {
 			t.Fatalf("the demo store has no %s rows", tb.Name)
 		}
-		if err := st.Client().InsertJSON(ctx, tb.Name, cols, body.Bytes()); err != nil {
+		if err := cl.InsertJSON(ctx, tb.Name, cols, body.Bytes()); err != nil {
 			t.Fatal(err)
 		}
 	}
+	st, err := clickhouse.Open(ctx, dsn, clickhouse.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 

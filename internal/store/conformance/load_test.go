@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/gen"
-	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/file"
 	"github.com/trawl-project/trawl/internal/store"
@@ -94,34 +92,37 @@ func load(base string) (*Stores, error) {
 		return nil, err
 	}
 	s := &Stores{Dir: dir}
+	fail := func(err error) (*Stores, error) {
+		if s.Duck != nil {
+			s.Duck.Close()
+		}
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	if s.Gen, err = gen.Generate(ctx, filepath.Join(dir, "data"), genConfig()); err != nil {
-		return nil, fmt.Errorf("generating the data set: %w", err)
+		return fail(fmt.Errorf("generating the data set: %w", err))
 	}
 	objs, err := file.Objects([]string{filepath.Join(dir, "data")}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("listing the data set: %w", err)
+		return fail(fmt.Errorf("listing the data set: %w", err))
 	}
 	if s.Duck, err = duckdb.Open(ctx, filepath.Join(dir, "conformance.duckdb"), duckdb.Options{MemoryLimit: "512MB"}); err != nil {
-		return nil, fmt.Errorf("opening DuckDB: %w", err)
+		return fail(fmt.Errorf("opening DuckDB: %w", err))
 	}
 	name := fmt.Sprintf("conformance_%d", os.Getpid())
 	if err := chtest.Exec(base, "CREATE DATABASE IF NOT EXISTS "+name); err != nil {
-		return nil, fmt.Errorf("creating the ClickHouse database: %w", err)
+		return fail(fmt.Errorf("creating the ClickHouse database: %w", err))
 	}
 	dsn := "clickhouse://" + strings.TrimPrefix(base, "http://") + "/" + name
 	if s.CH, err = clickhouse.Open(ctx, dsn, clickhouse.Options{}); err != nil {
-		return nil, fmt.Errorf("opening ClickHouse %s: %w", dsn, err)
-	}
-	chStore, err := pipelineStore(s.CH)
-	if err != nil {
-		return nil, err
+		return fail(fmt.Errorf("opening ClickHouse %s: %w", dsn, err))
 	}
 	for _, st := range []struct {
 		name string
 		ps   pipeline.Store
-	}{{"duckdb", app.PipelineStore(s.Duck)}, {"clickhouse", chStore}} {
+	}{{"duckdb", app.PipelineStore(s.Duck)}, {"clickhouse", clickhouse.PipelineStore(s.CH)}} {
 		if err := ingest(ctx, st.ps, objs); err != nil {
-			return nil, fmt.Errorf("ingesting into %s: %w", st.name, err)
+			return fail(fmt.Errorf("ingesting into %s: %w", st.name, err))
 		}
 	}
 	return s, nil
@@ -145,43 +146,4 @@ func ingest(ctx context.Context, ps pipeline.Store, objs []pipeline.Object) erro
 	}
 	_, err := pipeline.Run(ctx, ps, pipeline.Objects(again...), pipeline.Config{Workers: 2, Force: true})
 	return err
-}
-
-// pipelineStore adapts the ClickHouse store to the pipeline (its Begin
-// returns its own *Tx, as DuckDB's does).
-func pipelineStore(st any) (pipeline.Store, error) {
-	if ps, ok := st.(pipeline.Store); ok {
-		return ps, nil
-	}
-	begin := reflect.ValueOf(st).MethodByName("Begin")
-	le, ok := st.(interface {
-		LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error)
-	})
-	if !begin.IsValid() || !ok {
-		return nil, fmt.Errorf("%T has no Begin or LedgerEntries: it cannot be written by the pipeline", st)
-	}
-	return reflectStore{le: le, begin: begin}, nil
-}
-
-type reflectStore struct {
-	le interface {
-		LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error)
-	}
-	begin reflect.Value
-}
-
-func (r reflectStore) LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error) {
-	return r.le.LedgerEntries(ctx, objects)
-}
-
-func (r reflectStore) Begin(ctx context.Context) (pipeline.Tx, error) {
-	out := r.begin.Call([]reflect.Value{reflect.ValueOf(ctx)})
-	if err, _ := out[1].Interface().(error); err != nil {
-		return nil, err
-	}
-	tx, ok := out[0].Interface().(pipeline.Tx)
-	if !ok {
-		return nil, fmt.Errorf("%s is not a pipeline.Tx", out[0].Type())
-	}
-	return tx, nil
 }

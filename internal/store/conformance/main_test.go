@@ -1,9 +1,21 @@
 package conformance
 
 import (
+	"os"
 	"testing"
 
 	"github.com/trawl-project/trawl/internal/store/clickhouse/chtest"
 )
 
-func TestMain(m *testing.M) { chtest.Main(m) }
+// TestMain closes the shared stores, removes their data and stops the
+// ClickHouse server after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if loaded != nil {
+		loaded.Duck.Close()
+		loaded.CH.Close()
+		os.RemoveAll(loaded.Dir)
+	}
+	chtest.Stop()
+	os.Exit(code)
+}
