@@ -226,7 +226,7 @@ func (s *Store) lockAlerts(ctx context.Context) (func(), error) {
 				_ = s.c.Exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS alert_lock`)
 			}, nil
 		}
-		if !IsCode(err, 57) && !strings.Contains(err.Error(), "right now") {
+		if msg := err.Error(); !IsCode(err, 57) && !strings.Contains(msg, "right now") && !strings.Contains(msg, "already exists") {
 			return nil, fmt.Errorf("taking the alert lock: %w", err)
 		}
 		var age int64 = -1
@@ -235,6 +235,9 @@ func (s *Store) lockAlerts(ctx context.Context) (func(), error) {
 			age, _ = v[0].(int64)
 			return nil
 		})
+		if IsCode(err, CodeUnknownTable) {
+			continue // dropped while system.tables was read: try again
+		}
 		if err != nil {
 			return nil, fmt.Errorf("taking the alert lock: %w", err)
 		}
