@@ -333,7 +333,8 @@ func TestCrashRecovery(t *testing.T) {
 				if !errors.Is(err, errCrash) {
 					t.Fatalf("ingest: %v, want the crash", err)
 				}
-				// Staging files exist; no reader sees them.
+				// Readers see only complete files that a manifest names.
+				visibleCommitted(t, root)
 				l2 := openLake(t, root, Options{Writer: "w1"})
 				if _, err := ingest(t, l2, data(t), pipeline.Config{TxRows: 1500}); err != nil {
 					t.Fatal(err)
@@ -477,5 +478,36 @@ func TestRollAndEvict(t *testing.T) {
 	files := queryText(t, lakeDB(t), fmt.Sprintf(`SELECT count(*) > 3 * count(DISTINCT parse_dirpath(file)) FROM glob('%s/cloudtrail/**/*.parquet')`, root))
 	if files != "[[true]]" {
 		t.Errorf("few files per partition: %s (want rolled files)", files)
+	}
+}
+
+// visibleCommitted asserts that every data file a reader's glob finds is
+// named by a manifest (committed) and reads whole.
+func visibleCommitted(t *testing.T, root string) {
+	t.Helper()
+	committed := map[string]bool{}
+	mans, _ := filepath.Glob(filepath.Join(root, manifestDir, "*.json"))
+	for _, m := range mans {
+		man, err := readManifest(context.Background(), &local{root: root}, manifestDir+"/"+filepath.Base(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range man.Files {
+			committed[f.Final] = true
+		}
+	}
+	db := lakeDB(t)
+	for _, table := range []string{CloudTrail, VPCFlow, GuardDuty} {
+		filepath.WalkDir(filepath.Join(root, table), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			if !committed[filepath.ToSlash(rel)] {
+				t.Errorf("visible file %s is in no manifest", rel)
+			}
+			queryText(t, db, fmt.Sprintf("SELECT count(*) FROM read_parquet('%s')", p))
+			return nil
+		})
 	}
 }

@@ -61,8 +61,8 @@ func main() {
 	chTarget := flag.String("clickhouse", "", `also ingest into ClickHouse: "start" (a server started for the run) or a clickhouse:// address`)
 	chAlerts := flag.String("clickhouse-alerts", "", `also measure the alert store on ClickHouse beside DuckDB: "start" or a clickhouse:// address`)
 	repeat := flag.Int("repeat", 1, "end-to-end ingests with enrichment off and on, alternately, each reported as the fastest of this many")
-	lakeOnly := flag.Bool("lake", false, "only the Parquet lake ingest (tools/bench/lake.go), skipping the rest")
 	osOnly := flag.Bool("opensearch", false, "only measure the OpenSearch sink (tools/bench/opensearch.go)")
+	lakeIngest := flag.Bool("lake", true, "also ingest both data sets into a local Parquet lake, in process (tools/bench/lake.go)")
 	flag.Parse()
 	ctx := context.Background()
 	if *osOnly {
@@ -93,10 +93,6 @@ func main() {
 	_, err := geobuild.Write(geoDir, geobuild.Synthetic())
 	must(err)
 
-	if *lakeOnly {
-		lakeBench(ctx, ctDir, vpcDir)
-		return
-	}
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("trawl-bench-%d", os.Getpid()))
 	build := exec.Command("go", "build", "-o", bin, "./cmd/trawl")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
@@ -193,6 +189,9 @@ func main() {
 	}
 	if *lakeq {
 		lakeQuery(ctx, bin, ctDir)
+	}
+	if *lakeIngest {
+		lakeBench(ctx, ctDir, vpcDir)
 	}
 }
 
