@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +37,7 @@ alert). docs/alerts.md describes them and their delivery to notifiers.`,
 // openAlerts opens the database named by --db, read-only unless write.
 func openAlerts(cmd *cobra.Command, write bool) (*app.Store, error) {
 	db, _ := cmd.Flags().GetString("db")
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	if missingDB(db) {
 		return nil, &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: run `trawl ingest PATH` or `trawl run` first, or pass --db", db)}
 	}
 	mode := app.Query

@@ -62,6 +62,9 @@ type ingestOptions struct {
 	procs       []pipeline.Processor // the enrichment stage, opened by openEnrichment
 	noRules     bool
 	rules       *rules.Engine // streaming rules, nil with --no-rules
+	lake        string        // --lake: a Parquet lake to write to
+	sinks       []pipeline.Sink
+	dbSet       bool // --db given explicitly (with --lake: both)
 }
 
 // openEnrichment opens the enrichment stage o.enrich describes into
@@ -146,6 +149,7 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.db, _ = cmd.Flags().GetString("db")
+			o.dbSet = cmd.Flags().Changed("db")
 			o.enrich.UserAgent = !o.noUA
 			if o.configFile != "" {
 				cfg, err := config.Load(o.configFile)
@@ -169,6 +173,7 @@ arguments, sizes); 130 interrupted (committed work is kept; run again to resume)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.lake, "lake", "", "write to this Parquet lake (a directory or s3://bucket/prefix; docs/lake.md) instead of the database; with --db as well, to both")
 	f.StringVar(&o.kind, "type", "auto", "log type: auto, cloudtrail, vpcflow or guardduty (records of other types are quarantined)")
 	f.StringVar(&o.vpcFormat, "vpc-format", "", "flow-log format of lines without a header line, as an AWS LogFormat ('${version} ${account-id} ...')")
 	f.StringVar(&o.maxRecord, "max-record-size", "32MiB", "largest record accepted; larger ones are quarantined (a size: 32MiB, 512KB, 1.5GiB; kB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024)")
@@ -287,11 +292,12 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 		return err
 	}
 	defer closeEnrich()
-	st, err := app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: fmt.Sprintf("%dB", memLimit)})
+	st, sinks, dest, err := openIngestStore(ctx, o, memLimit)
 	if err != nil {
-		return openFailure(err)
+		return err
 	}
 	defer st.Close()
+	o.sinks = sinks
 	src := pipeline.Objects(objs...)
 	if len(srcs) > 0 {
 		src = pipeline.Merge(append([]pipeline.Source{src}, srcs...)...)
@@ -317,7 +323,7 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 	rep, err := ingestObjects(runCtx, e, st, src, o, opt)
 	rep.unreadable = list.Problems
 	if !o.quiet {
-		printIngestSummary(e.stdout, o.db, rep)
+		printIngestSummary(e.stdout, dest, rep)
 	}
 	if ctx.Err() != nil {
 		if runCtx != ctx && err == nil {
@@ -335,6 +341,32 @@ func runIngest(ctx context.Context, e *env, o ingestOptions, paths []string) err
 		return &exitError{code: exitPartial}
 	}
 	return nil
+}
+
+// openIngestStore opens where an ingest writes: the database; or, with
+// --lake, the lake instead (it holds the ledger), or with --db as well the
+// database with the lake as a sink. dest names it for the summary.
+func openIngestStore(ctx context.Context, o ingestOptions, memLimit int64) (st *app.Store, sinks []pipeline.Sink, dest string, err error) {
+	if o.lake == "" {
+		if st, err = app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: fmt.Sprintf("%dB", memLimit)}); err != nil {
+			return nil, nil, "", openFailure(err)
+		}
+		return st, nil, app.DescribeDB(o.db), nil
+	}
+	l, err := app.OpenLake(ctx, o.lake, 0, &config.AWS{Region: o.region, Profile: o.profile, Endpoint: o.endpoint})
+	if err != nil {
+		return nil, nil, "", &exitError{code: exitFailure, err: fmt.Errorf("lake %s: %w", o.lake, err)}
+	}
+	if !o.dbSet {
+		return app.LakeStore(l, app.Ingest), nil, o.lake, nil
+	}
+	st, err = app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest, MemoryLimit: fmt.Sprintf("%dB", memLimit)})
+	if err != nil {
+		l.Close()
+		return nil, nil, "", openFailure(err)
+	}
+	// The lake closes with the store.
+	return st.WithCloser(l.Close), []pipeline.Sink{l.Sink()}, app.DescribeDB(o.db) + " and " + o.lake, nil
 }
 
 func (o ingestOptions) decodeOptions() (decode.Options, error) {
@@ -389,6 +421,7 @@ func ingestObjects(ctx context.Context, e *env, st *app.Store, src pipeline.Sour
 		// Enrichment first (rules read its columns), then the streaming
 		// rules, which append their hits to the batches.
 		Processors: append(slices.Clip(o.procs), ruleProcessors(o.rules)...),
+		Sinks:      o.sinks,
 		Force:      o.force,
 		TxRows:     o.txRows,
 		TxBytes:    o.txBytesN,

@@ -23,6 +23,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/schemadoc"
+	"github.com/trawl-project/trawl/internal/store/clickhouse/chtest"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
@@ -49,6 +50,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	chtest.Stop() // the ClickHouse server of the tests that started one
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -74,7 +76,7 @@ func trawl(t *testing.T, stdin []byte, args ...string) (string, string, int) {
 }
 
 // generate writes a small generated data set and returns its directory.
-func generate(t *testing.T, events, flows int) (string, *gen.Manifest) {
+func generate(t testing.TB, events, flows int) (string, *gen.Manifest) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	cfg := gen.DefaultConfig()

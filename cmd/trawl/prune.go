@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -95,7 +94,7 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 func runPrune(ctx context.Context, e *env, db string, tables []string, cutoff time.Time, dryRun bool) error {
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	if missingDB(db) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s", db)}
 	}
 	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Ingest})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -89,7 +88,7 @@ DuckDB may use half of the machine's memory (--memory-limit to change).`,
 // new writer; blank puts a blank line between results.
 func runQuery(ctx context.Context, e *env, db, sql, memLimit string, newWriter func() output.Writer, blank bool) error {
 	out := e.stdout
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	if missingDB(db) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: run `trawl ingest PATH` or `trawl demo` first, or pass --db", db)}
 	}
 	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Query, MemoryLimit: memLimit})

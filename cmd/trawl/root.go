@@ -86,11 +86,13 @@ Start with:
   trawl ingest s3://bucket/AWSLogs/ --since 7d   read a bucket in AWS's delivery layouts
   trawl config example > trawl.yaml; trawl run   collect continuously from S3, SQS and CloudWatch Logs
 
-Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
+Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB): a DuckDB file,
+or a ClickHouse database clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE
+(password also from $TRAWL_CLICKHOUSE_PASSWORD; docs/clickhouse.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("db", dbDefault(), "DuckDB database file (env TRAWL_DB)")
+	root.PersistentFlags().String("db", dbDefault(), "DuckDB database file, or clickhouse://HOST:8123/DATABASE (env TRAWL_DB)")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
@@ -123,9 +125,9 @@ Every command takes --db (default ./trawl.duckdb, or $TRAWL_DB).`,
 	root.AddCommand(newAlertsCmd(e))
 	root.AddCommand(newSearchCmd(e))
 	root.AddCommand(newServeCmd(e))
-	root.AddCommand(newLakeCmd(e))
 	root.AddCommand(newOpenSearchCmd(e))
 	root.AddCommand(newClickHouseCmd(e))
+	root.AddCommand(newLakeCmd(e))
 	return root
 }
 
@@ -200,4 +202,14 @@ func openFailure(err error) error {
 		return &exitError{code: exitUsage, err: err}
 	}
 	return &exitError{code: exitFailure, err: err}
+}
+
+// missingDB reports whether db is a DuckDB file that does not exist (a
+// ClickHouse database is never missing: opening it says what is wrong).
+func missingDB(db string) bool {
+	if app.IsClickHouse(db) {
+		return false
+	}
+	_, err := os.Stat(db)
+	return errors.Is(err, os.ErrNotExist)
 }

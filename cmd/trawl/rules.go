@@ -266,7 +266,7 @@ func runBackfill(ctx context.Context, e *env, db, file, since, until string, glo
 			return usageError("%v", err)
 		}
 	}
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	if missingDB(db) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: pass --db", db)}
 	}
 	mode := app.Serve

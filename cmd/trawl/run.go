@@ -93,18 +93,34 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool, serv
 			return err
 		}
 	}
-	opt := app.Options{DB: cfg.Store.Path, Mode: app.Serve}
-	if serveFlags != nil {
-		// Queries from the UI need room for sorts and joins: the query
-		// limit, not the ingest's (docs/serve.md has the measurements).
-		opt.MemoryLimit = app.QueryMemoryLimit()
+	if !cfg.HasStore() && serveFlags != nil {
+		return usageError("--serve needs a store to query: %s has no store: section, and a Parquet lake is queried with trawl query --lake", file)
 	}
-	if cfg.Store.MemoryLimit > 0 {
-		opt.MemoryLimit = fmt.Sprintf("%dB", cfg.Store.MemoryLimit)
-	}
-	st, err := app.Open(ctx, opt)
+	sinks, err := app.OpenSinks(ctx, cfg)
 	if err != nil {
-		return openFailure(err)
+		return &exitError{code: exitFailure, err: err}
+	}
+	defer func() {
+		if err := sinks.Close(context.WithoutCancel(ctx)); err != nil {
+			log.Error("closing sinks", "error", err)
+		}
+	}()
+	var st *app.Store
+	if sinks.Ledger != nil {
+		st = app.LakeStore(sinks.Ledger, app.Ingest)
+	} else {
+		opt := app.Options{DB: cfg.Store.Path, Mode: app.Serve}
+		if serveFlags != nil {
+			// Queries from the UI need room for sorts and joins: the query
+			// limit, not the ingest's (docs/serve.md has the measurements).
+			opt.MemoryLimit = app.QueryMemoryLimit()
+		}
+		if cfg.Store.MemoryLimit > 0 {
+			opt.MemoryLimit = fmt.Sprintf("%dB", cfg.Store.MemoryLimit)
+		}
+		if st, err = app.Open(ctx, opt); err != nil {
+			return openFailure(err)
+		}
 	}
 	defer st.Close()
 	defer startRollups(ctx, st, log)()
@@ -128,7 +144,10 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool, serv
 		go func() { ch <- srv.Serve(ctx) }()
 		serving = ch
 	}
-	c := &app.Collector{Store: st, Config: cfg, Log: log, Metrics: m, Once: once}
+	c := &app.Collector{Store: st, Config: cfg, Log: log, Metrics: m, Once: once, Sinks: sinks.Sinks}
+	if len(sinks.Names) > 0 || sinks.Ledger != nil {
+		log.Info("sinks", "names", sinks.Names, "lake_holds_ledger", sinks.Ledger != nil)
+	}
 	if cfg.Rules.Enabled {
 		set, eng, err := app.Rules(cfg.Rules, func(file, reason string) {
 			log.Warn("rule not loaded", "file", file, "reason", reason)
@@ -138,7 +157,7 @@ func runRun(ctx context.Context, e *env, file, logFormat string, once bool, serv
 		}
 		c.Processors = []pipeline.Processor{eng}
 		log.Info("rules", "streaming", eng.String())
-		if cfg.Rules.Schedule.Enabled {
+		if cfg.Rules.Schedule.Enabled && cfg.HasStore() { // scheduled rules query the store
 			sch := &rules.Scheduler{Rules: set.Enabled(), Store: st.Querier(), Recorder: app.Recorder(st),
 				Settle: cfg.Rules.Schedule.Settle, Log: log}
 			sctx, stop := context.WithCancel(ctx)

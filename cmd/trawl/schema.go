@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -64,7 +62,7 @@ Output: a table on a terminal, CSV otherwise; --format json for JSON lines.`,
 func runSchema(ctx context.Context, db, table string, all bool, w output.Writer) error {
 	var st *app.Store
 	var err error
-	if _, serr := os.Stat(db); errors.Is(serr, os.ErrNotExist) {
+	if missingDB(db) {
 		// No database: describe the schema a new one gets, in memory.
 		st, err = app.Open(ctx, app.Options{DB: "", Mode: app.Ingest})
 	} else {
@@ -74,10 +72,20 @@ func runSchema(ctx context.Context, db, table string, all bool, w output.Writer)
 		return openFailure(err)
 	}
 	defer st.Close()
-	rows, err := st.Querier().Query(ctx, store.Request{SQL: `SELECT c.table_name, c.column_name, c.data_type
+	sql := `SELECT c.table_name, c.column_name, c.data_type
 		FROM information_schema.columns c JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
 		WHERE t.table_schema = 'main' AND t.table_catalog = current_database()
-		ORDER BY c.table_name, c.ordinal_position`})
+		ORDER BY c.table_name, c.ordinal_position`
+	internal := duckdb.InternalTables
+	if store.DialectOf(st.Querier()) == store.ClickHouse {
+		// The views users query; their _data tables (and .inner. tables of
+		// materialised views) are internal. system.columns lists a
+		// table's columns in their order.
+		sql = `SELECT table, name, type FROM system.columns WHERE database = currentDatabase()
+			AND (? OR (table NOT LIKE '%\_data' AND table NOT LIKE '.inner.%' AND table != 'trawl_meta'))`
+		internal = nil
+	}
+	rows, err := st.Querier().Query(ctx, store.Request{SQL: sql, Args: chArgs(st, all)})
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -88,7 +96,7 @@ func runSchema(ctx context.Context, db, table string, all bool, w output.Writer)
 		v := rows.Values()
 		c := col{output.Text(v[0]), output.Text(v[1]), strings.ReplaceAll(output.Text(v[2]), "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")}
 		tables[c.table] = true
-		if table != "" && c.table != table || table == "" && !all && slices.Contains(duckdb.InternalTables, c.table) {
+		if table != "" && c.table != table || table == "" && !all && slices.Contains(internal, c.table) {
 			continue
 		}
 		cols = append(cols, c)
@@ -101,7 +109,7 @@ func runSchema(ctx context.Context, db, table string, all bool, w output.Writer)
 	if table != "" && !tables[table] {
 		names := make([]string, 0, len(tables))
 		for t := range tables {
-			if !slices.Contains(duckdb.InternalTables, t) {
+			if !slices.Contains(internal, t) {
 				names = append(names, t)
 			}
 		}
@@ -118,4 +126,12 @@ func runSchema(ctx context.Context, db, table string, all bool, w output.Writer)
 		}
 	}
 	return w.Flush()
+}
+
+// chArgs are the schema query's arguments: ClickHouse's takes --all.
+func chArgs(st *app.Store, all bool) []any {
+	if store.DialectOf(st.Querier()) == store.ClickHouse {
+		return []any{all}
+	}
+	return nil
 }

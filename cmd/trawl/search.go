@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/output"
 	"github.com/trawl-project/trawl/internal/search"
+	"github.com/trawl-project/trawl/internal/store"
 )
 
 type searchOptions struct {
@@ -68,6 +68,9 @@ fields the query names choose it, and free text searches CloudTrail.`,
 
 func runSearch(ctx context.Context, e *env, db, query string, o searchOptions) error {
 	var opt search.Options
+	if app.IsClickHouse(db) {
+		opt.Dialect = store.ClickHouse
+	}
 	if o.typ != "" {
 		if opt.Table = search.TableByType(o.typ); opt.Table == nil {
 			return usageError("--type: unknown type %q (use cloudtrail, vpcflow or guardduty)", o.typ)
@@ -106,7 +109,7 @@ func runSearch(ctx context.Context, e *env, db, query string, o searchOptions) e
 	if err != nil {
 		return usageError("--format: %v", err)
 	}
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	if missingDB(db) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: run `trawl ingest PATH` or `trawl demo` first, or pass --db", db)}
 	}
 	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Query})

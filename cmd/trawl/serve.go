@@ -162,7 +162,7 @@ func firstNonEmpty(a, b string) string {
 }
 
 func runServe(ctx context.Context, e *env, db string, s serveSettings) error {
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	if missingDB(db) {
 		return &exitError{code: exitFailure, err: fmt.Errorf("no database at %s: run `trawl ingest PATH` or `trawl demo` first, or pass --db", db)}
 	}
 	st, err := app.Open(ctx, app.Options{DB: db, Mode: app.Serve, MemoryLimit: app.QueryMemoryLimit()})
@@ -209,14 +209,25 @@ func startServer(ctx context.Context, e *env, st *app.Store, db string, s serveS
 	if s.metrics == nil {
 		s.metrics = metrics.New().Handler("")
 	}
-	a := api.New(api.Options{Store: st.Querier(), SQL: st.Store, Alerts: st.Store, Rules: loaded, Debug: s.debug, Log: s.log})
+	aopt := api.Options{Store: st.Querier(), Alerts: st.Backend, Rules: loaded, Debug: s.debug, Log: s.log}
+	if sql, ok := st.Backend.(api.SQLRunner); ok {
+		aopt.SQL = sql // the SQL console, where the store has a sandbox for it
+	} else {
+		fmt.Fprintf(e.stderr, "trawl: the SQL console needs a DuckDB store (this one is %s): /api/sql answers 404, the other pages work\n", st.Dialect())
+	}
+	a := api.New(aopt)
 	srv, err := server.Listen(server.Options{Addr: s.addr, Token: s.token, API: a, Web: webHandler(), Dashboards: dashboardHandler(st),
 		Metrics: s.metrics, Log: s.log})
 	if err != nil {
 		return nil, nil, &exitError{code: exitFailure, err: err}
 	}
-	abs, _ := filepath.Abs(db)
-	remove, err := server.WriteInfo(db, server.Info{URL: srv.URL(), PID: os.Getpid(), DB: abs, Token: s.token})
+	// Other processes open a ClickHouse store themselves: only a DuckDB
+	// file (locked by this process) gets a server file pointing here.
+	remove := func() {}
+	if !app.IsClickHouse(db) {
+		abs, _ := filepath.Abs(db)
+		remove, err = server.WriteInfo(db, server.Info{URL: srv.URL(), PID: os.Getpid(), DB: abs, Token: s.token})
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "trawl: %v (trawl query will not find this server)\n", err)
 		remove = func() {}

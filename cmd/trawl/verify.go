@@ -231,7 +231,7 @@ func runVerify(ctx context.Context, e *env, o verifyOptions, src string) error {
 	switch {
 	case ingest:
 		st, err = app.Open(ctx, app.Options{DB: o.db, Mode: app.Ingest})
-	case fileExists(o.db):
+	case app.IsClickHouse(o.db) || fileExists(o.db):
 		st, err = app.Open(ctx, app.Options{DB: o.db, Mode: app.Query})
 	}
 	if err != nil {

@@ -29,7 +29,7 @@ func NewAlertWorker(ctx context.Context, st *Store, cfg config.Alerts, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	w := &notify.Worker{Outbox: st.Store, Notifiers: ns, Poll: cfg.Poll, RetryFor: cfg.RetryFor, MaxBackoff: cfg.MaxBackoff, Log: log}
+	w := &notify.Worker{Outbox: st.Backend, Notifiers: ns, Poll: cfg.Poll, RetryFor: cfg.RetryFor, MaxBackoff: cfg.MaxBackoff, Log: log}
 	if m != nil {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trawl_alert_deliveries_total",
 			Help: "Attempts to deliver alerts, by notifier and outcome (delivered, retry, failed)."}, []string{"notifier", "outcome"})

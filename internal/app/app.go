@@ -88,14 +88,28 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 // MinMemoryLimit is the smallest DuckDB memory limit trawl accepts.
 const MinMemoryLimit = 16 << 20
 
-// Store is an open store with what a process needs of it.
+// Store is an open store with what a process needs of it: every method of
+// Backend, whichever engine it is.
 type Store struct {
-	*duckdb.Store
-	mode Mode
+	Backend
+	// Store is the DuckDB store when the store is DuckDB, for what only
+	// DuckDB has (rollups, the sandboxed SQL console, tests reading its
+	// tables); nil for another engine. Check with DuckDB or NeedsDuckDB.
+	Store *duckdb.Store
+	mode  Mode
 }
 
-// Open opens the database for a mode.
+// NewStore wraps an open DuckDB store.
+func NewStore(st *duckdb.Store, mode Mode) *Store {
+	return &Store{Backend: duckdbBackend{st}, Store: st, mode: mode}
+}
+
+// Open opens the store for a mode: a ClickHouse database when opt.DB starts
+// with clickhouse://, else a DuckDB file ("" for an in-memory database).
 func Open(ctx context.Context, opt Options) (*Store, error) {
+	if IsClickHouse(opt.DB) {
+		return openClickHouse(ctx, opt)
+	}
 	dopt := duckdb.Options{}
 	switch opt.Mode {
 	case Ingest:
@@ -124,7 +138,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{Store: st, mode: opt.Mode}, nil
+	return NewStore(st, opt.Mode), nil
 }
 
 // duckdbSettings parses TRAWL_DUCKDB_SETTINGS: "name=value;name=value".
@@ -144,8 +158,9 @@ func duckdbSettings(s string) (map[string]string, error) {
 	return out, nil
 }
 
-// Querier returns the store's query interface.
-func (s *Store) Querier() store.Querier { return s.Store }
+// Querier returns the store's query interface; store.DialectOf tells its
+// SQL.
+func (s *Store) Querier() store.Querier { return s.Backend }
 
 // Ingest runs the pipeline from src into the store. While it runs, the Go
 // heap has a soft limit (unless GOMEMLIMIT is set) so that decoders and
@@ -155,7 +170,7 @@ func (s *Store) Ingest(ctx context.Context, src pipeline.Source, cfg pipeline.Co
 		release := limitGoMemory(GoMemoryLimit)
 		defer release()
 	}
-	return pipeline.Run(ctx, PipelineStore(s.Store), src, cfg)
+	return pipeline.Run(ctx, s.Backend, src, cfg)
 }
 
 var memMu sync.Mutex

@@ -51,6 +51,8 @@ type Collector struct {
 	RetainEvery time.Duration
 	// Processors run on every batch (streaming rules).
 	Processors []pipeline.Processor
+	// Sinks receive every batch beside the store (OpenSinks).
+	Sinks []pipeline.Sink
 }
 
 // CollectTxAge is how often a collector commits at least.
@@ -90,7 +92,7 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 	if len(srcs) == 0 {
 		return pipeline.Result{}, ErrNoSources
 	}
-	c.Log.Info("collecting", "sources", names, "db", c.Config.Store.Path, "once", c.Once)
+	c.Log.Info("collecting", "sources", names, "db", DescribeDB(c.Config.Store.Path), "sinks", len(c.Sinks), "once", c.Once)
 	ConfigureAlerts(c.Store, c.Config.Alerts)
 	var alerts *notify.Worker
 	if len(c.Config.Alerts.Notifiers) > 0 {
@@ -106,7 +108,7 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 		go func() { defer close(done); _ = w.Run(wctx) }()
 		defer func() { stop(); <-done }()
 	}
-	if len(c.Config.Retention) > 0 && !c.Once {
+	if len(c.Config.Retention) > 0 && !c.Once && c.Config.HasStore() { // a lake keeps what it has
 		rctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go c.retain(rctx)
@@ -115,6 +117,7 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 		Decode:     decode.Options{MaxRecordSize: int(c.Config.Ingest.MaxRecordSize)},
 		Workers:    c.Config.Ingest.Workers,
 		Processors: append(slices.Clip(procs), c.Processors...), // enrichment first: rules read its columns
+		Sinks:      c.Sinks,
 		// Queue messages are deleted, and cursors advance, at commits:
 		// collection commits every few seconds, not every minute.
 		TxAge: CollectTxAge,
@@ -133,7 +136,9 @@ func (c *Collector) Run(ctx context.Context) (pipeline.Result, error) {
 	}
 	res, err := c.Store.Ingest(ctx, pipeline.Merge(srcs...), cfg)
 	if err == nil && c.Once {
-		c.applyRetention(ctx)
+		if c.Config.HasStore() {
+			c.applyRetention(ctx)
+		}
 		if alerts != nil {
 			// Send what this pass raised; what fails waits for the next run.
 			if _, err := alerts.RunOnce(ctx); err != nil {

@@ -27,4 +27,4 @@ func Rules(c config.Rules, warn func(file, reason string)) (*rules.Set, *rules.E
 
 // Recorder returns where scheduled rules and backfill record their hits:
 // the store's alert table.
-func Recorder(st *Store) rules.HitRecorder { return st.Store }
+func Recorder(st *Store) rules.HitRecorder { return st.Backend }

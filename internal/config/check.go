@@ -32,9 +32,15 @@ func (d *decoder) check(c *Config) {
 	if c.Store.MemoryLimit != 0 && c.Store.MemoryLimit < minMemoryLimit {
 		d.errPath("store.memory_limit", "must be at least 16MiB")
 	}
-	if c.Store.Path == "" {
+	d.checkSinks(c)
+	switch {
+	case !d.has("store") && !d.has("store.path") && c.Lake() != nil:
+		c.Store.Path = "" // the lake holds the ledger
+	case c.Store.Path == "":
 		d.errPath("store.path", "must not be empty")
-	} else if !filepath.IsAbs(c.Store.Path) {
+	case IsURL(c.Store.Path):
+		d.checkStorePath(c.Store.Path)
+	case !filepath.IsAbs(c.Store.Path):
 		c.Store.Path = filepath.Join(d.dir, c.Store.Path) // the default
 	}
 	d.checkAWS(&c.AWS, "aws")

@@ -43,6 +43,7 @@ type Config struct {
 	Rules     Rules                    `yaml:"rules"`
 	Alerts    Alerts                   `yaml:"alerts"`
 	Serve     Serve                    `yaml:"serve"`
+	Sinks     []Sink                   `yaml:"sinks,omitempty"`
 }
 
 // Serve configures the web UI and HTTP API of trawl serve and trawl run
@@ -130,13 +131,16 @@ type RuleSchedule struct {
 	Settle time.Duration `yaml:"settle,omitempty"`
 }
 
-// Store configures the DuckDB database.
+// Store configures the store: a DuckDB file or a ClickHouse database.
 type Store struct {
-	// Path is the database file, absolute after Parse (a relative path is
-	// resolved against the config file's directory).
+	// Path is the DuckDB database file, absolute after Parse (a relative
+	// path is resolved against the config file's directory), or a
+	// ClickHouse database clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DB
+	// (taken as it is). Empty when the store section is left out and a
+	// lake sink holds the ingest ledger instead.
 	Path string `yaml:"path" cfg:"path"`
 	// MemoryLimit is the memory DuckDB may use, in bytes; 0 keeps trawl's
-	// default for the mode (384MB while ingesting).
+	// default for the mode (384MB while ingesting). ClickHouse ignores it.
 	MemoryLimit int64 `yaml:"memory_limit,omitempty" cfg:"size"`
 }
 

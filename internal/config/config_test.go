@@ -43,7 +43,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key with suggestion", "store:\n  pth: x.duckdb\n",
 			[]string{`2:3: store.pth: unknown key; did you mean "path"?`}},
 		{"unknown top-level key lists the known ones", "bogus: []\n",
-			[]string{`1:1: bogus: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts, serve`}},
+			[]string{`1:1: bogus: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts, serve, sinks`}},
 		{"unknown source key", "sources:\n  - name: a\n    s3: {bucket: b-1, intervall: 1m}\n",
 			[]string{`3:23: sources[0].s3.intervall: unknown key; did you mean "interval"?`}},
 		{"wrong type", "ingest:\n  workers: many\nsources: {name: a}\n",
@@ -108,6 +108,21 @@ func TestParseErrors(t *testing.T) {
 			[]string{`2: mapping values are not allowed in this context`}},
 		{"two documents", "log: {level: info}\n---\nlog: {level: debug}\n",
 			[]string{`2:1: a second YAML document; the configuration is one document`}},
+		{"clickhouse url with an unknown parameter", "store:\n  path: clickhouse://u:pw@127.0.0.1:8123/trawl?tls=1\n",
+			[]string{`2:9: store.path: not a DuckDB file or a ClickHouse database: clickhouse address "clickhouse://u:xxx@127.0.0.1:8123/trawl?tls=1": unknown parameter "tls" (only secure)`}},
+		{"sinks", "sinks:\n  - name: l\n    lake: {file_size: 1KB}\n  - name: l\n    opensearch: {urls: [search.example.com], flavor: solr, password: x}\n  - name: both\n    lake: {target: s3://Bad_Bucket/p}\n    opensearch: {urls: ['https://a']}\n  - name: none\n",
+			[]string{`3:11: sinks[0].lake.target: required: a directory or s3://bucket/prefix`,
+				`3:23: sinks[0].lake.file_size: must be at least 1MiB (0 for the default, 128MiB)`,
+				`4:11: sinks[1].name: duplicate sink name "l" (also sinks[0])`,
+				`5:17: sinks[1].opensearch.username: required with a password`,
+				`5:25: sinks[1].opensearch.urls[0]: "search.example.com" is not an http or https URL`,
+				`5:54: sinks[1].opensearch.flavor: "solr" is not one of opensearch, elasticsearch, plain`,
+				`8:5: sinks[2].opensearch: a sink has one kind, and this one already has lake; make another sink`,
+				`9:5: sinks[3]: needs one of lake or opensearch`}},
+		{"sigv4 with basic auth", "sinks:\n  - name: s\n    opensearch:\n      urls: ['https://a:443']\n      username: u\n      password_file: p\n      password: x\n      sigv4: {service: lambda}\n",
+			[]string{`6:7: sinks[0].opensearch.password_file: give password or password_file, not both`,
+				`8:7: sinks[0].opensearch.sigv4: signs requests with AWS credentials: leave out username and password`,
+				`8:24: sinks[0].opensearch.sigv4.service: "lambda" is not one of es, aoss`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := problems(t, tc.doc)
@@ -215,6 +230,44 @@ metrics: {listen: '0.0.0.0:9464', token: '${TRAWL_TEST_TOKEN}'}
 	}
 	if !reflect.DeepEqual(back, c) {
 		t.Errorf("String() parses back differently:\n%s\nbecame:\n%s", out, back)
+	}
+}
+
+// TestSinksAndStores: a ClickHouse URL and an s3:// lake stay as written,
+// a lake directory is resolved, and with no store section the lake holds
+// the ledger.
+func TestSinksAndStores(t *testing.T) {
+	doc := "sinks:\n  - name: lake\n    lake: {target: lake, file_size: 64MB}\n  - name: search\n    opensearch:\n      urls: ['https://search.example.com']\n      sigv4: {region: eu-west-1}\n"
+	c, err := Parse("/etc/trawl/trawl.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HasStore() || c.Store.Path != "" {
+		t.Errorf("store.path = %q, want none (the lake holds the ledger)", c.Store.Path)
+	}
+	if l := c.Lake(); l == nil || l.Target != "/etc/trawl/lake" || l.FileSize != 64e6 {
+		t.Errorf("lake = %+v, want /etc/trawl/lake of 64MB", l)
+	}
+	o := c.Sinks[1].OpenSearch
+	if c.Sinks[1].Kind() != "opensearch" || o.Flavor != "opensearch" || o.SigV4 == nil || o.SigV4.Service != "es" || o.SigV4.Region != "eu-west-1" {
+		t.Errorf("opensearch = %+v (sigv4 %+v), want the defaults flavor opensearch and service es", o, o.SigV4)
+	}
+
+	doc = "store: {path: 'clickhouse://trawl:pw@ch.internal:8123/trawl?secure=true'}\nsinks:\n  - name: lake\n    lake: {target: 's3://lake-bucket/trawl'}\n"
+	if c, err = Parse("/etc/trawl/trawl.yaml", []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Path != "clickhouse://trawl:pw@ch.internal:8123/trawl?secure=true" || c.Lake().Target != "s3://lake-bucket/trawl" {
+		t.Errorf("store %q, lake %q: URLs must stay as written", c.Store.Path, c.Lake().Target)
+	}
+
+	// A store section with a lake: both, the store holding the ledger.
+	doc = "store: {path: data/trawl.duckdb}\nsinks:\n  - name: lake\n    lake: {target: /srv/lake}\n"
+	if c, err = Parse("/etc/trawl/trawl.yaml", []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Path != "/etc/trawl/data/trawl.duckdb" {
+		t.Errorf("store.path = %q", c.Store.Path)
 	}
 }
 
@@ -394,7 +447,7 @@ sources:
 	got := problems(t, "x-s3: &b {bucket: logs, intervl: 1m}\nbase: 1\nsources:\n  - name: a\n    s3: {<<: *b}\n")
 	want := []string{
 		`1:25: sources[0].s3.intervl: unknown key; did you mean "interval"?`,
-		`2:1: base: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts, serve`,
+		`2:1: base: unknown key; known keys are store, aws, sources, ingest, retention, log, metrics, enrich, rules, alerts, serve, sinks`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

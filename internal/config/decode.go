@@ -347,7 +347,7 @@ func setScalar(v reflect.Value, s, opts, dir string) error {
 		}
 		v.SetInt(i)
 	case t.Kind() == reflect.String:
-		if hasOpt(opts, "path") && s != "" && !filepath.IsAbs(s) {
+		if hasOpt(opts, "path") && s != "" && !filepath.IsAbs(s) && !IsURL(s) {
 			s = filepath.Join(dir, s)
 		}
 		v.SetString(s)

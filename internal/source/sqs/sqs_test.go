@@ -34,6 +34,7 @@ import (
 	"github.com/trawl-project/trawl/internal/gen"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/source/sqs"
+	"github.com/trawl-project/trawl/internal/source/sqs/sqstest"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 	"github.com/trawl-project/trawl/internal/store/duckdb/duckdbtest"
 )
@@ -46,10 +47,10 @@ func retryer() aws.Retryer {
 	})
 }
 
-func sqsClient(f *fakeSQS) *awssqs.Client {
+func sqsClient(f *sqstest.Server) *awssqs.Client {
 	return awssqs.New(awssqs.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(f.srv.URL),
+		BaseEndpoint: aws.String(f.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		Retryer:      retryer(),
 	})
@@ -284,24 +285,24 @@ type seen struct {
 // URL-decoded where AWS encodes them; events that name no object created
 // are deleted.
 func TestShapes(t *testing.T) {
-	q := newFakeSQS(t, 30*time.Second, 5)
+	q := sqstest.New(t, 30*time.Second, 5)
 	b := "trawl-logs"
 	odd := s3obj{Key: "AWSLogs/a b+c/ü=1&x.json.gz", Size: 10, ETag: "e1"}
 	plain := s3obj{Key: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/02/f.json.gz", Size: 20, ETag: "e2"}
 	two := s3obj{Key: "AWSLogs/two.log.gz", Size: 30, ETag: "e3"}
 	ids := map[string]string{
-		"direct":         q.send(s3Event(b, odd)),
-		"two records":    q.send(s3Event(b, plain, two)),
-		"sns raw":        q.send(s3Event("other-bucket", plain)),
-		"sns envelope":   q.send(snsEnvelope(s3Event(b, odd))),
-		"eventbridge":    q.send(eventBridge(b, "Object Created", s3obj{Key: "AWSLogs/eb key+plus.gz", Size: 40, ETag: "e4"})),
-		"cloudtrail":     q.send(snsEnvelope(cloudTrailSNS("ct-bucket", "AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2026/11/02/a.json.gz", "AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2026/11/02/b.json.gz"))),
-		"cloudtrail raw": q.send(cloudTrailSNS("ct-bucket", "AWSLogs/c.json.gz")),
-		"test event":     q.send(testEvent),
-		"sns test event": q.send(snsEnvelope(testEvent)),
-		"eb deleted":     q.send(eventBridge(b, "Object Deleted", plain)),
-		"removed":        q.send(jsonString(map[string]any{"Records": []any{s3Record(b, plain, "ObjectRemoved:Delete")}})),
-		"subscription":   q.send(`{"Type":"SubscriptionConfirmation","MessageId":"x","Token":"t","TopicArn":"arn:aws:sns:eu-west-1:111122223333:trawl","Message":"You have chosen to subscribe","SubscribeURL":"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription"}`),
+		"direct":         q.Send(s3Event(b, odd)),
+		"two records":    q.Send(s3Event(b, plain, two)),
+		"sns raw":        q.Send(s3Event("other-bucket", plain)),
+		"sns envelope":   q.Send(snsEnvelope(s3Event(b, odd))),
+		"eventbridge":    q.Send(eventBridge(b, "Object Created", s3obj{Key: "AWSLogs/eb key+plus.gz", Size: 40, ETag: "e4"})),
+		"cloudtrail":     q.Send(snsEnvelope(cloudTrailSNS("ct-bucket", "AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2026/11/02/a.json.gz", "AWSLogs/o-1/111122223333/CloudTrail/eu-west-1/2026/11/02/b.json.gz"))),
+		"cloudtrail raw": q.Send(cloudTrailSNS("ct-bucket", "AWSLogs/c.json.gz")),
+		"test event":     q.Send(testEvent),
+		"sns test event": q.Send(snsEnvelope(testEvent)),
+		"eb deleted":     q.Send(eventBridge(b, "Object Deleted", plain)),
+		"removed":        q.Send(jsonString(map[string]any{"Records": []any{s3Record(b, plain, "ObjectRemoved:Delete")}})),
+		"subscription":   q.Send(`{"Type":"SubscriptionConfirmation","MessageId":"x","Token":"t","TopicArn":"arn:aws:sns:eu-west-1:111122223333:trawl","Message":"You have chosen to subscribe","SubscribeURL":"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription"}`),
 	}
 	var got []seen
 	var logs syncBuffer
@@ -337,8 +338,8 @@ func TestShapes(t *testing.T) {
 		t.Errorf("objects:\n got %v\nwant %v", got, want)
 	}
 	for name, id := range ids {
-		if m := q.msg(id); !m.deleted || m.receives != 1 {
-			t.Errorf("%s: deleted %v after %d receives", name, m.deleted, m.receives)
+		if m := q.Msg(id); !m.Deleted || m.Receives != 1 {
+			t.Errorf("%s: deleted %v after %d receives", name, m.Deleted, m.Receives)
 		}
 	}
 	for _, s := range []string{"s3:TestEvent", "SubscriptionConfirmation", "Object Deleted", "ObjectRemoved:Delete"} {
@@ -346,8 +347,8 @@ func TestShapes(t *testing.T) {
 			t.Errorf("the log does not mention %s:\n%s", s, logs.String())
 		}
 	}
-	if q.callCount("DeleteMessageBatch") > 3 {
-		t.Errorf("%d DeleteMessageBatch calls for 12 messages", q.callCount("DeleteMessageBatch"))
+	if q.CallCount("DeleteMessageBatch") > 3 {
+		t.Errorf("%d DeleteMessageBatch calls for 12 messages", q.CallCount("DeleteMessageBatch"))
 	}
 }
 
@@ -357,7 +358,7 @@ func TestShapes(t *testing.T) {
 func TestDeleteAfterCommit(t *testing.T) {
 	s3f := newFakeS3(t)
 	objs, m := s3f.generated(t)
-	q := newFakeSQS(t, 30*time.Second, 5)
+	q := sqstest.New(t, 30*time.Second, 5)
 	st, _ := duckdbtest.Open(t)
 	byBody := map[string][]string{}
 	// Some messages name one object, some three.
@@ -368,13 +369,13 @@ func TestDeleteAfterCommit(t *testing.T) {
 		for _, o := range batch {
 			byBody[body] = append(byBody[body], "s3://"+s3f.bucket+"/"+o.Key)
 		}
-		q.send(body)
+		q.Send(body)
 		i += len(batch)
 	}
 	var mu sync.Mutex
 	var checked int
 	var bad []string
-	q.beforeDelete = func(bodies []string) {
+	q.BeforeDelete = func(bodies []string) {
 		for _, b := range bodies {
 			names := byBody[b]
 			entries, err := st.LedgerEntries(context.Background(), names)
@@ -394,7 +395,7 @@ func TestDeleteAfterCommit(t *testing.T) {
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
 	start := time.Now()
-	res := ingest(t, st, src, func() bool { return q.state().Deleted == len(byBody) }, 60*time.Second)
+	res := ingest(t, st, src, func() bool { return q.State().Deleted == len(byBody) }, 60*time.Second)
 	elapsed := time.Since(start)
 	t.Logf("%d objects in %d messages, %d records, in %s (%.0f messages/s end to end)", len(objs), len(byBody), res.Stored(), elapsed, float64(len(byBody))/elapsed.Seconds())
 	mu.Lock()
@@ -419,18 +420,18 @@ func TestDeleteAfterCommit(t *testing.T) {
 func TestVisibilityExtended(t *testing.T) {
 	s3f := newFakeS3(t)
 	o := s3f.put(t, "AWSLogs/111122223333/vpcflowlogs/eu-west-1/2026/11/02/slow.log", []byte("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 111122223333 eni-1 10.0.0.1 10.0.0.2 1024 443 6 1 60 1793613000 1793613060 ACCEPT OK\n"))
-	q := newFakeSQS(t, 2*time.Second, 3)
-	id := q.send(s3Event(s3f.bucket, o))
+	q := sqstest.New(t, 2*time.Second, 3)
+	id := q.Send(s3Event(s3f.bucket, o))
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(5*time.Second), sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
-	ingest(t, st, src, func() bool { return q.state().Deleted == 1 }, 30*time.Second)
-	m := q.msg(id)
-	if m.receives != 1 || m.extended < 3 || !m.deleted {
-		t.Errorf("message received %d times, extended %d times, deleted %v; want 1, ≥3, true", m.receives, m.extended, m.deleted)
+	ingest(t, st, src, func() bool { return q.State().Deleted == 1 }, 30*time.Second)
+	m := q.Msg(id)
+	if m.Receives != 1 || m.Extended < 3 || !m.Deleted {
+		t.Errorf("message received %d times, extended %d times, deleted %v; want 1, ≥3, true", m.Receives, m.Extended, m.Deleted)
 	}
-	if q.callCount("ChangeMessageVisibilityBatch") < 3 {
-		t.Errorf("%d ChangeMessageVisibilityBatch calls", q.callCount("ChangeMessageVisibilityBatch"))
+	if q.CallCount("ChangeMessageVisibilityBatch") < 3 {
+		t.Errorf("%d ChangeMessageVisibilityBatch calls", q.CallCount("ChangeMessageVisibilityBatch"))
 	}
 	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != 1 {
 		t.Errorf("%d rows", n)
@@ -443,7 +444,7 @@ func TestVisibilityExtended(t *testing.T) {
 func TestMalformedMessages(t *testing.T) {
 	s3f := newFakeS3(t)
 	good := s3f.put(t, "AWSLogs/good.log", []byte("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 111122223333 eni-1 10.0.0.1 10.0.0.2 1024 443 6 1 60 1793613000 1793613060 ACCEPT OK\n"))
-	q := newFakeSQS(t, 1*time.Second, 2)
+	q := sqstest.New(t, 1*time.Second, 2)
 	bad := []string{
 		"not json at all",
 		`{"hello":"world"}`,
@@ -456,19 +457,19 @@ func TestMalformedMessages(t *testing.T) {
 	}
 	var badIDs []string
 	for _, b := range bad {
-		badIDs = append(badIDs, q.send(b))
+		badIDs = append(badIDs, q.Send(b))
 	}
-	goodID := q.send(s3Event(s3f.bucket, good))
+	goodID := q.Send(s3Event(s3f.bucket, good))
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
-	ingest(t, st, src, func() bool { s := q.state(); return s.DLQ == len(bad) && s.Deleted == 1+len(bad) }, 30*time.Second)
-	if m := q.msg(goodID); !m.deleted || m.receives != 1 {
-		t.Errorf("the good message: deleted %v after %d receives", m.deleted, m.receives)
+	ingest(t, st, src, func() bool { s := q.State(); return s.DLQ == len(bad) && s.Deleted == 1+len(bad) }, 30*time.Second)
+	if m := q.Msg(goodID); !m.Deleted || m.Receives != 1 {
+		t.Errorf("the good message: deleted %v after %d receives", m.Deleted, m.Receives)
 	}
 	for i, id := range badIDs {
-		if m := q.msg(id); m.receives != 2 {
-			t.Errorf("%q received %d times, want 2 (maxReceiveCount) before the dead-letter queue", bad[i], m.receives)
+		if m := q.Msg(id); m.Receives != 2 {
+			t.Errorf("%q received %d times, want 2 (maxReceiveCount) before the dead-letter queue", bad[i], m.Receives)
 		}
 	}
 	l := logs.String()
@@ -489,14 +490,14 @@ func TestMissingKey(t *testing.T) {
 	s3f := newFakeS3(t)
 	here := s3f.put(t, "AWSLogs/here.log", []byte("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 111122223333 eni-1 10.0.0.1 10.0.0.2 1024 443 6 1 60 1793613000 1793613060 ACCEPT OK\n"))
 	gone := s3obj{Key: "AWSLogs/gone away.log", Size: 10, ETag: "abc"}
-	q := newFakeSQS(t, 30*time.Second, 5)
-	id := q.send(s3Event(s3f.bucket, here, gone))
+	q := sqstest.New(t, 30*time.Second, 5)
+	id := q.Send(s3Event(s3f.bucket, here, gone))
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second, StopWhenEmpty: true})
 	res := ingest(t, st, src, nil, 30*time.Second)
-	if m := q.msg(id); m.deleted || m.receives != 1 {
-		t.Errorf("message deleted %v after %d receives; want left after 1", m.deleted, m.receives)
+	if m := q.Msg(id); m.Deleted || m.Receives != 1 {
+		t.Errorf("message deleted %v after %d receives; want left after 1", m.Deleted, m.Receives)
 	}
 	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0], "NoSuchKey") {
 		t.Errorf("failed: %v", res.Failed)
@@ -520,14 +521,14 @@ func TestMissingKey(t *testing.T) {
 // until the redrive policy moves it to the dead-letter queue.
 func TestFailedObjectGoesToDLQ(t *testing.T) {
 	s3f := newFakeS3(t)
-	q := newFakeSQS(t, time.Second, 3)
-	id := q.send(s3Event(s3f.bucket, s3obj{Key: "AWSLogs/never.json.gz", Size: 10, ETag: "abc"}))
+	q := sqstest.New(t, time.Second, 3)
+	id := q.Send(s3Event(s3f.bucket, s3obj{Key: "AWSLogs/never.json.gz", Size: 10, ETag: "abc"}))
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
-	ingest(t, st, src, func() bool { return q.state().DLQ == 1 }, 30*time.Second)
-	if m := q.msg(id); m.receives != 3 {
-		t.Errorf("received %d times, want 3", m.receives)
+	ingest(t, st, src, func() bool { return q.State().DLQ == 1 }, 30*time.Second)
+	if m := q.Msg(id); m.Receives != 3 {
+		t.Errorf("received %d times, want 3", m.Receives)
 	}
 	l := logs.String()
 	for _, s := range []string{"1 of 3 before the dead-letter queue", "2 of 3 before the dead-letter queue", "3 of 3: the next receive moves it to the dead-letter queue", "NoSuchKey"} {
@@ -547,17 +548,17 @@ func TestDuplicateDeliveryTwoConsumers(t *testing.T) {
 	// A visibility timeout far beyond the run: the subject is two copies
 	// of each notification, not redelivery, which a slow machine would
 	// otherwise add (a message received again after 30 s).
-	q := newFakeSQS(t, 10*time.Minute, 5)
+	q := sqstest.New(t, 10*time.Minute, 5)
 	for _, o := range objs {
-		q.send(s3Event(s3f.bucket, o))
-		q.send(eventBridge(s3f.bucket, "Object Created", o))
+		q.Send(s3Event(s3f.bucket, o))
+		q.Send(eventBridge(s3f.bucket, "Object Created", o))
 	}
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	opt := sqs.Options{Logger: logger(&logs), WaitTime: time.Second, MaxMessages: 3}
 	a := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), opt)
 	b := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), opt)
-	res := ingest(t, st, pipeline.Merge(a, b), func() bool { return q.state().Deleted == 2*len(objs) }, 60*time.Second)
+	res := ingest(t, st, pipeline.Merge(a, b), func() bool { return q.State().Deleted == 2*len(objs) }, 60*time.Second)
 	if res.ObjectsSkipped != len(objs) {
 		t.Errorf("%d objects skipped as already ingested, want one copy of each of %d", res.ObjectsSkipped, len(objs))
 	}
@@ -570,9 +571,9 @@ func TestDuplicateDeliveryTwoConsumers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q.quiet()
+	q.Quiet()
 	for _, o := range objs {
-		q.send(snsEnvelope(s3Event(s3f.bucket, o)))
+		q.Send(snsEnvelope(s3Event(s3f.bucket, o)))
 	}
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second, StopWhenEmpty: true})
 	res = ingest(t, st, src, nil, 60*time.Second)
@@ -582,7 +583,7 @@ func TestDuplicateDeliveryTwoConsumers(t *testing.T) {
 	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != int64(m.FlowRecords) {
 		t.Errorf("after the second run %d flow records stored, want %d", n, m.FlowRecords)
 	}
-	if s := q.state(); s.Deleted != 3*len(objs) || s.DLQ != 0 {
+	if s := q.State(); s.Deleted != 3*len(objs) || s.DLQ != 0 {
 		t.Errorf("queue: %+v", s)
 	}
 }
@@ -594,8 +595,8 @@ func TestDuplicateDeliveryTwoConsumers(t *testing.T) {
 func TestFaults(t *testing.T) {
 	s3f := newFakeS3(t)
 	objs, m := s3f.generated(t)
-	q := newFakeSQS(t, 2*time.Second, 10)
-	q.fault = func(op string, n int) int {
+	q := sqstest.New(t, 2*time.Second, 10)
+	q.Fault = func(op string, n int) int {
 		switch {
 		case n%5 == 1:
 			return 1
@@ -610,7 +611,7 @@ func TestFaults(t *testing.T) {
 	}
 	// The first delete of every third message fails in its batch.
 	entryFailed := map[string]bool{}
-	q.entryFault = func(op, id string) bool {
+	q.EntryFault = func(op, id string) bool {
 		if op != "DeleteMessageBatch" || entryFailed[id] || id[len(id)-1]%3 != 0 {
 			return false
 		}
@@ -618,40 +619,37 @@ func TestFaults(t *testing.T) {
 		return true
 	}
 	for _, o := range objs {
-		q.send(s3Event(s3f.bucket, o))
+		q.Send(s3Event(s3f.bucket, o))
 	}
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second, MaxMessages: 4})
-	ingest(t, st, src, func() bool { return q.state().Deleted == len(objs) }, 60*time.Second)
+	ingest(t, st, src, func() bool { return q.State().Deleted == len(objs) }, 60*time.Second)
 	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != int64(m.FlowRecords) {
 		t.Errorf("%d flow records stored, want %d", n, m.FlowRecords)
 	}
 	if n := scalar(t, st, `SELECT count(*) FROM ingest_ledger WHERE status = 'done'`); n != int64(len(objs)) {
 		t.Errorf("%d objects done, want %d", n, len(objs))
 	}
-	if s := q.state(); s.DLQ != 0 {
+	if s := q.State(); s.DLQ != 0 {
 		t.Errorf("queue: %+v", s)
 	}
 	again := 0
-	q.mu.Lock()
-	for _, m := range q.msgs {
-		if m.receives > 1 {
+	for _, m := range q.Messages() {
+		if m.Receives > 1 {
 			again++
 		}
 	}
-	q.mu.Unlock()
 	if again == 0 {
 		t.Error("no message was delivered again after a lost ReceiveMessage answer")
 	}
-	q.mu.Lock()
-	nFailed := len(entryFailed)
-	q.mu.Unlock()
+	var nFailed int
+	q.Locked(func() { nFailed = len(entryFailed) })
 	if nFailed == 0 {
 		t.Error("no delete entry failed")
 	}
 	t.Logf("%d messages delivered more than once; %d delete entries failed once", again, nFailed)
-	t.Logf("calls: receive %d, delete %d, visibility %d", q.callCount("ReceiveMessage"), q.callCount("DeleteMessageBatch"), q.callCount("ChangeMessageVisibilityBatch"))
+	t.Logf("calls: receive %d, delete %d, visibility %d", q.CallCount("ReceiveMessage"), q.CallCount("DeleteMessageBatch"), q.CallCount("ChangeMessageVisibilityBatch"))
 }
 
 // TestThroughput runs many messages end to end (receive, read from S3,
@@ -663,7 +661,7 @@ func TestThroughput(t *testing.T) {
 		n = 200
 	}
 	s3f := newFakeS3(t)
-	q := newFakeSQS(t, 30*time.Second, 5)
+	q := sqstest.New(t, 30*time.Second, 5)
 	var b strings.Builder
 	b.WriteString("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
 	for i := 0; i < 20; i++ {
@@ -671,15 +669,15 @@ func TestThroughput(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		o := s3f.put(t, fmt.Sprintf("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2026/11/02/f%05d.log", i), []byte(b.String()))
-		q.send(s3Event(s3f.bucket, o))
+		q.Send(s3Event(s3f.bucket, o))
 	}
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
 	start := time.Now()
-	ingest(t, st, src, func() bool { return q.state().Deleted == n }, 10*time.Minute)
+	ingest(t, st, src, func() bool { return q.State().Deleted == n }, 10*time.Minute)
 	el := time.Since(start)
-	t.Logf("%d messages in %s: %.0f messages/s end to end; calls: receive %d, delete %d", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), q.callCount("ReceiveMessage"), q.callCount("DeleteMessageBatch"))
+	t.Logf("%d messages in %s: %.0f messages/s end to end; calls: receive %d, delete %d", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), q.CallCount("ReceiveMessage"), q.CallCount("DeleteMessageBatch"))
 	if got := scalar(t, st, `SELECT count(*) FROM vpcflow`); got != int64(20*n) {
 		t.Errorf("%d rows, want %d", got, 20*n)
 	}
@@ -690,28 +688,28 @@ func TestThroughput(t *testing.T) {
 // visibility timeout and the next run ingests them, once.
 func TestStopLeavesMessages(t *testing.T) {
 	s3f := newFakeS3(t)
-	q := newFakeSQS(t, 2*time.Second, 5)
+	q := sqstest.New(t, 2*time.Second, 5)
 	var ids []string
 	for i := range 3 {
 		o := s3f.put(t, fmt.Sprintf("AWSLogs/slow%d.log", i), []byte("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 111122223333 eni-1 10.0.0.1 10.0.0.2 1024 443 6 1 60 1793613000 1793613060 ACCEPT OK\n"))
-		ids = append(ids, q.send(s3Event(s3f.bucket, o)))
+		ids = append(ids, q.Send(s3Event(s3f.bucket, o)))
 	}
 	st, _ := duckdbtest.Open(t)
 	var logs syncBuffer
 	src := sqs.New(sqsClient(q), q.URL, s3f.objectFor(10*time.Second), sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
-	res := ingest(t, st, src, func() bool { return q.state().Invisible == 3 }, 30*time.Second)
-	if res.Stored() != 0 || q.state().Deleted != 0 {
-		t.Fatalf("stopped run: stored %d, queue %+v", res.Stored(), q.state())
+	res := ingest(t, st, src, func() bool { return q.State().Invisible == 3 }, 30*time.Second)
+	if res.Stored() != 0 || q.State().Deleted != 0 {
+		t.Fatalf("stopped run: stored %d, queue %+v", res.Stored(), q.State())
 	}
 	if !strings.Contains(logs.String(), "the run ended before") {
 		t.Errorf("the log does not say the run ended:\n%s", logs.String())
 	}
-	q.quiet()
+	q.Quiet()
 	src = sqs.New(sqsClient(q), q.URL, s3f.objectFor(0), sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
-	ingest(t, st, src, func() bool { return q.state().Deleted == 3 }, 30*time.Second)
+	ingest(t, st, src, func() bool { return q.State().Deleted == 3 }, 30*time.Second)
 	for _, id := range ids {
-		if m := q.msg(id); m.receives != 2 {
-			t.Errorf("%s received %d times, want 2", id, m.receives)
+		if m := q.Msg(id); m.Receives != 2 {
+			t.Errorf("%s received %d times, want 2", id, m.Receives)
 		}
 	}
 	if n := scalar(t, st, `SELECT count(*) FROM vpcflow`); n != 3 {
@@ -721,9 +719,9 @@ func TestStopLeavesMessages(t *testing.T) {
 
 // TestMissingQueue: a client error that no retry cures ends Next.
 func TestMissingQueue(t *testing.T) {
-	q := newFakeSQS(t, 30*time.Second, 5)
+	q := sqstest.New(t, 30*time.Second, 5)
 	var logs syncBuffer
-	src := sqs.New(sqsClient(q), q.srv.URL+"/111122223333/no-such-queue", func(string, string, int64, string) pipeline.Object { return pipeline.Object{} }, sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
+	src := sqs.New(sqsClient(q), q.Endpoint+"/111122223333/no-such-queue", func(string, string, int64, string) pipeline.Object { return pipeline.Object{} }, sqs.Options{Logger: logger(&logs), WaitTime: time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := src.Next(ctx)

@@ -1,4 +1,7 @@
-package sqs_test
+// Package sqstest is an SQS queue for tests: an HTTP server speaking the
+// AWS JSON 1.0 protocol that SDK v2 clients use, reachable by URL from the
+// test process and from other processes it starts (trawl run workers).
+package sqstest
 
 import (
 	"crypto/md5"
@@ -13,7 +16,7 @@ import (
 	"time"
 )
 
-// fakeSQS is one SQS queue (with a dead-letter list) behind the AWS JSON
+// Server is one SQS queue (with a dead-letter list) behind the AWS JSON
 // 1.0 protocol the SDK v2 speaks: POST /, X-Amz-Target: AmazonSQS.<Op>,
 // Content-Type: application/x-amz-json-1.0, errors as {"__type", "message"}
 // with the x-amzn-query-error header. It implements what the source uses:
@@ -22,10 +25,13 @@ import (
 // ChangeMessageVisibility(Batch) and GetQueueAttributes, with visibility
 // timeouts, receive counts and a redrive to the dead-letter list after
 // maxReceiveCount receives.
-type fakeSQS struct {
+type Server struct {
 	t   testing.TB
 	srv *httptest.Server
-	URL string // the queue URL
+	// URL is the queue URL.
+	URL string
+	// Endpoint is the server's base URL, an SDK client's BaseEndpoint.
+	Endpoint string
 
 	mu         sync.Mutex
 	vt         time.Duration
@@ -35,16 +41,19 @@ type fakeSQS struct {
 	seq        int
 	calls      map[string]int
 	receiving  int // ReceiveMessage requests being served
-	// fault, if set, is asked before each request: 0 serve it, 1 fail it
-	// before doing anything (HTTP 500), 2 throttle it (HTTP 400
-	// RequestThrottled), 3 do it and then answer 500 (the answer is lost).
-	fault func(op string, n int) int
-	// entryFault, if set, is asked for each entry of a batch: true fails
-	// that entry with an InternalError that is not the sender's fault.
-	entryFault func(op, messageID string) bool
-	// beforeDelete, if set, is called with the message bodies a
-	// DeleteMessageBatch or DeleteMessage is about to delete.
-	beforeDelete func(bodies []string)
+	// Fault, if set, is asked before each request (op, and the number of
+	// requests of op so far): 0 serve it, 1 fail it before doing anything
+	// (HTTP 500), 2 throttle it (HTTP 400 RequestThrottled), 3 do it and
+	// then answer 500 (the answer is lost). Set it before clients call.
+	Fault func(op string, n int) int
+	// EntryFault, if set, is asked for each entry of a batch: true fails
+	// that entry with an InternalError that is not the sender's fault. It
+	// is called with the server's lock held (see Locked).
+	EntryFault func(op, messageID string) bool
+	// BeforeDelete, if set, is called with the message bodies a
+	// DeleteMessageBatch or DeleteMessage is about to delete, with the
+	// server's lock held.
+	BeforeDelete func(bodies []string)
 }
 
 type fakeMsg struct {
@@ -54,18 +63,62 @@ type fakeMsg struct {
 	invisUntil time.Time
 	deleted    bool
 	extended   int
+	receiver   string // access key id of the latest receive
 }
 
-func newFakeSQS(t testing.TB, vt time.Duration, maxReceive int) *fakeSQS {
-	f := &fakeSQS{t: t, vt: vt, maxReceive: maxReceive, calls: map[string]int{}}
+// Message is a message's state.
+type Message struct {
+	ID, Body string
+	Receives int  // times received
+	Deleted  bool // deleted, or moved to the dead-letter list
+	Extended int  // visibility changes
+	// Receiver is the access key id that signed the latest receive: give
+	// each consumer its own to tell them apart.
+	Receiver string
+}
+
+func (m *fakeMsg) export() Message {
+	return Message{ID: m.id, Body: m.body, Receives: m.receives, Deleted: m.deleted, Extended: m.extended, Receiver: m.receiver}
+}
+
+// accessKey returns the access key id of a SigV4-signed request.
+func accessKey(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	return key
+}
+
+// InFlight returns the number of messages received by the consumer
+// signing with accessKey and neither deleted nor visible again.
+func (f *Server) InFlight(accessKey string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, now := 0, time.Now()
+	for _, m := range f.msgs {
+		if !m.deleted && m.receiver == accessKey && now.Before(m.invisUntil) {
+			n++
+		}
+	}
+	return n
+}
+
+// New starts a queue with a visibility timeout and, if maxReceive > 0, a
+// redrive policy moving a message to the dead-letter list after
+// maxReceive receives. The server stops when the test ends.
+func New(t testing.TB, vt time.Duration, maxReceive int) *Server {
+	f := &Server{t: t, vt: vt, maxReceive: maxReceive, calls: map[string]int{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
+	f.Endpoint = f.srv.URL
 	f.URL = f.srv.URL + "/111122223333/trawl-test"
 	return f
 }
 
-// send puts a message on the queue and returns its id.
-func (f *fakeSQS) send(body string) string {
+// Send puts a message on the queue and returns its id.
+func (f *Server) Send(body string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
@@ -74,14 +127,16 @@ func (f *fakeSQS) send(body string) string {
 	return m.id
 }
 
-type queueState struct {
+// State counts the queue's messages by state.
+type State struct {
 	Visible, Invisible, Deleted, DLQ int
 }
 
-func (f *fakeSQS) state() queueState {
+// State returns the queue's counts now.
+func (f *Server) State() State {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var s queueState
+	var s State
 	now := time.Now()
 	for _, m := range f.msgs {
 		switch {
@@ -97,22 +152,43 @@ func (f *fakeSQS) state() queueState {
 	return s
 }
 
-func (f *fakeSQS) msg(id string) fakeMsg {
+// Msg returns the state of the message with this id; the test fails if
+// there is none.
+func (f *Server) Msg(id string) Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, m := range append(append([]*fakeMsg(nil), f.msgs...), f.dlq...) {
 		if m.id == id {
-			return *m
+			return m.export()
 		}
 	}
 	f.t.Fatalf("no message %s", id)
-	return fakeMsg{}
+	return Message{}
 }
 
-// quiet waits until no ReceiveMessage is being served: a long poll
+// Messages returns the state of every message sent, in order.
+func (f *Server) Messages() []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Message, len(f.msgs))
+	for i, m := range f.msgs {
+		out[i] = m.export()
+	}
+	return out
+}
+
+// Locked runs fn with the server's lock held: the lock EntryFault and
+// BeforeDelete run under, for reading what they record.
+func (f *Server) Locked(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
+}
+
+// Quiet waits until no ReceiveMessage is being served: a long poll
 // abandoned by a cancelled client may still take messages (which then come
 // back after their visibility timeout, as on SQS).
-func (f *fakeSQS) quiet() {
+func (f *Server) Quiet() {
 	for {
 		f.mu.Lock()
 		n := f.receiving
@@ -124,7 +200,8 @@ func (f *fakeSQS) quiet() {
 	}
 }
 
-func (f *fakeSQS) callCount(op string) int {
+// CallCount returns how many requests of op the server has had.
+func (f *Server) CallCount(op string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[op]
@@ -137,7 +214,7 @@ type apiError struct {
 	sender bool
 }
 
-func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, "AmazonSQS.")
 	if r.Method != http.MethodPost || r.URL.Path != "/" || !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
@@ -154,7 +231,7 @@ func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.calls[op]++
 	n := f.calls[op]
-	fault := f.fault
+	fault := f.Fault
 	f.mu.Unlock()
 	if url != f.URL {
 		writeErr(w, apiError{400, "QueueDoesNotExist", "The specified queue does not exist: " + url, true})
@@ -232,7 +309,7 @@ func writeErr(w http.ResponseWriter, e apiError) {
 	json.NewEncoder(w).Encode(map[string]string{"__type": "com.amazonaws.sqs#" + e.code, "message": e.msg})
 }
 
-func (f *fakeSQS) receive(r *http.Request, in map[string]json.RawMessage) (any, *apiError) {
+func (f *Server) receive(r *http.Request, in map[string]json.RawMessage) (any, *apiError) {
 	max, wait, vt := 1, 0, -1
 	if raw, ok := in["MaxNumberOfMessages"]; ok {
 		_ = json.Unmarshal(raw, &max)
@@ -279,6 +356,7 @@ func (f *fakeSQS) receive(r *http.Request, in map[string]json.RawMessage) (any, 
 			}
 			m.receives++
 			m.receipt = fmt.Sprintf("%s#%d", m.id, m.receives)
+			m.receiver = accessKey(r)
 			m.invisUntil = now.Add(visibility)
 			sum := md5.Sum([]byte(m.body))
 			e := map[string]any{"MessageId": m.id, "ReceiptHandle": m.receipt, "Body": m.body, "MD5OfBody": hex.EncodeToString(sum[:])}
@@ -308,7 +386,7 @@ type batchEntry struct {
 	VisibilityTimeout int
 }
 
-func (f *fakeSQS) batch(in map[string]json.RawMessage, change bool) (any, *apiError) {
+func (f *Server) batch(in map[string]json.RawMessage, change bool) (any, *apiError) {
 	var entries []batchEntry
 	if err := json.Unmarshal(in["Entries"], &entries); err != nil {
 		return nil, &apiError{400, "SerializationException", err.Error(), true}
@@ -335,7 +413,7 @@ func (f *fakeSQS) batch(in map[string]json.RawMessage, change bool) (any, *apiEr
 	failed := []map[string]any{}
 	for _, e := range entries {
 		var err *apiError
-		if m := f.byReceipt(e.ReceiptHandle); m != nil && f.entryFault != nil && f.entryFault(map[bool]string{true: "ChangeMessageVisibilityBatch", false: "DeleteMessageBatch"}[change], m.id) {
+		if m := f.byReceipt(e.ReceiptHandle); m != nil && f.EntryFault != nil && f.EntryFault(map[bool]string{true: "ChangeMessageVisibilityBatch", false: "DeleteMessageBatch"}[change], m.id) {
 			failed = append(failed, map[string]any{"Id": e.Id, "SenderFault": false, "Code": "InternalError", "Message": "injected failure of one entry"})
 			continue
 		}
@@ -353,8 +431,8 @@ func (f *fakeSQS) batch(in map[string]json.RawMessage, change bool) (any, *apiEr
 	return map[string]any{"Successful": ok, "Failed": failed}, nil
 }
 
-func (f *fakeSQS) beforeDeleteLocked(entries []batchEntry) {
-	if f.beforeDelete == nil {
+func (f *Server) beforeDeleteLocked(entries []batchEntry) {
+	if f.BeforeDelete == nil {
 		return
 	}
 	var bodies []string
@@ -363,10 +441,10 @@ func (f *fakeSQS) beforeDeleteLocked(entries []batchEntry) {
 			bodies = append(bodies, m.body)
 		}
 	}
-	f.beforeDelete(bodies)
+	f.BeforeDelete(bodies)
 }
 
-func (f *fakeSQS) byReceipt(h string) *fakeMsg {
+func (f *Server) byReceipt(h string) *fakeMsg {
 	id, _, _ := strings.Cut(h, "#")
 	for _, m := range f.msgs {
 		if m.id == id {
@@ -378,7 +456,7 @@ func (f *fakeSQS) byReceipt(h string) *fakeMsg {
 
 // deleteLocked deletes a message; a receipt handle of an earlier receive
 // of it still deletes it, and deleting twice succeeds, as on SQS.
-func (f *fakeSQS) deleteLocked(e batchEntry) *apiError {
+func (f *Server) deleteLocked(e batchEntry) *apiError {
 	m := f.byReceipt(e.ReceiptHandle)
 	if m == nil || m.receives == 0 {
 		return &apiError{400, "ReceiptHandleIsInvalid", "the receipt handle " + e.ReceiptHandle + " is not valid", true}
@@ -389,7 +467,7 @@ func (f *fakeSQS) deleteLocked(e batchEntry) *apiError {
 	return nil
 }
 
-func (f *fakeSQS) changeLocked(e batchEntry) *apiError {
+func (f *Server) changeLocked(e batchEntry) *apiError {
 	m := f.byReceipt(e.ReceiptHandle)
 	if m == nil || m.receives == 0 {
 		return &apiError{400, "ReceiptHandleIsInvalid", "the receipt handle " + e.ReceiptHandle + " is not valid", true}
