@@ -8,6 +8,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/ledger"
+	"github.com/trawl-project/trawl/internal/rules/ruletest"
 	"github.com/trawl-project/trawl/internal/store"
 )
 
@@ -114,5 +115,63 @@ func TestTimeout(t *testing.T) {
 	_, err := st.Query(context.Background(), store.Request{SQL: "SELECT sleep(3)", Timeout: time.Second})
 	if err == nil {
 		t.Error("a 3 s query with a 1 s timeout: no error")
+	}
+}
+
+// TestFindingCurrentStateMended: a process that dies between the finding
+// history insert and the current-state insert leaves versions in the
+// history without their current row. Re-reading the same findings (exact
+// copies of stored versions) must write the current state again. The
+// crash is reproduced by emptying the current-state table after a commit.
+func TestFindingCurrentStateMended(t *testing.T) {
+	st := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 4, 10, 0, 0, 0, time.UTC)
+	batch := func() *event.Batch {
+		b := &event.Batch{Object: "findings.json"}
+		for i, f := range []struct {
+			id string
+			at time.Time
+		}{{"f1", t0}, {"f1", t0.Add(time.Hour)}, {"f2", t0.Add(2 * time.Hour)}} {
+			g, err := ruletest.Finding(map[string]any{"id": f.id, "severity": 5}, f.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.Unit = int64(i)
+			b.Findings = append(b.Findings, g)
+		}
+		return b
+	}
+	write := func() {
+		tx, err := st.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Write(ctx, batch()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	if err := st.Client().Exec(ctx, "TRUNCATE TABLE guardduty_finding_data"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, "SELECT count() FROM guardduty_finding"); n != 0 {
+		t.Fatalf("%d current findings after emptying the table", n)
+	}
+	write()
+	if n := count(t, st, "SELECT count() FROM guardduty_finding_history"); n != 3 {
+		t.Errorf("history holds %d versions, want 3", n)
+	}
+	if n := count(t, st, "SELECT count() FROM guardduty_finding"); n != 2 {
+		t.Errorf("current state holds %d findings after the re-read, want 2", n)
+	}
+	if n := count(t, st, "SELECT count() FROM guardduty_finding WHERE id = 'f1' AND updated_at = toDateTime('2026-11-04 11:00:00', 'UTC')"); n != 1 {
+		t.Errorf("f1's current state is not its newest version (%d rows)", n)
 	}
 }

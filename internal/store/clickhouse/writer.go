@@ -431,8 +431,20 @@ func (t *Tx) flushFindings(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading finding history: %w", err)
 	}
+	// hist are the versions new to the history; newest is, per id, the
+	// newest version of the batch that is new or an exact copy of a
+	// stored one. An exact copy still gets its current-state row: a
+	// process that died between the two inserts below left the history
+	// without it, and the re-read must mend that (ReplacingMergeTree keeps
+	// the largest updated_us of each id, so a row for an older version
+	// changes nothing).
 	var hist []int
 	newest := map[string]int{}
+	consider := func(i int) {
+		if j, ok := newest[recs[i].ID]; !ok || recs[i].UpdatedAt.After(recs[j].UpdatedAt) {
+			newest[recs[i].ID] = i
+		}
+	}
 	for i := range recs {
 		f := &recs[i]
 		k := key{f.ID, f.UpdatedAt.UnixMicro()}
@@ -442,16 +454,16 @@ func (t *Tx) flushFindings(ctx context.Context) error {
 				t.w = append(t.w, event.Warning{Object: srcs[i], Kind: event.KindGuardDuty, Record: f.Unit, Field: "updatedAt",
 					Reason: fmt.Sprintf("finding %s has a stored version with the same updatedAt (%s) but other content (%s, not %s); the stored version is kept",
 						f.ID, f.UpdatedAt.Format(time.RFC3339Nano), findingGist(f), gist)})
+				continue
 			}
+			consider(i)
 			continue
 		}
 		seen[k] = findingGist(f)
 		hist = append(hist, i)
-		if j, ok := newest[f.ID]; !ok || f.UpdatedAt.After(recs[j].UpdatedAt) {
-			newest[f.ID] = i
-		}
+		consider(i)
 	}
-	if len(hist) == 0 {
+	if len(newest) == 0 {
 		return nil
 	}
 	line := func(i int) {
@@ -461,16 +473,18 @@ func (t *Tx) flushFindings(ctx context.Context) error {
 		t.js.time(t.now, false)
 		t.js.u64(uint64(max(f.UpdatedAt.UnixMicro(), 0)))
 	}
-	for _, i := range hist {
-		line(i)
-	}
-	if err := t.insert(ctx, "guardduty_finding_history"); err != nil {
-		return err
+	if len(hist) > 0 {
+		for _, i := range hist {
+			line(i)
+		}
+		if err := t.insert(ctx, "guardduty_finding_history"); err != nil {
+			return err
+		}
 	}
 	// The current state: ReplacingMergeTree keeps the version with the
 	// largest updated_us of each id.
-	for _, i := range hist {
-		if newest[recs[i].ID] == i {
+	for i := range recs {
+		if j, ok := newest[recs[i].ID]; ok && j == i {
 			line(i)
 		}
 	}
