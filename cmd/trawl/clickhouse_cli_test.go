@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +13,7 @@ import (
 // TestCommandsOnClickHouse runs the commands that read or write the store
 // with --db clickhouse://…: ingest (twice: the second run skips every
 // object), query, search (rows, --count), schema, alerts list, verify
-// --dry-run and prune --dry-run.
+// --dry-run and prune --dry-run; trawl serve's SQL console.
 // Counts are compared to the same commands on a DuckDB file.
 func TestCommandsOnClickHouse(t *testing.T) {
 	dsn := chtest.DSN(t)
@@ -77,6 +79,35 @@ func TestCommandsOnClickHouse(t *testing.T) {
 		t.Errorf("prune --dry-run: exit %d: %s%s", code, out, stderr)
 	}
 	// The password never shows in what trawl prints.
+	// trawl serve on ClickHouse: the SQL console answers reads and
+	// refuses writes (readonly=1), and the data is unchanged after.
+	base, _ := startServe(t, nil, "--db", dsn)
+	sqlPost := func(sql string) (int, string) {
+		req, err := http.NewRequest("POST", base+"/api/sql", strings.NewReader(`{"sql": `+strconv.Quote(sql)+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Trawl-Request", "1")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	n := strconv.FormatInt(scalar(dsn, "query", "--format", "csv", "SELECT count(*) FROM cloudtrail"), 10)
+	if code, body := sqlPost("SELECT count() AS n FROM cloudtrail"); code != 200 || !strings.Contains(body, n) {
+		t.Errorf("/api/sql count on ClickHouse: %d %s, want 200 with %s", code, body, n)
+	}
+	if code, body := sqlPost("INSERT INTO cloudtrail_data (event_id) VALUES ('x')"); code != 403 {
+		t.Errorf("/api/sql INSERT on ClickHouse: %d %s, want 403", code, body)
+	}
+	if code, body := sqlPost("SELECT count() AS n FROM cloudtrail"); code != 200 || !strings.Contains(body, n) {
+		t.Errorf("/api/sql count after a refused INSERT: %d %s, want 200 with %s", code, body, n)
+	}
+
 	withPW := strings.Replace(dsn, "clickhouse://", "clickhouse://default:s3cr3t-pw@", 1)
 	out, stderr, _ = trawl(t, nil, "--db", withPW, "query", "SELECT 1")
 	if strings.Contains(out+stderr, "s3cr3t-pw") {

@@ -212,8 +212,10 @@ func startServer(ctx context.Context, e *env, st *app.Store, db string, s serveS
 	aopt := api.Options{Store: st.Querier(), Alerts: st.Backend, Rules: loaded, Debug: s.debug, Log: s.log}
 	if sql, ok := st.Backend.(api.SQLRunner); ok {
 		aopt.SQL = sql // the SQL console, where the store has a sandbox for it
+	} else if ch := st.ClickHouse(); ch != nil {
+		aopt.SQL = api.ClickHouseSQL{Store: ch} // readonly=1, a time and a row limit
 	} else {
-		fmt.Fprintf(e.stderr, "trawl: the SQL console needs a DuckDB store (this one is %s): /api/sql answers 404, the other pages work\n", st.Dialect())
+		fmt.Fprintf(e.stderr, "trawl: the SQL console needs a DuckDB or ClickHouse store (this one is %s): /api/sql answers 404, the other pages work\n", st.Dialect())
 	}
 	a := api.New(aopt)
 	srv, err := server.Listen(server.Options{Addr: s.addr, Token: s.token, API: a, Web: webHandler(), Dashboards: dashboardHandler(st),

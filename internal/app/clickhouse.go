@@ -30,3 +30,13 @@ func (c chBackend) Begin(ctx context.Context) (pipeline.Tx, error) {
 }
 
 var _ Backend = chBackend{}
+
+// ClickHouse returns the ClickHouse store behind s, or nil when s is
+// another engine (for what only ClickHouse has, such as the SQL
+// console's per-request settings).
+func (s *Store) ClickHouse() *clickhouse.Store {
+	if c, ok := s.Backend.(chBackend); ok {
+		return c.Store
+	}
+	return nil
+}
