@@ -21,11 +21,13 @@ func newQueryCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "query SQL",
 		Short: "Run SQL against the database",
-		Long: `Query runs SQL (DuckDB's dialect) against the database, opened read-only, and
-prints the result. Quote the SQL: it is one argument. Several statements
-separated by ; run in order on one connection and each result is printed
-(table and CSV output put a blank line between results); the first that fails
-stops the rest.
+		Long: `Query runs SQL against the database, opened read-only, and prints the
+result: DuckDB's dialect on a DuckDB file, ClickHouse's on --db
+clickhouse://… (the same tables and columns; docs/clickhouse.md), DuckDB's
+over a Parquet lake with --lake DIR|s3://… (docs/lake.md). Quote the SQL: it
+is one argument. Several statements separated by ; run in order on one
+connection and each result is printed (table and CSV output put a blank line
+between results); the first that fails stops the rest.
 
 Tables: cloudtrail, vpcflow, guardduty_finding (current state, one row per
 finding), guardduty_finding_history (every version), alert, cloudtrail_digest,
@@ -34,7 +36,8 @@ cloudtrail_digest_file, ingest_ledger, ingest_warning, quarantine.
 request_parameters, ...) take DuckDB's JSON operators, in parentheses when
 compared: (request_parameters->>'$.userName') = 'alice', or the helper
 param(request_parameters, 'userName') = 'alice'. cidr_contains(cidr, ip) and
-is_private(ip) test IPv4 addresses (docs/query.md).
+is_private(ip) test IPv4 addresses (docs/query.md). On ClickHouse, read a JSON
+key with visitParamExtractString(request_parameters, 'userName') instead.
 
 Output: a table on a terminal, CSV otherwise (NULL is an empty field, an empty
 string is ""); --format json writes one JSON object per row (JSON lines).
