@@ -79,6 +79,14 @@ func TestCommandsOnClickHouse(t *testing.T) {
 		t.Errorf("prune --dry-run: exit %d: %s%s", code, out, stderr)
 	}
 	// The password never shows in what trawl prints.
+	// The JSON look-up query --help gives for ClickHouse counts what
+	// DuckDB's param() counts.
+	chUsers := scalar(dsn, "query", "--format", "csv", "SELECT count(*) FROM cloudtrail WHERE visitParamExtractString(request_parameters, 'userName') != ''")
+	dkUsers := scalar(duck, "query", "--format", "csv", "SELECT count(*) FROM cloudtrail WHERE coalesce(param(request_parameters, 'userName'), '') != ''")
+	if chUsers != dkUsers || dkUsers == 0 {
+		t.Errorf("events with a requestParameters.userName: ClickHouse %d, DuckDB %d", chUsers, dkUsers)
+	}
+
 	// trawl serve on ClickHouse: the SQL console answers reads and
 	// refuses writes (readonly=1), and the data is unchanged after.
 	base, _ := startServe(t, nil, "--db", dsn)
