@@ -28,7 +28,13 @@ func isStreamKey(k string) bool {
 }
 
 func (d *decoder) json(br *bufio.Reader, compressed bool, cr *countingReader) error {
-	sc := jsonscan.NewScanner(br, d.opt.MaxRecordSize)
+	sc := d.rs.sc
+	if sc == nil {
+		sc = jsonscan.NewScanner(br, d.opt.MaxRecordSize)
+		d.rs.sc = sc
+	} else {
+		sc.Reset(br)
+	}
 	err := d.jsonStream(sc)
 	var re *readError
 	if errors.As(err, &re) {
