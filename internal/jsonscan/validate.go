@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -21,6 +22,17 @@ var strSpecial = func() (t [256]bool) {
 	t['\\'] = true
 	return t
 }()
+
+// mayBeSpecial reports whether one of the 8 bytes of w may end the fast
+// path of a string body: a quote, a backslash or a control character. It
+// is exact (no byte is missed) and the caller checks bytes one by one from
+// the first word it reports, so a false report costs only time.
+func mayBeSpecial(w uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (ones * '"')
+	b := w ^ (ones * '\\')
+	return ((q-ones)&^q|(b-ones)&^b|(w-ones*0x20)&^w)&high != 0
+}
 
 // scanner states while validating a value.
 const (
@@ -210,6 +222,9 @@ func (s *Scanner) scanStringBody() (escaped bool, err error) {
 		// Fast path: plain bytes.
 		buf := s.buf[s.pos:s.end]
 		i := 0
+		for i+8 <= len(buf) && !mayBeSpecial(binary.LittleEndian.Uint64(buf[i:])) {
+			i += 8
+		}
 		for i < len(buf) && !strSpecial[buf[i]] {
 			i++
 		}
