@@ -435,7 +435,8 @@ func (d *decoder) handleValue(raw string, mem []jsonscan.Member, line, off int64
 
 // objectKeys summarises an object for classification.
 type objectKeys struct {
-	keys                          []string
+	keys                          [12]string // the first keys (an array: no allocation per record)
+	nkeys                         int
 	ctRecord, digest              bool
 	records, findings, logEvents  string
 	messageType, message, awslogs string
@@ -453,8 +454,9 @@ func (k *objectKeys) finding() bool {
 func scanKeys(raw string, mem []jsonscan.Member) objectKeys {
 	var k objectKeys
 	jsonscan.EachMember(raw, mem, func(key, v string) bool {
-		if len(k.keys) < 12 {
-			k.keys = append(k.keys, key)
+		if k.nkeys < len(k.keys) {
+			k.keys[k.nkeys] = key
+			k.nkeys++
 		}
 		switch {
 		case cloudtrail.IsRecordKey(key):
@@ -559,14 +561,14 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		// An event of lookup-events output (or of the LookupEvents API):
 		// CloudTrailEvent is the whole CloudTrail record as a JSON string.
 		return d.handleText(jsonscan.Text(k.ctEvent), line, off, depth+1)
-	case k.message != "" && len(k.keys) <= 3:
+	case k.message != "" && k.nkeys <= 3:
 		return d.handleMessage(jsonscan.Text(k.message), line, off, depth+1)
 	case k.finding():
 		return d.finding(raw, line, off)
 	case k.findings != "":
 		return d.notArray("findings", k.findings, line, off)
 	}
-	keys := append([]string(nil), k.keys...)
+	keys := append([]string(nil), k.keys[:k.nkeys]...)
 	sort.Strings(keys)
 	return d.quarantine(d.hint(), line, off, fmt.Sprintf("JSON object is not a CloudTrail, GuardDuty or flow-log record (keys: %s)", strings.Join(keys, ", ")), []byte(raw))
 }
