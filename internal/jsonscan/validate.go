@@ -78,12 +78,14 @@ func (s *Scanner) scanValue() error {
 	var cur Member
 	inMember := false // a depth-1 object member value is being scanned
 	for {
-		ok, err := s.avail(1)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return s.syntaxf(s.pos, "unexpected end of input in a value (truncated?)")
+		if s.pos >= s.end { // avail(1), without a call per token
+			ok, err := s.avail(1)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return s.syntaxf(s.pos, "unexpected end of input in a value (truncated?)")
+			}
 		}
 		c := s.buf[s.pos]
 		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
