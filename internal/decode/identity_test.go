@@ -54,6 +54,7 @@ func identityInputs(t *testing.T, dir string) []identityInput {
 // every log type with the attack story, large request parameters and
 // duplicate deliveries.
 var generatedInputs = sync.OnceValues(func() (string, error) {
+	generated = true
 	dir, err := os.MkdirTemp("", "trawl-decode-identity-")
 	if err != nil {
 		return "", err
@@ -64,6 +65,20 @@ var generatedInputs = sync.OnceValues(func() (string, error) {
 	_, err = gen.Generate(context.Background(), dir, cfg)
 	return dir, err
 })
+
+// TestMain removes the generated data set after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if generated {
+		if dir, err := generatedInputs(); err == nil {
+			os.RemoveAll(dir)
+		}
+	}
+	os.Exit(code)
+}
+
+// generated is set once generatedInputs ran.
+var generated bool
 
 // identityOptions are the option sets each input is decoded with: the
 // defaults, small batches (records crossing batch boundaries) with a
