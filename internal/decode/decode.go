@@ -128,6 +128,7 @@ type readers struct {
 	content *bufio.Reader // its content, after decompression
 	gz      *gzip.Reader
 	sc      *jsonscan.Scanner // the main JSON scanner
+	sub     *jsonscan.Scanner // validates wrapped records (decoder.sub)
 }
 
 // getReaders returns pooled readers, or new ones.
@@ -146,8 +147,10 @@ func (dec *Decoder) getReaders() *readers {
 func (dec *Decoder) putReaders(rs *readers) {
 	rs.raw.Reset(nil)
 	rs.content.Reset(nil)
-	if rs.sc != nil {
-		rs.sc.Reset(nil)
+	for _, sc := range []*jsonscan.Scanner{rs.sc, rs.sub} {
+		if sc != nil {
+			sc.Reset(nil)
+		}
 	}
 	dec.readers.Put(rs)
 }

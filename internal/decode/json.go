@@ -373,7 +373,10 @@ func (d *decoder) readable(raw string, mem []jsonscan.Member) (string, []jsonsca
 // (a line of a text object, a wrapped message, a payload) and dispatches it.
 func (d *decoder) handleText(raw string, line, off int64, depth int) error {
 	if d.sub == nil {
-		d.sub = jsonscan.NewScanner(nil, d.opt.MaxRecordSize)
+		if d.rs.sub == nil {
+			d.rs.sub = jsonscan.NewScanner(nil, d.opt.MaxRecordSize)
+		}
+		d.sub = d.rs.sub
 	}
 	mem, err := d.sub.Validate(raw)
 	if err != nil {
