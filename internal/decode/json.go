@@ -28,7 +28,13 @@ func isStreamKey(k string) bool {
 }
 
 func (d *decoder) json(br *bufio.Reader, compressed bool, cr *countingReader) error {
-	sc := jsonscan.NewScanner(br, d.opt.MaxRecordSize)
+	sc := d.rs.sc
+	if sc == nil {
+		sc = jsonscan.NewScanner(br, d.opt.MaxRecordSize)
+		d.rs.sc = sc
+	} else {
+		sc.Reset(br)
+	}
 	err := d.jsonStream(sc)
 	var re *readError
 	if errors.As(err, &re) {
@@ -367,7 +373,10 @@ func (d *decoder) readable(raw string, mem []jsonscan.Member) (string, []jsonsca
 // (a line of a text object, a wrapped message, a payload) and dispatches it.
 func (d *decoder) handleText(raw string, line, off int64, depth int) error {
 	if d.sub == nil {
-		d.sub = jsonscan.NewScanner(nil, d.opt.MaxRecordSize)
+		if d.rs.sub == nil {
+			d.rs.sub = jsonscan.NewScanner(nil, d.opt.MaxRecordSize)
+		}
+		d.sub = d.rs.sub
 	}
 	mem, err := d.sub.Validate(raw)
 	if err != nil {
@@ -429,7 +438,8 @@ func (d *decoder) handleValue(raw string, mem []jsonscan.Member, line, off int64
 
 // objectKeys summarises an object for classification.
 type objectKeys struct {
-	keys                          []string
+	keys                          [12]string // the first keys (an array: no allocation per record)
+	nkeys                         int
 	ctRecord, digest              bool
 	records, findings, logEvents  string
 	messageType, message, awslogs string
@@ -447,8 +457,9 @@ func (k *objectKeys) finding() bool {
 func scanKeys(raw string, mem []jsonscan.Member) objectKeys {
 	var k objectKeys
 	jsonscan.EachMember(raw, mem, func(key, v string) bool {
-		if len(k.keys) < 12 {
-			k.keys = append(k.keys, key)
+		if k.nkeys < len(k.keys) {
+			k.keys[k.nkeys] = key
+			k.nkeys++
 		}
 		switch {
 		case cloudtrail.IsRecordKey(key):
@@ -553,14 +564,14 @@ func (d *decoder) handleObject(raw string, mem []jsonscan.Member, line, off int6
 		// An event of lookup-events output (or of the LookupEvents API):
 		// CloudTrailEvent is the whole CloudTrail record as a JSON string.
 		return d.handleText(jsonscan.Text(k.ctEvent), line, off, depth+1)
-	case k.message != "" && len(k.keys) <= 3:
+	case k.message != "" && k.nkeys <= 3:
 		return d.handleMessage(jsonscan.Text(k.message), line, off, depth+1)
 	case k.finding():
 		return d.finding(raw, line, off)
 	case k.findings != "":
 		return d.notArray("findings", k.findings, line, off)
 	}
-	keys := append([]string(nil), k.keys...)
+	keys := append([]string(nil), k.keys[:k.nkeys]...)
 	sort.Strings(keys)
 	return d.quarantine(d.hint(), line, off, fmt.Sprintf("JSON object is not a CloudTrail, GuardDuty or flow-log record (keys: %s)", strings.Join(keys, ", ")), []byte(raw))
 }

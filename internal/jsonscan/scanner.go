@@ -78,16 +78,24 @@ type Scanner struct {
 // NewScanner returns a Scanner reading from r. maxValue bounds the size of a
 // value returned by ReadValue; larger values are skipped.
 func NewScanner(r io.Reader, maxValue int) *Scanner {
-	size := 256 << 10
-	if maxValue < size {
-		size = maxValue + 1
-	}
-	return &Scanner{r: r, buf: make([]byte, size), maxValue: maxValue, keep: -1}
+	return &Scanner{r: r, buf: make([]byte, bufSize(maxValue)), maxValue: maxValue, keep: -1}
 }
 
-// Reset makes the scanner read from r, keeping its buffers.
+// bufSize is the initial buffer size of a scanner for values of at most
+// maxValue bytes.
+func bufSize(maxValue int) int {
+	return min(256<<10, maxValue+1)
+}
+
+// Reset makes the scanner read from r as a new scanner would, keeping its
+// buffers; a buffer that grew for a large value is replaced by one of the
+// initial size (how much is read at once shows in error snippets).
 func (s *Scanner) Reset(r io.Reader) {
-	*s = Scanner{r: r, buf: s.buf, maxValue: s.maxValue, keep: -1, stack: s.stack[:0], members: s.members[:0], snippet: s.snippet[:0]}
+	buf := s.buf
+	if n := bufSize(s.maxValue); len(buf) != n {
+		buf = make([]byte, n)
+	}
+	*s = Scanner{r: r, buf: buf, maxValue: s.maxValue, keep: -1, stack: s.stack[:0], members: s.members[:0], snippet: s.snippet[:0]}
 }
 
 // Offset returns the stream offset of the next unread byte.

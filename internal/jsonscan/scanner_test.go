@@ -358,3 +358,24 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// TestMayBeSpecial checks the word-at-a-time test of string bytes against
+// the byte table for every byte value in every position of a word.
+func TestMayBeSpecial(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			word := []byte("abcdefgh")
+			word[pos] = byte(c)
+			w := uint64(0)
+			for i := 7; i >= 0; i-- {
+				w = w<<8 | uint64(word[i])
+			}
+			if want := strSpecial[c]; want && !mayBeSpecial(w) {
+				t.Errorf("byte %#02x at %d: not reported", c, pos)
+			}
+			if !strSpecial[c] && mayBeSpecial(w) {
+				t.Errorf("byte %#02x at %d: reported, but it is a plain string byte", c, pos)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -21,6 +22,17 @@ var strSpecial = func() (t [256]bool) {
 	t['\\'] = true
 	return t
 }()
+
+// mayBeSpecial reports whether one of the 8 bytes of w may end the fast
+// path of a string body: a quote, a backslash or a control character. It
+// is exact (no byte is missed) and the caller checks bytes one by one from
+// the first word it reports, so a false report costs only time.
+func mayBeSpecial(w uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (ones * '"')
+	b := w ^ (ones * '\\')
+	return ((q-ones)&^q|(b-ones)&^b|(w-ones*0x20)&^w)&high != 0
+}
 
 // scanner states while validating a value.
 const (
@@ -66,12 +78,14 @@ func (s *Scanner) scanValue() error {
 	var cur Member
 	inMember := false // a depth-1 object member value is being scanned
 	for {
-		ok, err := s.avail(1)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return s.syntaxf(s.pos, "unexpected end of input in a value (truncated?)")
+		if s.pos >= s.end { // avail(1), without a call per token
+			ok, err := s.avail(1)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return s.syntaxf(s.pos, "unexpected end of input in a value (truncated?)")
+			}
 		}
 		c := s.buf[s.pos]
 		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
@@ -210,6 +224,9 @@ func (s *Scanner) scanStringBody() (escaped bool, err error) {
 		// Fast path: plain bytes.
 		buf := s.buf[s.pos:s.end]
 		i := 0
+		for i+8 <= len(buf) && !mayBeSpecial(binary.LittleEndian.Uint64(buf[i:])) {
+			i += 8
+		}
 		for i < len(buf) && !strSpecial[buf[i]] {
 			i++
 		}
