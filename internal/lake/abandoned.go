@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -95,4 +99,29 @@ func (l *Lake) PublishAbandoned(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// KillAfterManifestEnv names an environment variable for tests of several
+// processes (cmd/trawl's TestManyWorkersLake): when it holds N > 0, the
+// process kills itself with SIGKILL right after writing its Nth commit
+// manifest, before publishing any file of it — the window in which a
+// dead writer's committed rows are invisible until another writer
+// publishes them. Never set it in production.
+const KillAfterManifestEnv = "TRAWL_LAKE_TEST_KILL_AFTER_MANIFEST"
+
+var (
+	killAfter = sync.OnceValue(func() int64 {
+		n, _ := strconv.ParseInt(os.Getenv(KillAfterManifestEnv), 10, 64)
+		return n
+	})
+	manifestsWritten atomic.Int64
+)
+
+// killPoint kills the process if KillAfterManifestEnv says this manifest
+// is the one.
+func killPoint() {
+	if n := killAfter(); n > 0 && manifestsWritten.Add(1) == n {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is delivered; nothing more runs
+	}
 }
