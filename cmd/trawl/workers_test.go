@@ -107,15 +107,33 @@ func TestManyWorkersLake(t *testing.T) {
 		keys: func(t *testing.T) (map[string][]string, map[string][]string) {
 			return lakeKeys(t, ref), lakeKeys(t, workers)
 		},
-		// The killed worker restarts (systemd's Restart=on-failure): opening
-		// the lake publishes a commit it had made but not published.
-		restart: func(t *testing.T) {
-			l, err := lake.Open(context.Background(), workers, lake.Options{})
+		// Worker 0 kills itself right after writing its first commit
+		// manifest, before publishing its files: the survivors, which
+		// skip its objects (their ledger entries are committed), publish
+		// that commit themselves. The killed worker does not restart.
+		victimEnv: []string{lake.KillAfterManifestEnv + "=1"},
+		check: func(t *testing.T) {
+			// Every commit manifest has its published marker, and the
+			// victim's last one was published by a survivor.
+			pubs, err := filepath.Glob(filepath.Join(workers, "_trawl", "published", "*"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Close(); err != nil {
+			mans, err := filepath.Glob(filepath.Join(workers, "_trawl", "manifests", "*.json"))
+			if err != nil {
 				t.Fatal(err)
+			}
+			done := map[string]bool{}
+			for _, p := range pubs {
+				done[filepath.Base(p)] = true
+			}
+			for _, m := range mans {
+				if base := strings.TrimSuffix(filepath.Base(m), ".json"); !done[base] {
+					t.Errorf("commit %s is not published", base)
+				}
+			}
+			if len(mans) < 2 {
+				t.Errorf("%d commit manifests: the victim's and the survivors' expected", len(mans))
 			}
 		},
 	})
@@ -127,9 +145,13 @@ type workerLayout struct {
 	config string   // the store/sinks part of the workers' trawl.yaml
 	// keys reads the reference's and the workers' keys per table.
 	keys func(t *testing.T) (ref, workers map[string][]string)
-	// restart, if set, does what the killed worker's restart does, after
-	// the survivors have finished.
-	restart func(t *testing.T)
+	// victimEnv, if set, is added to worker 0's environment, which makes
+	// it kill itself: it is then the victim, instead of the worker the
+	// test kills.
+	victimEnv []string
+	// check, if set, asserts something of the workers' store after the
+	// survivors have finished.
+	check func(t *testing.T)
 }
 
 // bucketQueue is generated data in a fake S3 bucket and the S3
@@ -232,6 +254,9 @@ func runWorkers(t *testing.T, layout workerLayout) {
 		// Each worker signs with its own access key, so that the queue
 		// tells whose messages are in flight.
 		w.cmd.Env = append(slices.Clip(env), fmt.Sprintf("AWS_ACCESS_KEY_ID=AKIDWORKER%d", len(ws)))
+		if len(ws) == 0 {
+			w.cmd.Env = append(w.cmd.Env, layout.victimEnv...)
+		}
 		w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
 		if err := w.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -278,30 +303,47 @@ func runWorkers(t *testing.T, layout workerLayout) {
 		start()
 	}
 
-	// Once an eighth of the messages are done, kill the worker holding
-	// the most messages it received and has not finished.
 	held := 0
-	poll("an eighth of the messages deleted, others in flight", 3*time.Minute, func() bool {
-		s := q.State()
-		if s.Deleted == total {
-			t.Fatalf("every message was done before a worker could be killed; slow the fake S3 down\n%s", logs())
-		}
-		if s.Deleted < total/8 {
-			return false
-		}
-		for i := range ws {
-			if n := q.InFlight(fmt.Sprintf("AKIDWORKER%d", i)); n > held {
-				victim, held = i, n
+	if layout.victimEnv != nil {
+		// Worker 0 kills itself at a point of its own.
+		victim = 0
+		poll("worker 0 killing itself", 3*time.Minute, func() bool {
+			select {
+			case err := <-ws[0].done:
+				ws[0].done <- err
+				held = q.InFlight("AKIDWORKER0")
+				return true
+			default:
+				return false
 			}
+		})
+		<-ws[victim].done
+		t.Logf("worker 0 killed itself holding %d messages, queue %+v of %d messages", held, q.State(), total)
+	} else {
+		// Once an eighth of the messages are done, kill the worker holding
+		// the most messages it received and has not finished.
+		poll("an eighth of the messages deleted, others in flight", 3*time.Minute, func() bool {
+			s := q.State()
+			if s.Deleted == total {
+				t.Fatalf("every message was done before a worker could be killed; slow the fake S3 down\n%s", logs())
+			}
+			if s.Deleted < total/8 {
+				return false
+			}
+			for i := range ws {
+				if n := q.InFlight(fmt.Sprintf("AKIDWORKER%d", i)); n > held {
+					victim, held = i, n
+				}
+			}
+			return held > 0
+		})
+		before := q.State()
+		if err := ws[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
 		}
-		return held > 0
-	})
-	before := q.State()
-	if err := ws[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+		<-ws[victim].done
+		t.Logf("worker %d killed holding %d messages, queue %+v of %d messages", victim, held, before, total)
 	}
-	<-ws[victim].done
-	t.Logf("worker %d killed holding %d messages, queue %+v of %d messages", victim, held, before, total)
 
 	poll("every message deleted by the survivors", 5*time.Minute, func() bool { return q.State().Deleted == total })
 	for i, w := range ws {
@@ -333,8 +375,8 @@ func runWorkers(t *testing.T, layout workerLayout) {
 		t.Errorf("queue after the run: %+v", s)
 	}
 
-	if layout.restart != nil {
-		layout.restart(t)
+	if layout.check != nil {
+		layout.check(t)
 	}
 	want, got := layout.keys(t)
 	for _, k := range slices.Sorted(maps.Keys(want)) {

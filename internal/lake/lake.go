@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -40,7 +41,25 @@ type Options struct {
 	// TempDir holds the local copies of files bound for S3 before their
 	// upload; default os.TempDir().
 	TempDir string
+	// RecoverEvery is how often a running writer looks for commits that
+	// another writer made but did not publish (a process killed between
+	// writing its manifest and moving its files) and publishes them, at a
+	// Begin or a LedgerEntries call; default DefaultRecoverEvery, negative
+	// never (Open and Close still do).
+	RecoverEvery time.Duration
+	// RecoverGrace is the age at which a commit not yet published is taken
+	// as abandoned by its writer and published by this one; default
+	// DefaultRecoverGrace. A commit of a writer that is a dead process of
+	// this host (default writer names, hostname-pid) is published at once.
+	RecoverGrace time.Duration
 }
+
+// DefaultRecoverEvery and DefaultRecoverGrace are the defaults of
+// Options.RecoverEvery and Options.RecoverGrace.
+const (
+	DefaultRecoverEvery = 30 * time.Second
+	DefaultRecoverGrace = time.Minute
+)
 
 // Lake is a Parquet lake opened for writing. It implements pipeline.Store
 // (the lake holds its own ledger in its commit manifests), and Sink gives a
@@ -58,6 +77,10 @@ type Lake struct {
 	held   map[string]int64      // units held, by object
 	closed bool
 
+	lastSweep time.Time       // when PublishAbandoned last ran (or Open), under mu
+	sweepMu   sync.Mutex      // one PublishAbandoned at a time
+	pubKnown  map[string]bool // manifests known published, under sweepMu
+
 	// hook, in tests, is called at the stages of a commit ("staged",
 	// "manifest", "publishing"); an error simulates a crash there: the
 	// commit stops and nothing cleans up after it.
@@ -69,10 +92,19 @@ type Lake struct {
 // or s3://bucket/prefix, and completes or discards what interrupted
 // writers left: manifests whose files were not all published are
 // published; staging files no manifest names are deleted (this writer's,
-// a dead process's of this host, or any older than a day).
+// a dead process's of this host, or any older than a day); merges an
+// interrupted compaction committed are completed (RecoverCompactions).
+// While it runs, the writer also publishes other writers' abandoned
+// commits (see Options.RecoverEvery and PublishAbandoned).
 func Open(ctx context.Context, target string, opt Options) (*Lake, error) {
 	if opt.FileSize <= 0 {
 		opt.FileSize = DefaultFileSize
+	}
+	if opt.RecoverEvery == 0 {
+		opt.RecoverEvery = DefaultRecoverEvery
+	}
+	if opt.RecoverGrace <= 0 {
+		opt.RecoverGrace = DefaultRecoverGrace
 	}
 	if opt.Writer == "" {
 		host, _ := os.Hostname()
@@ -82,7 +114,7 @@ func Open(ctx context.Context, target string, opt Options) (*Lake, error) {
 	if strings.TrimSpace(target) == "" {
 		return nil, errors.New("opening lake: empty target")
 	}
-	l := &Lake{target: target, opt: opt, seen: map[string]bool{}, ledger: map[string]timedEntry{}, held: map[string]int64{}}
+	l := &Lake{target: target, opt: opt, seen: map[string]bool{}, ledger: map[string]timedEntry{}, held: map[string]int64{}, pubKnown: map[string]bool{}}
 	if strings.HasPrefix(target, "s3://") {
 		bucket, prefix, err := parseS3(target)
 		if err != nil {
@@ -113,6 +145,10 @@ func Open(ctx context.Context, target string, opt Options) (*Lake, error) {
 		return nil, fmt.Errorf("opening lake %s: %w", target, err)
 	}
 	l.next = next
+	l.lastSweep = time.Now()
+	if _, err := l.RecoverCompactions(ctx); err != nil {
+		return nil, fmt.Errorf("opening lake %s: %w", target, err)
+	}
 	if err := l.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("opening lake %s: %w", target, err)
 	}
@@ -129,6 +165,9 @@ func (l *Lake) Writer() string { return l.opt.Writer }
 // the given objects (pipeline.Store). It reads the manifests committed
 // since the last call, by every writer of the lake.
 func (l *Lake) LedgerEntries(ctx context.Context, objects []string) (map[string]pipeline.LedgerEntry, error) {
+	if err := l.maybeRecover(ctx); err != nil {
+		return nil, fmt.Errorf("reading the lake's ledger: %w", err)
+	}
 	if err := l.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("reading the lake's ledger: %w", err)
 	}
@@ -146,6 +185,9 @@ func (l *Lake) LedgerEntries(ctx context.Context, objects []string) (map[string]
 // Begin starts a write transaction (pipeline.Store): its rows become
 // visible, with its ledger entries, at Commit.
 func (l *Lake) Begin(ctx context.Context) (pipeline.Tx, error) {
+	if err := l.maybeRecover(ctx); err != nil {
+		return nil, fmt.Errorf("lake: begin: %w", err)
+	}
 	return l.begin(false)
 }
 
@@ -196,14 +238,33 @@ func (l *Lake) Sink() pipeline.Sink {
 	return &sink{l: l}
 }
 
-// Close releases the lake. Transactions not committed are discarded by
-// their Rollback (or by the next Open).
+// Close releases the lake after publishing other writers' abandoned
+// commits once more (PublishAbandoned, whatever Options.RecoverEvery
+// says), so that a worker that outlives a killed one leaves the lake
+// complete. Transactions not committed are discarded by their Rollback (or
+// by the next Open).
 func (l *Lake) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
 	l.closed = true
+	crashed := l.crashed
+	l.mu.Unlock()
+	if crashed {
+		return nil // a simulated crash: a dead process does nothing more
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if _, err := l.PublishAbandoned(ctx); err != nil {
+		return fmt.Errorf("closing lake %s: %w", l.target, err)
+	}
 	return nil
 }
+
+// closeTimeout bounds Close's last PublishAbandoned.
+const closeTimeout = 2 * time.Minute
 
 var _ pipeline.Store = (*Lake)(nil)
 
@@ -217,6 +278,9 @@ func (s *sink) Write(ctx context.Context, b *event.Batch) error {
 	if s.tx == nil {
 		// Other writers may have committed units of objects this one
 		// reads (a redelivered queue message).
+		if err := s.l.maybeRecover(ctx); err != nil {
+			return fmt.Errorf("lake sink: %w", err)
+		}
 		if err := s.l.refresh(ctx); err != nil {
 			return fmt.Errorf("lake sink: %w", err)
 		}

@@ -37,8 +37,8 @@ const manifestVersion = 1
 // Manifest is one commit of one writer: the files it publishes and the
 // ingest state it records. It is written atomically before any of its
 // files is published, so it is the commit point: recovery publishes the
-// files of every manifest (Open), and staging files no manifest names are
-// never published.
+// files of every manifest (Open, and running writers' PublishAbandoned),
+// and staging files no manifest names are never published.
 type Manifest struct {
 	Version int       `json:"version"`
 	Writer  string    `json:"writer"`

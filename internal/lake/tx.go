@@ -555,6 +555,7 @@ func (tx *Tx) Commit(ctx context.Context, entries []ledger.Entry) error {
 	if err := tx.l.at(ctx, "manifest"); err != nil {
 		return err
 	}
+	killPoint()
 	return tx.l.publish(ctx, m)
 }
 
