@@ -557,17 +557,7 @@ func runQuery(ctx context.Context, db queryer, req store.Request) (store.Rows, e
 		cancel()
 		return nil, fmt.Errorf("query failed: %s", strings.TrimSpace(err.Error()))
 	}
-	cols, err := rows.Columns()
-	if err != nil {
-		rows.Close()
-		cancel()
-		return nil, fmt.Errorf("query failed: %w", err)
-	}
-	q := &sqlRows{rows: rows, cancel: cancel, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols))}
-	for i := range q.vals {
-		q.ptrs[i] = &q.vals[i]
-	}
-	return q, nil
+	return store.SQLRows(rows, cancel)
 }
 
 // QueryEach runs every statement of req.SQL in order on one connection and
@@ -577,76 +567,15 @@ func (r *Reader) QueryEach(ctx context.Context, req store.Request, fn func(store
 	if len(stmts) == 0 {
 		return errors.New("no SQL statement to run")
 	}
-	if len(stmts) > 1 && len(req.Args) > 0 {
-		return fmt.Errorf("query arguments need a single statement, not %d", len(stmts))
-	}
 	conn, err := r.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("query failed: %w", err)
 	}
 	defer conn.Close()
-	for i, stmt := range stmts {
-		q := req
-		q.SQL = stmt
-		err := func() error {
-			rows, err := runQuery(ctx, conn, q)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			return fn(rows)
-		}()
-		if err != nil && len(stmts) > 1 {
-			return &duckstore.StatementError{N: i + 1, Of: len(stmts), Statement: stmt, Err: err}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return store.EachStatement(req, stmts, func(q store.Request) (store.Rows, error) { return runQuery(ctx, conn, q) }, fn)
 }
 
 // Close releases the in-memory database.
 func (r *Reader) Close() error { return r.db.Close() }
-
-type sqlRows struct {
-	rows   *sql.Rows
-	cancel context.CancelFunc
-	cols   []string
-	vals   []any
-	ptrs   []any
-	err    error
-}
-
-func (r *sqlRows) Columns() []string { return r.cols }
-
-func (r *sqlRows) Next() bool {
-	if r.err != nil || !r.rows.Next() {
-		return false
-	}
-	if err := r.rows.Scan(r.ptrs...); err != nil {
-		r.err = fmt.Errorf("reading a row: %w", err)
-		return false
-	}
-	return true
-}
-
-func (r *sqlRows) Values() []any { return r.vals }
-
-func (r *sqlRows) Err() error {
-	if r.err != nil {
-		return r.err
-	}
-	if err := r.rows.Err(); err != nil {
-		return fmt.Errorf("query failed: %s", strings.TrimSpace(err.Error()))
-	}
-	return nil
-}
-
-func (r *sqlRows) Close() error {
-	err := r.rows.Close()
-	r.cancel()
-	return err
-}
 
 var _ store.Querier = (*Reader)(nil)

@@ -285,17 +285,7 @@ func stripComments(q string) string {
 func emptyRows() *Rows { return &Rows{done: true} }
 
 // StatementError is a failure of one statement of several (QueryEach).
-type StatementError struct {
-	N, Of     int    // 1-based position, number of statements
-	Statement string // its text
-	Err       error
-}
-
-func (e *StatementError) Error() string {
-	return fmt.Sprintf("statement %d of %d: %v", e.N, e.Of, e.Err)
-}
-
-func (e *StatementError) Unwrap() error { return e.Err }
+type StatementError = store.StatementError
 
 // QueryEach runs every statement of req.SQL (split at semicolons outside
 // quotes and comments) in order in one ClickHouse session, so that SET and
@@ -305,37 +295,13 @@ func (e *StatementError) Unwrap() error { return e.Err }
 // only.
 func (s *Store) QueryEach(ctx context.Context, req store.Request, fn func(rows store.Rows) error) error {
 	stmts := SplitStatements(req.SQL)
-	if len(stmts) == 0 {
-		return errors.New("no SQL statement to run")
-	}
-	if len(stmts) > 1 && len(req.Args) > 0 {
-		return fmt.Errorf("query arguments need a single statement, not %d", len(stmts))
-	}
 	session := ""
 	if len(stmts) > 1 {
 		var b [8]byte
 		rand.Read(b[:]) //nolint:errcheck // crypto/rand does not fail
 		session = "trawl-" + hex.EncodeToString(b[:])
 	}
-	for i, stmt := range stmts {
-		r := req
-		r.SQL = stmt
-		err := func() error {
-			rows, err := s.query(ctx, r, session)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			return fn(rows)
-		}()
-		if err != nil && len(stmts) > 1 {
-			return &StatementError{N: i + 1, Of: len(stmts), Statement: stmt, Err: err}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return store.EachStatement(req, stmts, func(r store.Request) (store.Rows, error) { return s.query(ctx, r, session) }, fn)
 }
 
 // SplitStatements splits SQL text at semicolons outside quotes and

@@ -52,31 +52,11 @@ func query(ctx context.Context, db queryer, req store.Request) (store.Rows, erro
 		}
 		return nil, fmt.Errorf("query failed: %s", strings.TrimSpace(err.Error()))
 	}
-	cols, err := rows.Columns()
-	if err != nil {
-		rows.Close()
-		cancel()
-		return nil, err
-	}
-	r := &queryRows{rows: rows, cancel: cancel, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols))}
-	for i := range r.vals {
-		r.ptrs[i] = &r.vals[i]
-	}
-	return r, nil
+	return store.SQLRows(rows, cancel)
 }
 
 // StatementError is a failure of one statement of several (QueryEach).
-type StatementError struct {
-	N, Of     int    // 1-based position, number of statements
-	Statement string // its text
-	Err       error
-}
-
-func (e *StatementError) Error() string {
-	return fmt.Sprintf("statement %d of %d: %v", e.N, e.Of, e.Err)
-}
-
-func (e *StatementError) Unwrap() error { return e.Err }
+type StatementError = store.StatementError
 
 // QueryEach runs every statement of req.SQL (SplitStatements) in order on
 // one connection, so that SET and temporary tables carry over, and passes
@@ -88,75 +68,15 @@ func (s *Store) QueryEach(ctx context.Context, req store.Request, fn func(rows s
 	if len(stmts) == 0 {
 		return errors.New("no SQL statement to run")
 	}
-	if len(stmts) > 1 && len(req.Args) > 0 {
-		return fmt.Errorf("query arguments need a single statement, not %d", len(stmts))
-	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("query failed: %w", err)
 	}
 	defer conn.Close()
-	for i, stmt := range stmts {
-		r := req
-		if len(stmts) > 1 {
-			r.SQL = stmt
-		}
-		err := func() error {
-			rows, err := query(ctx, conn, r)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			return fn(rows)
-		}()
-		if err != nil && len(stmts) > 1 {
-			return &StatementError{N: i + 1, Of: len(stmts), Statement: stmt, Err: err}
-		}
-		if err != nil {
-			return err
-		}
+	if len(stmts) == 1 {
+		stmts = []string{req.SQL} // as written: a single statement keeps its text
 	}
-	return nil
-}
-
-type queryRows struct {
-	rows   *sql.Rows
-	cancel context.CancelFunc
-	cols   []string
-	vals   []any
-	ptrs   []any
-	err    error
-}
-
-func (r *queryRows) Columns() []string { return r.cols }
-
-func (r *queryRows) Next() bool {
-	if r.err != nil || !r.rows.Next() {
-		return false
-	}
-	if err := r.rows.Scan(r.ptrs...); err != nil {
-		r.err = fmt.Errorf("reading a row: %w", err)
-		return false
-	}
-	return true
-}
-
-func (r *queryRows) Values() []any { return r.vals }
-
-func (r *queryRows) Err() error {
-	if r.err != nil {
-		return r.err
-	}
-	if err := r.rows.Err(); err != nil {
-		return fmt.Errorf("query failed: %s", strings.TrimSpace(err.Error()))
-	}
-	return nil
-}
-
-func (r *queryRows) Close() error {
-	err := r.rows.Close()
-	r.cancel()
-	return err
+	return store.EachStatement(req, stmts, func(r store.Request) (store.Rows, error) { return query(ctx, conn, r) }, fn)
 }
 
 // resolveTextBlocks looks up the free-text index blocks a statement names
