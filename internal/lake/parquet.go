@@ -32,11 +32,31 @@ func (g orderedGroup) Fields() []parquet.Field {
 	return out
 }
 
-// zstdCodec is the data files' compression (zstd's default level).
-var zstdCodec = &zstd.Codec{Level: zstd.SpeedDefault}
+// zstdCodec is the data files' compression: zstd's fastest level. It
+// costs half the CPU of the default level (about 3.5 µs per CloudTrail
+// event, most of it on raw); the larger pages (pageBytes) and the
+// dictionaries of low-cardinality columns make up for the larger output.
+var zstdCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+
+// highCardinality names the string columns whose values rarely repeat
+// within a file: they are written DELTA_LENGTH_BYTE_ARRAY. The other
+// string columns of cloudtrail and guardduty (accounts, regions, event
+// names, ARNs, user agents, source…) are dictionary encoded
+// (RLE_DICTIONARY): zstd then compresses small index pages instead of the
+// repeated text, and CloudTrail files are about 6% smaller for the same
+// CPU. vpcflow has none: its files (many small hourly partitions) were no
+// smaller, and the dictionaries allocated 1.6 KB more per record. Readers
+// get the same values either way.
+var highCardinality = map[string]bool{
+	// cloudtrail
+	"raw": true, "event_id": true, "shared_event_id": true, "req_key": true, "error_message": true,
+	// guardduty
+	"id": true, "arn": true, "description": true, "resource": true, "service": true,
+}
 
 // parquetSchema returns the Parquet schema of a table's data files: every
-// column optional; strings UTF8 byte arrays, times INT64
+// column optional; strings UTF8 byte arrays (dictionary encoded unless
+// highCardinality), times INT64
 // TIMESTAMP(MICROS, UTC), integers INT32/INT64, booleans, doubles.
 func parquetSchema(t Table) *parquet.Schema {
 	g := parquet.Group{}
@@ -46,6 +66,9 @@ func parquetSchema(t Table) *parquet.Schema {
 		switch c.Type {
 		case schema.String:
 			n = parquet.String()
+			if t.Name != VPCFlow && !highCardinality[c.Name] {
+				n = parquet.Encoded(n, &parquet.RLEDictionary)
+			}
 		case schema.Timestamp:
 			n = parquet.Timestamp(parquet.Microsecond)
 		case schema.Bool:
@@ -154,7 +177,7 @@ func appendRow[T any](vals []parquet.Value, gs []getter[T], r *T, src string, at
 	for i, g := range gs {
 		v := g(r, src, at)
 		if v.IsNull() {
-			v = v.Level(0, 0, i)
+			v = nulls[i] // most columns of a record are empty: no Level call
 		} else {
 			v = v.Level(0, 1, i)
 		}
@@ -162,6 +185,20 @@ func appendRow[T any](vals []parquet.Value, gs []getter[T], r *T, src string, at
 	}
 	return vals
 }
+
+// nulls holds, for each column index, the NULL value with its levels
+// (Value.Level is not inlined: a call per value costs about 10 ns).
+var nulls = func() []parquet.Value {
+	n := 0
+	for _, t := range Tables() {
+		n = max(n, len(t.Columns))
+	}
+	out := make([]parquet.Value, n)
+	for i := range out {
+		out[i] = parquet.Value{}.Level(0, 0, i)
+	}
+	return out
+}()
 
 // countingWriter counts the bytes written through it.
 type countingWriter struct {
@@ -197,5 +234,8 @@ func newParquetWriter(w io.Writer, s *parquet.Schema) *parquet.GenericWriter[any
 }
 
 // pageBytes is the size of a data page before compression: zstd finds
-// more of the repetition between records (raw JSON) in larger pages.
-var pageBytes = 1 << 20
+// more of the repetition between records (raw JSON) in larger pages. 2 MB
+// rather than 1 MB: with zstd's fastest level, CloudTrail files are 6%
+// smaller for the same CPU (4 MB: 2.5% smaller still, but each open file
+// then buffers up to 6 MB of raw).
+var pageBytes = 2 << 20
