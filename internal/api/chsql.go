@@ -31,7 +31,7 @@ func (c ClickHouseSQL) QuerySandboxed(ctx context.Context, sql string, maxRows i
 	if len(stmts) != 1 {
 		return nil, &duckdb.RefusedError{Reason: "run one statement at a time"}
 	}
-	if !readingStatements[strings.ToUpper(firstWord(stmts[0]))] {
+	if !readingStatements[strings.ToUpper(clickhouse.FirstWord(stmts[0]))] {
 		return nil, &duckdb.RefusedError{Reason: "the SQL console only reads: SELECT, WITH, SHOW, DESCRIBE or EXISTS"}
 	}
 	req := store.Request{SQL: stmts[0]}
@@ -74,35 +74,4 @@ func (c ClickHouseSQL) QuerySandboxed(ctx context.Context, sql string, maxRows i
 		return nil, err
 	}
 	return res, nil
-}
-
-// firstWord is the first word of a statement after comments ("(" for a
-// parenthesised query).
-func firstWord(q string) string {
-	for {
-		q = strings.TrimSpace(q)
-		switch {
-		case strings.HasPrefix(q, "--"):
-			i := strings.IndexByte(q, '\n')
-			if i < 0 {
-				return ""
-			}
-			q = q[i+1:]
-			continue
-		case strings.HasPrefix(q, "/*"):
-			i := strings.Index(q, "*/")
-			if i < 0 {
-				return ""
-			}
-			q = q[i+2:]
-			continue
-		case strings.HasPrefix(q, "("):
-			return "("
-		}
-		end := strings.IndexFunc(q, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
-		if end < 0 {
-			return q
-		}
-		return q[:end]
-	}
 }

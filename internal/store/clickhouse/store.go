@@ -239,7 +239,7 @@ func quoteList(ss []string) string {
 // returnsRows reports whether a statement gives a result set (SELECT, WITH,
 // SHOW, DESCRIBE, EXISTS, EXPLAIN) rather than only a status.
 func returnsRows(q string) bool {
-	w := strings.ToUpper(firstWord(q))
+	w := strings.ToUpper(FirstWord(q))
 	switch w {
 	case "SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN", "(":
 		return true
@@ -247,7 +247,9 @@ func returnsRows(q string) bool {
 	return false
 }
 
-func firstWord(q string) string {
+// FirstWord is the first word of a statement after its leading comments
+// ("(" for a parenthesised query), as written.
+func FirstWord(q string) string {
 	q = strings.TrimSpace(stripComments(q))
 	if strings.HasPrefix(q, "(") {
 		return "("
