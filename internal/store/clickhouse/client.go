@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -239,7 +241,7 @@ func (c *Client) do(ctx context.Context, query string, body io.Reader, gz bool, 
 	if c.dsn.User != "default" || c.dsn.Password != "" {
 		req.SetBasicAuth(c.dsn.User, c.dsn.Password)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := doRetrying(c.http, req)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: %w", c.dsn, err)
 	}
@@ -354,4 +356,39 @@ func (c *Client) Ping(ctx context.Context) error {
 		return fmt.Errorf("clickhouse %s: /ping answered %s", c.dsn, resp.Status)
 	}
 	return nil
+}
+
+// doRetrying sends req and, when it failed on a kept-alive connection
+// that the server had just closed (broken pipe, reset, or end of stream
+// before any answer), sends it once more on a new connection. The server
+// closes idle connections after its keep_alive_timeout (3 s on 18.16); a
+// request that races that close never reached it. Every request body here
+// can be rewound (GetBody), and a repeated insert would be harmless anyway:
+// the tables de-duplicate by key.
+func doRetrying(hc *http.Client, req *http.Request) (*http.Response, error) {
+	var reused bool
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
+	resp, err := hc.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if err == nil || !reused || !staleConnError(err) || req.Context().Err() != nil {
+		return resp, err
+	}
+	again := req.Clone(req.Context())
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, err
+		}
+		body, gerr := req.GetBody()
+		if gerr != nil {
+			return resp, err
+		}
+		again.Body = body
+	}
+	return hc.Do(again)
+}
+
+// staleConnError reports whether err is what a request on a connection
+// the server has closed fails with.
+func staleConnError(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

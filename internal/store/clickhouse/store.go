@@ -56,7 +56,10 @@ var defaultHTTP = &http.Client{Transport: &http.Transport{
 	Proxy:               http.ProxyFromEnvironment,
 	MaxIdleConns:        32,
 	MaxIdleConnsPerHost: 32,
-	IdleConnTimeout:     90 * time.Second,
+	// Below the server's keep_alive_timeout (3 s on 18.16, 10 s on
+	// current releases), so that the client, not the server, drops an idle
+	// connection: otherwise a request can race the server's close.
+	IdleConnTimeout: 2 * time.Second,
 }}
 
 // Open connects to the database named by dsn (clickhouse://…), creating the
