@@ -1,0 +1,315 @@
+// Command chload is a BENCH-ONLY loader: it copies the rows of a trawl
+// DuckDB store into a trawl ClickHouse database, so that the dashboard
+// and search queries can be compared on the same data
+// (docs/performance.md, "ClickHouse vs DuckDB at 10M events"). It is
+// not an ingest path: it skips the pipeline (no rules, no ledger
+// semantics beyond copying the table) and exists because the real
+// pipeline needs hours for 10M events on a 2-core machine.
+//
+// For each ClickHouse table (<name>_data behind the view <name>) it reads
+// the columns from system.columns, selects the same columns from the
+// DuckDB view or table of that name (times as Unix seconds, booleans as
+// 0/1, the hidden columns computed as the store's writer computes them),
+// has DuckDB write them as CSV in chunks (by hour of the table's time
+// column) under -dir, and posts each chunk as
+// `INSERT INTO <name>_data (…) FORMAT CSV`, one chunk being written while
+// the previous one is inserted.
+//
+//	go run ./tools/chload -duckdb bench10m.duckdb -db clickhouse://127.0.0.1:8123/trawl -dir /big/scratch
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the DuckDB driver
+
+	"github.com/trawl-project/trawl/internal/store/clickhouse"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.duck, "duckdb", "", "DuckDB store to copy (opened read-only)")
+	flag.StringVar(&o.db, "db", "", "clickhouse:// address of the target database (created if missing)")
+	flag.StringVar(&o.dir, "dir", os.TempDir(), "scratch directory for the CSV chunks")
+	flag.StringVar(&o.tables, "tables", strings.Join(defaultTables, ","), "tables to copy")
+	flag.StringVar(&o.memory, "memory", "2GB", "DuckDB memory_limit")
+	flag.Parse()
+	if o.duck == "" || o.db == "" {
+		fmt.Fprintln(os.Stderr, "chload: -duckdb and -db are required")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "chload:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	duck, db, dir, tables, memory string
+}
+
+var defaultTables = []string{"cloudtrail", "vpcflow", "guardduty_finding", "guardduty_finding_history",
+	"cloudtrail_digest", "cloudtrail_digest_file", "ingest_ledger", "quarantine", "ingest_warning"}
+
+// timeColumn is the column a table is chunked by (one chunk per hour).
+var timeColumn = map[string]string{"cloudtrail": "event_time", "vpcflow": "start_time"}
+
+// hidden are the ClickHouse-only columns, as DuckDB expressions computing
+// what the store's writer stores.
+var hidden = map[string]map[string]string{
+	// Any number unique per (start_time, source) record will do.
+	"vpcflow":                   {"unit": "rowid"},
+	"guardduty_finding":         {"updated_us": "coalesce(epoch_us(updated_at), 0)"},
+	"guardduty_finding_history": {"updated_us": "coalesce(epoch_us(updated_at), 0)"},
+	"ingest_ledger":             {"ver": "epoch_ns(last_ingested_at)"},
+}
+
+type column struct{ name, typ string }
+
+func run(ctx context.Context, o options, w io.Writer) error {
+	st, err := clickhouse.Open(ctx, o.db, clickhouse.Options{})
+	if err != nil {
+		return err
+	}
+	st.Close()
+	d, err := clickhouse.ParseDSN(o.db)
+	if err != nil {
+		return err
+	}
+	ch := &server{dsn: d}
+	duck, err := sql.Open("duckdb", o.duck+"?access_mode=read_only&threads=2&memory_limit="+url.QueryEscape(o.memory))
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", o.duck, err)
+	}
+	defer duck.Close()
+	if _, err := duck.ExecContext(ctx, "SET TimeZone = 'UTC'"); err != nil {
+		return fmt.Errorf("setting the time zone: %w", err)
+	}
+	for _, name := range strings.Split(o.tables, ",") {
+		start := time.Now()
+		n, err := copyTable(ctx, duck, ch, name, o.dir, w)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(w, "%s: %d rows in %s\n", name, n, time.Since(start).Round(time.Second))
+	}
+	return nil
+}
+
+// copyTable copies one table and returns the number of rows sent.
+func copyTable(ctx context.Context, duck *sql.DB, ch *server, name, dir string, w io.Writer) (int64, error) {
+	cols, err := ch.columns(ctx, name+"_data")
+	if err != nil {
+		return 0, err
+	}
+	have, err := duckColumns(ctx, duck, name)
+	if err != nil {
+		return 0, err
+	}
+	if len(have) == 0 {
+		fmt.Fprintf(w, "%s: not in the DuckDB store, skipped\n", name)
+		return 0, nil
+	}
+	exprs := make([]string, len(cols))
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = clickhouse.QuoteIdent(c.name)
+		if e, ok := hidden[name][c.name]; ok {
+			exprs[i] = e
+			continue
+		}
+		if !have[c.name] {
+			return 0, fmt.Errorf("column %s is not in DuckDB's %s", c.name, name)
+		}
+		col := `"` + c.name + `"`
+		base := strings.TrimSuffix(strings.TrimPrefix(c.typ, "Nullable("), ")")
+		switch {
+		case strings.HasPrefix(base, "DateTime"):
+			exprs[i] = "CAST(floor(epoch(" + col + ")) AS BIGINT)"
+			if !strings.HasPrefix(c.typ, "Nullable") {
+				exprs[i] = "coalesce(" + exprs[i] + ", 0)"
+			}
+		case base == "UInt8":
+			exprs[i] = "CAST(" + col + " AS INTEGER)"
+		case base == "Float64":
+			exprs[i] = "coalesce(CAST(" + col + " AS DOUBLE), 0)"
+		default:
+			exprs[i] = "CAST(" + col + " AS " + duckType(base) + ")"
+		}
+	}
+	chunks := []string{""}
+	if tc := timeColumn[name]; tc != "" {
+		if chunks, err = hours(ctx, duck, name, tc); err != nil {
+			return 0, err
+		}
+	}
+	insert := "INSERT INTO " + clickhouse.QuoteIdent(name+"_data") + " (" + strings.Join(names, ", ") + ") FORMAT CSV"
+	type sent struct {
+		n   int64
+		err error
+	}
+	var total int64
+	var pending chan sent
+	waitPending := func() error {
+		if pending == nil {
+			return nil
+		}
+		r := <-pending
+		pending = nil
+		total += r.n
+		return r.err
+	}
+	for i, where := range chunks {
+		file := filepath.Join(dir, fmt.Sprintf("chload-%s-%d.csv", name, i%2))
+		q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + `"` + name + `"`
+		if where != "" {
+			q += " WHERE " + where
+		}
+		copySQL := "COPY (" + q + ") TO '" + strings.ReplaceAll(file, "'", "''") + "' (FORMAT csv, HEADER false, NULLSTR '\\N')"
+		res, err := duck.ExecContext(ctx, copySQL)
+		if err != nil {
+			waitPending() //nolint:errcheck // the COPY's error is reported
+			return total, fmt.Errorf("writing chunk %q: %w", where, err)
+		}
+		n, _ := res.RowsAffected()
+		if err := waitPending(); err != nil {
+			return total, err
+		}
+		pending = make(chan sent, 1)
+		go func(file string, n int64, ch2 chan sent) {
+			err := ch.insertFile(ctx, insert, file)
+			os.Remove(file)
+			ch2 <- sent{n, err}
+		}(file, n, pending)
+	}
+	return total, waitPending()
+}
+
+// hours returns one WHERE clause per hour of tc in the table, plus one for
+// NULL times.
+func hours(ctx context.Context, duck *sql.DB, name, tc string) ([]string, error) {
+	rows, err := duck.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT strftime(date_trunc('hour', "%s"), '%%Y-%%m-%%d %%H:00:00') FROM "%s" WHERE "%s" IS NOT NULL ORDER BY 1`, tc, name, tc))
+	if err != nil {
+		return nil, fmt.Errorf("listing days: %w", err)
+	}
+	defer rows.Close()
+	out := []string{fmt.Sprintf(`"%s" IS NULL`, tc)}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf(`"%s" >= TIMESTAMPTZ '%s+00' AND "%s" < TIMESTAMPTZ '%s+00' + INTERVAL 1 HOUR`, tc, d, tc, d))
+	}
+	return out, rows.Err()
+}
+
+func duckType(ch string) string {
+	switch ch {
+	case "Int32":
+		return "INTEGER"
+	case "Int64":
+		return "BIGINT"
+	case "UInt64":
+		return "UBIGINT"
+	}
+	return "VARCHAR"
+}
+
+func duckColumns(ctx context.Context, duck *sql.DB, name string) (map[string]bool, error) {
+	rows, err := duck.QueryContext(ctx, "SELECT column_name FROM information_schema.columns WHERE table_name = ?", name)
+	if err != nil {
+		return nil, fmt.Errorf("reading DuckDB's columns: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out[c] = true
+	}
+	return out, rows.Err()
+}
+
+// server is the ClickHouse HTTP interface, used directly so that chunks
+// stream from disk.
+type server struct{ dsn clickhouse.DSN }
+
+func (s *server) url(q url.Values) string {
+	scheme := "http"
+	if s.dsn.Secure {
+		scheme = "https"
+	}
+	q.Set("database", s.dsn.Database)
+	return scheme + "://" + s.dsn.Host + "/?" + q.Encode()
+}
+
+func (s *server) post(ctx context.Context, q url.Values, body io.Reader) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url(q), body)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(s.dsn.User, s.dsn.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("clickhouse: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return b, nil
+}
+
+func (s *server) insertFile(ctx context.Context, insert, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = s.post(ctx, url.Values{"query": {insert}, "max_insert_block_size": {"65536"}}, f)
+	if err != nil {
+		return fmt.Errorf("inserting %s: %w", file, err)
+	}
+	return nil
+}
+
+func (s *server) columns(ctx context.Context, table string) ([]column, error) {
+	b, err := s.post(ctx, url.Values{}, strings.NewReader(
+		"SELECT name, type FROM system.columns WHERE database = '"+strings.ReplaceAll(s.dsn.Database, "'", "\\'")+
+			"' AND table = '"+table+"' FORMAT JSONCompact"))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s's columns: %w", table, err)
+	}
+	var res struct {
+		Data [][]string `json:"data"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("reading %s's columns: %w", table, err)
+	}
+	out := make([]column, len(res.Data))
+	for i, r := range res.Data {
+		out[i] = column{r[0], r[1]}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no table %s", table)
+	}
+	return out, nil
+}
