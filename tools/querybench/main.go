@@ -319,7 +319,10 @@ func requests(ctx context.Context, base string, q store.Querier) ([]request, err
 		var page struct {
 			Rows []map[string]any `json:"rows"`
 		}
-		if err := get("/api/search?limit=1&type="+typ, &page); err != nil {
+		// The newest record in the UI's range (as the search page finds
+		// it); without a range ClickHouse reads every part to find it.
+		v := url.Values{"limit": {"1"}, "type": {typ}, "from": {ranges[typ].Get("from")}, "to": {ranges[typ].Get("to")}}
+		if err := get("/api/search?"+v.Encode(), &page); err != nil {
 			return nil, err
 		}
 		if len(page.Rows) == 0 {
