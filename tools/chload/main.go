@@ -34,7 +34,9 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2" // the DuckDB driver
 
+	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/store/clickhouse"
+	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
 
 func main() {
@@ -44,6 +46,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", os.TempDir(), "scratch directory for the CSV chunks")
 	flag.StringVar(&o.tables, "tables", strings.Join(defaultTables, ","), "tables to copy")
 	flag.StringVar(&o.memory, "memory", "2GB", "DuckDB memory_limit")
+	flag.BoolVar(&o.verify, "verify", false, "copy nothing: run spot queries on both and compare their answers")
 	flag.Parse()
 	if o.duck == "" || o.db == "" {
 		fmt.Fprintln(os.Stderr, "chload: -duckdb and -db are required")
@@ -57,6 +60,7 @@ func main() {
 
 type options struct {
 	duck, db, dir, tables, memory string
+	verify                        bool
 }
 
 var defaultTables = []string{"cloudtrail", "vpcflow", "guardduty_finding", "guardduty_finding_history",
@@ -78,6 +82,9 @@ var hidden = map[string]map[string]string{
 type column struct{ name, typ string }
 
 func run(ctx context.Context, o options, w io.Writer) error {
+	if o.verify {
+		return verify(ctx, o, w)
+	}
 	st, err := clickhouse.Open(ctx, o.db, clickhouse.Options{})
 	if err != nil {
 		return err
@@ -312,4 +319,73 @@ func (s *server) columns(ctx context.Context, table string) ([]column, error) {
 		return nil, fmt.Errorf("no table %s", table)
 	}
 	return out, nil
+}
+
+// spot are the queries -verify runs on both stores (SQL both dialects
+// read alike).
+var spot = []string{
+	"SELECT count(*) FROM cloudtrail",
+	"SELECT count(*) FROM vpcflow",
+	"SELECT count(*) FROM guardduty_finding",
+	"SELECT count(*) FROM guardduty_finding_history",
+	"SELECT count(*) FROM cloudtrail_digest",
+	"SELECT count(*) FROM cloudtrail_digest_file",
+	"SELECT count(*) FROM ingest_ledger",
+	"SELECT count(*) FROM quarantine",
+	"SELECT count(*) FROM ingest_warning",
+	"SELECT event_name, count(*) AS n FROM cloudtrail GROUP BY event_name ORDER BY n DESC, event_name LIMIT 10",
+	"SELECT count(*) FROM vpcflow WHERE action = 'REJECT'",
+	"SELECT sum(bytes), sum(packets), count(DISTINCT srcaddr) FROM vpcflow",
+	"SELECT min(event_time), max(event_time), count(DISTINCT event_id), count(DISTINCT user_arn) FROM cloudtrail",
+	"SELECT error_code, count(*) AS n FROM cloudtrail WHERE error_code IS NOT NULL GROUP BY error_code ORDER BY n DESC, error_code LIMIT 5",
+	"SELECT count(*) FROM cloudtrail WHERE read_only AND mfa_used = 'true'",
+	"SELECT count(*) FROM cloudtrail WHERE session_created_at IS NOT NULL",
+	"SELECT count(*) FROM cloudtrail WHERE raw LIKE '%\"errorCode\"%'",
+}
+
+// verify runs the spot queries on both stores and fails if an answer
+// differs.
+func verify(ctx context.Context, o options, w io.Writer) error {
+	duck, err := duckdb.Open(ctx, o.duck, duckdb.Options{ReadOnly: true, MemoryLimit: o.memory})
+	if err != nil {
+		return err
+	}
+	defer duck.Close()
+	ch, err := clickhouse.Open(ctx, o.db, clickhouse.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	format := func(v any) string {
+		if t, ok := v.(time.Time); ok {
+			return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+		}
+		return fmt.Sprint(v)
+	}
+	bad := 0
+	for _, q := range spot {
+		var ans [2]string
+		var took [2]time.Duration
+		for i, st := range []store.Querier{duck, ch} {
+			start := time.Now()
+			rows, err := store.Collect(ctx, st, store.Request{SQL: q}, format)
+			if err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+			took[i] = time.Since(start)
+			ans[i] = fmt.Sprint(rows)
+		}
+		mark := "same"
+		if ans[0] != ans[1] {
+			mark, bad = "DIFFERENT", bad+1
+		}
+		fmt.Fprintf(w, "%s (DuckDB %s, ClickHouse %s): %s\n  DuckDB:     %s\n", q, took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), mark, ans[0])
+		if ans[0] != ans[1] {
+			fmt.Fprintf(w, "  ClickHouse: %s\n", ans[1])
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d answers differ", bad, len(spot))
+	}
+	return nil
 }
