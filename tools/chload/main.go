@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,8 +47,15 @@ func main() {
 	flag.StringVar(&o.dir, "dir", os.TempDir(), "scratch directory for the CSV chunks")
 	flag.StringVar(&o.tables, "tables", strings.Join(defaultTables, ","), "tables to copy")
 	flag.StringVar(&o.memory, "memory", "2GB", "DuckDB memory_limit")
+	flag.BoolVar(&o.desc, "desc", false, "copy the newest hours first (the UI's default range is the last 24 hours)")
 	flag.BoolVar(&o.verify, "verify", false, "copy nothing: run spot queries on both and compare their answers")
+	since := flag.String("since", "1970-01-01T00:00:00Z", "with -verify: compare the CloudTrail events from this time on (RFC 3339)")
 	flag.Parse()
+	var err error
+	if o.since, err = time.Parse(time.RFC3339, *since); err != nil {
+		fmt.Fprintln(os.Stderr, "chload: -since:", err)
+		os.Exit(2)
+	}
 	if o.duck == "" || o.db == "" {
 		fmt.Fprintln(os.Stderr, "chload: -duckdb and -db are required")
 		os.Exit(2)
@@ -60,7 +68,8 @@ func main() {
 
 type options struct {
 	duck, db, dir, tables, memory string
-	verify                        bool
+	verify, desc                  bool
+	since                         time.Time
 }
 
 var defaultTables = []string{"cloudtrail", "vpcflow", "guardduty_finding", "guardduty_finding_history",
@@ -105,7 +114,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	for _, name := range strings.Split(o.tables, ",") {
 		start := time.Now()
-		n, err := copyTable(ctx, duck, ch, name, o.dir, w)
+		n, err := copyTable(ctx, duck, ch, name, o.dir, o.desc, w)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -115,7 +124,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 }
 
 // copyTable copies one table and returns the number of rows sent.
-func copyTable(ctx context.Context, duck *sql.DB, ch *server, name, dir string, w io.Writer) (int64, error) {
+func copyTable(ctx context.Context, duck *sql.DB, ch *server, name, dir string, desc bool, w io.Writer) (int64, error) {
 	cols, err := ch.columns(ctx, name+"_data")
 	if err != nil {
 		return 0, err
@@ -157,7 +166,7 @@ func copyTable(ctx context.Context, duck *sql.DB, ch *server, name, dir string, 
 	}
 	chunks := []string{""}
 	if tc := timeColumn[name]; tc != "" {
-		if chunks, err = hours(ctx, duck, name, tc); err != nil {
+		if chunks, err = hours(ctx, duck, ch, name, tc, desc); err != nil {
 			return 0, err
 		}
 	}
@@ -203,23 +212,59 @@ func copyTable(ctx context.Context, duck *sql.DB, ch *server, name, dir string, 
 	return total, waitPending()
 }
 
-// hours returns one WHERE clause per hour of tc in the table, plus one for
-// NULL times.
-func hours(ctx context.Context, duck *sql.DB, name, tc string) ([]string, error) {
-	rows, err := duck.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT strftime(date_trunc('hour', "%s"), '%%Y-%%m-%%d %%H:00:00') FROM "%s" WHERE "%s" IS NOT NULL ORDER BY 1`, tc, name, tc))
+// hours returns one WHERE clause per hour of tc in the table that the
+// ClickHouse table does not hold in full yet (fewer rows in <name>_data
+// than in DuckDB: a chunk sent again collapses by the table's key), plus
+// one for NULL times; newest first with o.desc.
+func hours(ctx context.Context, duck *sql.DB, ch *server, name, tc string, desc bool) ([]string, error) {
+	rows, err := duck.QueryContext(ctx, fmt.Sprintf(`SELECT strftime(date_trunc('hour', "%s"), '%%Y-%%m-%%d %%H:00:00') AS h, count(*) FROM "%s" WHERE "%s" IS NOT NULL GROUP BY h ORDER BY h`, tc, name, tc))
 	if err != nil {
-		return nil, fmt.Errorf("listing days: %w", err)
+		return nil, fmt.Errorf("listing hours: %w", err)
 	}
 	defer rows.Close()
-	out := []string{fmt.Sprintf(`"%s" IS NULL`, tc)}
+	type hour struct {
+		h string
+		n int64
+	}
+	var hs []hour
 	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
+		var h hour
+		if err := rows.Scan(&h.h, &h.n); err != nil {
 			return nil, err
 		}
-		out = append(out, fmt.Sprintf(`"%s" >= TIMESTAMPTZ '%s+00' AND "%s" < TIMESTAMPTZ '%s+00' + INTERVAL 1 HOUR`, tc, d, tc, d))
+		hs = append(hs, h)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	b, err := ch.post(ctx, url.Values{}, strings.NewReader(fmt.Sprintf(
+		"SELECT toString(toStartOfHour(%s)), toString(count()) FROM %s GROUP BY toStartOfHour(%s) FORMAT JSONCompact", tc, name+"_data", tc)))
+	if err != nil {
+		return nil, fmt.Errorf("counting loaded hours: %w", err)
+	}
+	var res struct {
+		Data [][]string `json:"data"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("counting loaded hours: %w", err)
+	}
+	have := map[string]int64{}
+	for _, r := range res.Data {
+		have[r[0]], _ = strconv.ParseInt(r[1], 10, 64)
+	}
+	out := []string{fmt.Sprintf(`"%s" IS NULL`, tc)}
+	if desc {
+		for i, j := 0, len(hs)-1; i < j; i, j = i+1, j-1 {
+			hs[i], hs[j] = hs[j], hs[i]
+		}
+	}
+	for _, h := range hs {
+		if have[h.h] >= h.n {
+			continue
+		}
+		out = append(out, fmt.Sprintf(`"%s" >= TIMESTAMPTZ '%s+00' AND "%s" < TIMESTAMPTZ '%s+00' + INTERVAL 1 HOUR`, tc, h.h, tc, h.h))
+	}
+	return out, nil
 }
 
 func duckType(ch string) string {
@@ -324,7 +369,7 @@ func (s *server) columns(ctx context.Context, table string) ([]column, error) {
 // spot are the queries -verify runs on both stores (SQL both dialects
 // read alike).
 var spot = []string{
-	"SELECT count(*) FROM cloudtrail",
+	"SELECT count(*) FROM cloudtrail WHERE event_time >= ?",
 	"SELECT count(*) FROM vpcflow",
 	"SELECT count(*) FROM guardduty_finding",
 	"SELECT count(*) FROM guardduty_finding_history",
@@ -333,14 +378,14 @@ var spot = []string{
 	"SELECT count(*) FROM ingest_ledger",
 	"SELECT count(*) FROM quarantine",
 	"SELECT count(*) FROM ingest_warning",
-	"SELECT event_name, count(*) AS n FROM cloudtrail GROUP BY event_name ORDER BY n DESC, event_name LIMIT 10",
+	"SELECT event_name, count(*) AS n FROM cloudtrail WHERE event_time >= ? GROUP BY event_name ORDER BY n DESC, event_name LIMIT 10",
 	"SELECT count(*) FROM vpcflow WHERE action = 'REJECT'",
 	"SELECT sum(bytes), sum(packets), count(DISTINCT srcaddr) FROM vpcflow",
-	"SELECT min(event_time), max(event_time), count(DISTINCT event_id), count(DISTINCT user_arn) FROM cloudtrail",
-	"SELECT error_code, count(*) AS n FROM cloudtrail WHERE error_code IS NOT NULL GROUP BY error_code ORDER BY n DESC, error_code LIMIT 5",
-	"SELECT count(*) FROM cloudtrail WHERE read_only AND mfa_used = 'true'",
-	"SELECT count(*) FROM cloudtrail WHERE session_created_at IS NOT NULL",
-	"SELECT count(*) FROM cloudtrail WHERE raw LIKE '%\"errorCode\"%'",
+	"SELECT min(event_time), max(event_time), count(DISTINCT event_id), count(DISTINCT user_arn) FROM cloudtrail WHERE event_time >= ?",
+	"SELECT error_code, count(*) AS n FROM cloudtrail WHERE event_time >= ? AND error_code IS NOT NULL GROUP BY error_code ORDER BY n DESC, error_code LIMIT 5",
+	"SELECT count(*) FROM cloudtrail WHERE event_time >= ? AND read_only AND mfa_used = 'true'",
+	"SELECT count(*) FROM cloudtrail WHERE event_time >= ? AND session_created_at IS NOT NULL",
+	"SELECT count(*) FROM cloudtrail WHERE event_time >= ? AND raw LIKE '%\"errorCode\"%'",
 }
 
 // verify runs the spot queries on both stores and fails if an answer
@@ -368,7 +413,11 @@ func verify(ctx context.Context, o options, w io.Writer) error {
 		var took [2]time.Duration
 		for i, st := range []store.Querier{duck, ch} {
 			start := time.Now()
-			rows, err := store.Collect(ctx, st, store.Request{SQL: q}, format)
+			req := store.Request{SQL: q}
+			if strings.Contains(q, "?") {
+				req.Args = []any{o.since}
+			}
+			rows, err := store.Collect(ctx, st, req, format)
 			if err != nil {
 				return fmt.Errorf("%s: %w", q, err)
 			}
