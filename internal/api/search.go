@@ -147,6 +147,12 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) error {
 		for rows.Next() {
 			v := rows.Values()
 			s.Count, _ = v[0].(int64)
+			if s.Count == 0 {
+				// No rows, no time range (ClickHouse returns the
+				// epoch for min/max of a non-Nullable column over
+				// no rows, DuckDB NULL).
+				continue
+			}
 			if lo, ok := v[1].(time.Time); ok {
 				f, ms := formatTime(lo), lo.UnixMilli()
 				s.MinTime, s.MinMs = &f, &ms

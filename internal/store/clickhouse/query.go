@@ -631,7 +631,13 @@ func convFloat(m json.RawMessage) (any, error) {
 
 func convTime(layout string, loc *time.Location) func(json.RawMessage) (any, error) {
 	return func(m json.RawMessage) (any, error) {
-		t, err := time.ParseInLocation(layout, unquote(m), loc)
+		s := unquote(m)
+		// 18.16 writes the zero DateTime and Date (the Unix epoch: what
+		// min or max of no rows returns) as zeros.
+		if s == "0000-00-00 00:00:00" || s == "0000-00-00" {
+			return time.Unix(0, 0).UTC(), nil
+		}
+		t, err := time.ParseInLocation(layout, s, loc)
 		if err != nil {
 			return nil, err
 		}

@@ -169,3 +169,19 @@ func TestQueryEachSession(t *testing.T) {
 		t.Errorf("values = %v", n)
 	}
 }
+
+// TestZeroTime: 18.16 writes the zero DateTime (min or max over no rows)
+// as 0000-00-00 00:00:00; it reads as the Unix epoch, not as an error.
+func TestZeroTime(t *testing.T) {
+	st := open(t)
+	got := collect(t, st, "SELECT count(*), min(ingested_at), max(ingested_at), toDateTime(0, 'UTC'), toDate(0) FROM cloudtrail")
+	epoch := time.Unix(0, 0).UTC()
+	if got[0][0] != int64(0) {
+		t.Fatalf("count = %v, want 0 on a new database", got[0][0])
+	}
+	for i := 1; i < 5; i++ {
+		if got[0][i] != epoch {
+			t.Errorf("column %d = %#v, want %v", i, got[0][i], epoch)
+		}
+	}
+}
