@@ -50,6 +50,9 @@ type Store struct {
 	readOnly bool
 	batch    int
 	writer   string // this process's id in the ledger and inserts
+	// final: the database has trawl's cloudtrail_data and vpcflow_data
+	// tables, so queries may read them with FINAL (readFinal).
+	final bool
 }
 
 var defaultHTTP = &http.Client{Transport: &http.Transport{
@@ -95,12 +98,31 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	if opt.ReadOnly {
 		s.c.Set("readonly", "2")
+		if s.final, err = s.hasDataTables(ctx); err != nil {
+			return nil, fmt.Errorf("opening %s: %w", d, err)
+		}
 		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("preparing the schema of %s: %w", d, err)
 	}
+	s.final = true
 	return s, nil
+}
+
+// hasDataTables reports whether the database holds trawl's cloudtrail_data
+// and vpcflow_data tables (a read-only store may open any database).
+func (s *Store) hasDataTables(ctx context.Context) (bool, error) {
+	rows, err := s.queryWith(ctx, store.Request{SQL: "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN ('cloudtrail_data', 'vpcflow_data')"}, "", nil)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var n int64
+	if rows.Next() {
+		n, _ = rows.Values()[0].(int64)
+	}
+	return n == 2, rows.Err()
 }
 
 func writerID() string {
@@ -201,6 +223,9 @@ func (s *Store) queryWith(ctx context.Context, req store.Request, session string
 		extra.Set("session_id", session)
 	}
 	sql := req.SQL
+	if s.final {
+		sql = readFinal(sql)
+	}
 	if showTables.MatchString(sql) {
 		sql = s.showUserTables()
 	}
