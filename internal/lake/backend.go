@@ -37,13 +37,14 @@ type backend interface {
 	// Delete removes a file; a missing one is success.
 	Delete(ctx context.Context, key string) error
 	// List returns the files under prefix (recursively) with their
-	// modification times.
+	// modification times and sizes.
 	List(ctx context.Context, prefix string) ([]listed, error)
 }
 
 type listed struct {
 	Key     string
 	ModTime time.Time
+	Size    int64
 }
 
 // fileWriter is a file being written.
@@ -186,7 +187,7 @@ func (b *local) List(_ context.Context, prefix string) ([]listed, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, listed{Key: filepath.ToSlash(rel), ModTime: info.ModTime()})
+		out = append(out, listed{Key: filepath.ToSlash(rel), ModTime: info.ModTime(), Size: info.Size()})
 		return nil
 	})
 	if err != nil {
@@ -330,7 +331,7 @@ func (b *s3Lake) List(ctx context.Context, prefix string) ([]listed, error) {
 		}
 		for _, o := range page.Contents {
 			k := strings.TrimPrefix(aws.ToString(o.Key), b.prefix)
-			out = append(out, listed{Key: k, ModTime: aws.ToTime(o.LastModified)})
+			out = append(out, listed{Key: k, ModTime: aws.ToTime(o.LastModified), Size: aws.ToInt64(o.Size)})
 		}
 	}
 	return out, nil

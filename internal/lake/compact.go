@@ -18,8 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -221,7 +219,7 @@ type sizedFile struct {
 // restarted process with the same name, e.g. a recycled pid, must not
 // overwrite them).
 func (l *Lake) smallFiles(ctx context.Context, t Table, opt CompactOptions) (parts map[string][]sizedFile, top uint64, err error) {
-	files, err := l.listSized(ctx, t.Name+"/")
+	files, err := l.b.List(ctx, t.Name+"/")
 	if err != nil {
 		return nil, 0, fmt.Errorf("compacting %s: %w", t.Name, err)
 	}
@@ -232,61 +230,19 @@ func (l *Lake) smallFiles(ctx context.Context, t Table, opt CompactOptions) (par
 		if w, s, ok := ParseFileName(f.Key); ok && w == cw {
 			top = max(top, s)
 		}
-		if !strings.HasSuffix(f.Key, ".parquet") || f.size >= opt.MinSize || now.Sub(f.ModTime) < opt.MinAge {
+		if !strings.HasSuffix(f.Key, ".parquet") || f.Size >= opt.MinSize || now.Sub(f.ModTime) < opt.MinAge {
 			continue
 		}
 		if _, _, _, perr := ParsePartitionPath(f.Key); perr != nil {
 			continue
 		}
 		dir := path.Dir(f.Key)
-		out[dir] = append(out[dir], sizedFile{f.Key, f.size})
+		out[dir] = append(out[dir], sizedFile{f.Key, f.Size})
 	}
 	for _, fs := range out {
 		slices.SortFunc(fs, func(a, b sizedFile) int { return cmp.Compare(a.key, b.key) })
 	}
 	return out, top, nil
-}
-
-type sizedListed struct {
-	listed
-	size int64
-}
-
-// listSized lists files under prefix with their sizes.
-func (l *Lake) listSized(ctx context.Context, prefix string) ([]sizedListed, error) {
-	var out []sizedListed
-	switch b := l.b.(type) {
-	case *local:
-		files, err := b.List(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			info, err := os.Stat(b.abs(f.Key))
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
-				return nil, err
-			}
-			out = append(out, sizedListed{f, info.Size()})
-		}
-	case *s3Lake:
-		p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: &b.bucket, Prefix: aws.String(b.key(prefix))})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("listing s3://%s/%s: %w", b.bucket, b.key(prefix), err)
-			}
-			for _, o := range page.Contents {
-				k := strings.TrimPrefix(aws.ToString(o.Key), b.prefix)
-				out = append(out, sizedListed{listed{Key: k, ModTime: aws.ToTime(o.LastModified)}, aws.ToInt64(o.Size)})
-			}
-		}
-	default:
-		return nil, fmt.Errorf("compacting: unsupported lake backend %T", l.b)
-	}
-	return out, nil
 }
 
 // binPack splits a partition's small files, in order, into groups whose
