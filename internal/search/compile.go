@@ -158,15 +158,7 @@ func Compile(q *Query, opt Options) (*Compiled, error) {
 	if c.ch() && q.root != nil && hasPath(t, q.root) {
 		return compileResidual(q, opt, t, c)
 	}
-	var parts []string
-	if !opt.Since.IsZero() {
-		parts = append(parts, t.Time+" >= ?")
-		c.args = append(c.args, opt.Since.UTC())
-	}
-	if !opt.Until.IsZero() {
-		parts = append(parts, t.Time+" < ?")
-		c.args = append(c.args, opt.Until.UTC())
-	}
+	parts := c.timeRange(t, opt)
 	if q.root != nil {
 		var b strings.Builder
 		if err := c.node(&b, q.root); err != nil {
@@ -179,6 +171,21 @@ func Compile(q *Query, opt Options) (*Compiled, error) {
 		where = strings.Join(parts, " AND ")
 	}
 	return &Compiled{Table: t, Where: where, Args: c.args, Pattern: q.cw, Dialect: c.d}, nil
+}
+
+// timeRange returns the conditions of opt's time range on t, their
+// arguments appended to c's.
+func (c *compiler) timeRange(t *Table, opt Options) []string {
+	var parts []string
+	if !opt.Since.IsZero() {
+		parts = append(parts, t.Time+" >= ?")
+		c.args = append(c.args, opt.Since.UTC())
+	}
+	if !opt.Until.IsZero() {
+		parts = append(parts, t.Time+" < ?")
+		c.args = append(c.args, opt.Until.UTC())
+	}
+	return parts
 }
 
 // ParseCompile parses and compiles a search box.

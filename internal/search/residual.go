@@ -69,15 +69,7 @@ func hasPath(t *Table, n node) bool {
 // the time range and a pre-filter of the query, and the Residual decides.
 func compileResidual(q *Query, opt Options, t *Table, c *compiler) (*Compiled, error) {
 	c.res = &resBuilder{}
-	var parts []string
-	if !opt.Since.IsZero() {
-		parts = append(parts, t.Time+" >= ?")
-		c.args = append(c.args, opt.Since.UTC())
-	}
-	if !opt.Until.IsZero() {
-		parts = append(parts, t.Time+" < ?")
-		c.args = append(c.args, opt.Until.UTC())
-	}
+	parts := c.timeRange(t, opt)
 	var b strings.Builder
 	root, err := c.residual(&b, q.root, true)
 	if err != nil {
