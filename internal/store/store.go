@@ -74,3 +74,16 @@ func DialectOf(q any) Dialect {
 	}
 	return DuckDB
 }
+
+// Strings converts an array value as the stores return it (a []any) to
+// its strings, leaving out what is not a string (NULL elements).
+func Strings(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, e := range l {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -693,26 +693,14 @@ func (s *Store) Alert(ctx context.Context, id int64) (alert.Alert, error) {
 
 func scanAlert(v []any) (alert.Alert, error) {
 	a := alert.Alert{ID: i64(v[0]), RuleID: str(v[1]), Severity: str(v[2]), Title: str(v[3]), FirstSeen: usTime(v[4]), LastSeen: usTime(v[5]),
-		Count: i64(v[6]), Status: alert.Status(str(v[7])), LogType: str(v[8]), EventIDs: stringList(v[9]), DedupKey: str(v[10]),
-		Tags: stringList(v[11]), Note: str(v[13]), CreatedAt: usTime(v[14]), UpdatedAt: usTime(v[15]), ClosedAt: usTime(v[16])}
+		Count: i64(v[6]), Status: alert.Status(str(v[7])), LogType: str(v[8]), EventIDs: store.Strings(v[9]), DedupKey: str(v[10]),
+		Tags: store.Strings(v[11]), Note: str(v[13]), CreatedAt: usTime(v[14]), UpdatedAt: usTime(v[15]), ClosedAt: usTime(v[16])}
 	if f := str(v[12]); f != "" {
 		if err := json.Unmarshal([]byte(f), &a.Fields); err != nil {
 			return a, fmt.Errorf("alert %d: reading fields: %w", a.ID, err)
 		}
 	}
 	return a, nil
-}
-
-// stringList converts an Array(String) value (a []any) to strings.
-func stringList(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, e := range l {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // SetAlertStatus changes an alert's status (acknowledged or closed; open

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/api"
+	"github.com/trawl-project/trawl/internal/app"
 	"github.com/trawl-project/trawl/internal/event"
 	"github.com/trawl-project/trawl/internal/notify"
 	"github.com/trawl-project/trawl/internal/pipeline"
@@ -23,19 +24,9 @@ import (
 	"github.com/trawl-project/trawl/internal/store/duckdb"
 )
 
-// alertStore is the alert store as both stores implement it.
-type alertStore interface {
-	SetAlertOptions(o duckdb.AlertOptions)
-	RecordHits(ctx context.Context, hits []event.Hit) (created, updated int, err error)
-	Alerts(ctx context.Context, f duckdb.AlertFilter) ([]alert.Alert, error)
-	Alert(ctx context.Context, id int64) (alert.Alert, error)
-	SetAlertStatus(ctx context.Context, id int64, st alert.Status, note string) error
-	DueDeliveries(ctx context.Context, now time.Time, limit int, skip []int64) ([]alert.Delivery, error)
-	Deliveries(ctx context.Context, statuses []alert.DeliveryStatus, limit int) ([]alert.Delivery, error)
-	MarkDelivered(ctx context.Context, id int64, attempts int, at time.Time) error
-	MarkRetry(ctx context.Context, id int64, attempts int, at, next time.Time, reason string) error
-	RetryFailed(ctx context.Context, ids []int64) (int64, error)
-}
+// alertStore is the alert store as both stores implement it (the
+// interface trawl's commands use).
+type alertStore = app.AlertBackend
 
 // The ClickHouse store serves every consumer of the alert store.
 var (

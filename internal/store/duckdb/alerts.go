@@ -12,6 +12,7 @@ import (
 
 	"github.com/trawl-project/trawl/internal/alert"
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/store"
 )
 
 // Alerts are stored in two tables and shown by a view (schemaAlerts):
@@ -502,7 +503,7 @@ func scanAlert(rows *sql.Rows) (alert.Alert, error) {
 		return a, err
 	}
 	a.Status = alert.Status(status.String)
-	a.EventIDs, a.Tags = stringList(ids), stringList(tags)
+	a.EventIDs, a.Tags = store.Strings(ids), store.Strings(tags)
 	a.ClosedAt = closed.Time
 	if fields.Valid && fields.String != "" {
 		if err := json.Unmarshal([]byte(fields.String), &a.Fields); err != nil {
@@ -510,18 +511,6 @@ func scanAlert(rows *sql.Rows) (alert.Alert, error) {
 		}
 	}
 	return a, nil
-}
-
-// stringList converts a scanned VARCHAR[] (a []any) to strings.
-func stringList(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, e := range l {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // SetAlertStatus changes an alert's status (acknowledged or closed; open
