@@ -15,7 +15,6 @@ import (
 	"github.com/trawl-project/trawl/internal/config"
 	"github.com/trawl-project/trawl/internal/lake"
 	"github.com/trawl-project/trawl/internal/output"
-	"github.com/trawl-project/trawl/internal/store"
 )
 
 func newLakeCmd(e *env) *cobra.Command {
@@ -239,18 +238,5 @@ func runLakeQuery(ctx context.Context, e *env, q *lakeQueryFlags, sql, memLimit 
 		return &exitError{code: exitFailure, err: err}
 	}
 	defer r.Close()
-	n := 0
-	err = r.QueryEach(ctx, store.Request{SQL: sql}, func(rows store.Rows) error {
-		if n > 0 && blank {
-			if _, err := io.WriteString(e.stdout, "\n"); err != nil {
-				return err
-			}
-		}
-		n++
-		return output.Rows(newWriter(), rows)
-	})
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
-	}
-	return nil
+	return printEach(ctx, r, sql, e.stdout, newWriter, blank)
 }

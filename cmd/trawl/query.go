@@ -103,8 +103,16 @@ func runQuery(ctx context.Context, e *env, db, sql, memLimit string, newWriter f
 		return openFailure(err)
 	}
 	defer st.Close()
+	return printEach(ctx, st, sql, out, newWriter, blank)
+}
+
+// printEach runs every statement of sql through q and prints each result
+// with a new writer, a blank line between results when blank is set.
+func printEach(ctx context.Context, q interface {
+	QueryEach(context.Context, store.Request, func(store.Rows) error) error
+}, sql string, out io.Writer, newWriter func() output.Writer, blank bool) error {
 	n := 0
-	err = st.QueryEach(ctx, store.Request{SQL: sql}, func(rows store.Rows) error {
+	err := q.QueryEach(ctx, store.Request{SQL: sql}, func(rows store.Rows) error {
 		if n > 0 && blank {
 			if _, err := io.WriteString(out, "\n"); err != nil {
 				return err
