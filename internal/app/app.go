@@ -17,7 +17,6 @@ import (
 	"sync"
 
 	"github.com/dustin/go-humanize"
-	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/store"
 	"github.com/trawl-project/trawl/internal/store/duckdb"
@@ -197,18 +196,4 @@ func limitGoMemory(limit int64) func() {
 }
 
 // PipelineStore adapts a DuckDB store to the pipeline's Store interface.
-func PipelineStore(st *duckdb.Store) pipeline.Store { return pipelineStore{st} }
-
-type pipelineStore struct{ st *duckdb.Store }
-
-func (p pipelineStore) LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error) {
-	return p.st.LedgerEntries(ctx, objects)
-}
-
-func (p pipelineStore) Begin(ctx context.Context) (pipeline.Tx, error) {
-	tx, err := p.st.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
+func PipelineStore(st *duckdb.Store) pipeline.Store { return pipeline.StoreOf[*duckdb.Tx](st) }

@@ -22,11 +22,7 @@ func openClickHouse(ctx context.Context, opt Options) (*Store, error) {
 type chBackend struct{ *clickhouse.Store }
 
 func (c chBackend) Begin(ctx context.Context) (pipeline.Tx, error) {
-	tx, err := c.Store.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return pipeline.BeginTx(ctx, c.Store.Begin)
 }
 
 var _ Backend = chBackend{}

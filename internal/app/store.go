@@ -87,11 +87,7 @@ func (s *Store) DuckDB() (*duckdb.Store, bool) { return s.Store, s.Store != nil 
 type duckdbBackend struct{ *duckdb.Store }
 
 func (d duckdbBackend) Begin(ctx context.Context) (pipeline.Tx, error) {
-	tx, err := d.Store.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
+	return pipeline.BeginTx(ctx, d.Store.Begin)
 }
 
 func (duckdbBackend) Dialect() store.Dialect { return store.DuckDB }

@@ -168,3 +168,36 @@ type Sink interface {
 	// Flush makes everything written so far durable.
 	Flush(ctx context.Context) error
 }
+
+// BeginTx calls begin (a store's own Begin, which returns its concrete
+// transaction type) and returns the transaction as a Tx; on an error the
+// Tx is a nil interface, not a typed nil.
+func BeginTx[T Tx](ctx context.Context, begin func(context.Context) (T, error)) (Tx, error) {
+	tx, err := begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+// StoreOf adapts a store whose Begin returns its own transaction type to
+// the Store interface.
+func StoreOf[T Tx](s interface {
+	LedgerEntries(ctx context.Context, objects []string) (map[string]LedgerEntry, error)
+	Begin(ctx context.Context) (T, error)
+}) Store {
+	return storeOf[T]{s}
+}
+
+type storeOf[T Tx] struct {
+	s interface {
+		LedgerEntries(ctx context.Context, objects []string) (map[string]LedgerEntry, error)
+		Begin(ctx context.Context) (T, error)
+	}
+}
+
+func (a storeOf[T]) LedgerEntries(ctx context.Context, objects []string) (map[string]LedgerEntry, error) {
+	return a.s.LedgerEntries(ctx, objects)
+}
+
+func (a storeOf[T]) Begin(ctx context.Context) (Tx, error) { return BeginTx(ctx, a.s.Begin) }

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trawl-project/trawl/internal/ledger"
 	"github.com/trawl-project/trawl/internal/pipeline"
 	"github.com/trawl-project/trawl/internal/store"
 )
@@ -146,21 +145,7 @@ func (s *Store) serverVersion(ctx context.Context) (string, error) {
 }
 
 // PipelineStore adapts the store to the pipeline's Store interface.
-func PipelineStore(s *Store) pipeline.Store { return pipelineStore{s} }
-
-type pipelineStore struct{ st *Store }
-
-func (p pipelineStore) LedgerEntries(ctx context.Context, objects []string) (map[string]ledger.Entry, error) {
-	return p.st.LedgerEntries(ctx, objects)
-}
-
-func (p pipelineStore) Begin(ctx context.Context) (pipeline.Tx, error) {
-	tx, err := p.st.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tx, nil
-}
+func PipelineStore(s *Store) pipeline.Store { return pipeline.StoreOf[*Tx](s) }
 
 // Client returns the store's HTTP client, for statements the Store has no
 // method for (tests, CLI tools).
