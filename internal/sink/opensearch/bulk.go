@@ -252,18 +252,6 @@ func (s *Sink) addStats(d Stats) {
 	s.mu.Unlock()
 }
 
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // backoff is the wait before attempt+1: exponential from MinBackoff up to
 // MaxBackoff, with jitter so that several workers do not retry together.
 func (s *Sink) backoff(attempt int) time.Duration {

@@ -28,6 +28,7 @@ import (
 	"github.com/opensearch-project/opensearch-go/v4/signer/awsv2"
 
 	"github.com/trawl-project/trawl/internal/event"
+	"github.com/trawl-project/trawl/internal/source/awscall"
 )
 
 // Flavors of cluster; they differ in how free-form objects are mapped.
@@ -206,7 +207,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opensearch: client for %v: %w", cfg.URLs, err)
 	}
-	s := &Sink{cfg: cfg, client: client, prefix: cfg.IndexPrefix, sleep: sleep, work: make(chan *chunk),
+	s := &Sink{cfg: cfg, client: client, prefix: cfg.IndexPrefix, sleep: awscall.Sleep, work: make(chan *chunk),
 		free: make(chan *chunk, cfg.Workers+1)}
 	if !cfg.SkipTemplates {
 		if err := s.putTemplates(ctx); err != nil {

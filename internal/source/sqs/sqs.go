@@ -36,6 +36,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/trawl-project/trawl/internal/pipeline"
+	"github.com/trawl-project/trawl/internal/source/awscall"
 )
 
 // Options tune a Source. The zero value is usable.
@@ -266,14 +267,7 @@ func (s *Source) receive(ctx context.Context) error {
 		}
 		s.backoff = min(max(2*s.backoff, time.Second), 30*time.Second)
 		s.log.Warn("sqs: receiving failed; trying again", "err", err, "in", s.backoff)
-		t := time.NewTimer(s.backoff)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return awscall.Sleep(ctx, s.backoff)
 	}
 	s.backoff = 0
 	s.release(n - len(out.Messages))
