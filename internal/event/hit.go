@@ -33,3 +33,20 @@ type Hit struct {
 	// Tags carries the rule's MITRE ATT&CK techniques (e.g. "T1136.003").
 	Tags []string
 }
+
+// Times returns the times of the hit's first and last records, each
+// standing in for the other when missing, and now for both when the hit
+// has neither.
+func (h *Hit) Times(now time.Time) (first, last time.Time) {
+	first, last = h.First, h.Last
+	if first.IsZero() {
+		first = last
+	}
+	if last.IsZero() {
+		last = first
+	}
+	if first.IsZero() {
+		first, last = now, now
+	}
+	return first, last
+}

@@ -214,7 +214,7 @@ func applyHits(ctx context.Context, q execQuerier, hits []event.Hit, opt AlertOp
 		}
 		count := max(h.Count, 1) - int64(len(h.EventIDs)-len(fresh))
 		count = max(count, 1)
-		first, last := hitTimes(h, now)
+		first, last := h.Times(now)
 		suppress := h.Suppress
 		if suppress <= 0 {
 			suppress = opt.DefaultSuppress
@@ -623,7 +623,7 @@ func (s *Store) RetryFailed(ctx context.Context, ids []int64) (int64, error) {
 func hitSpan(hits []event.Hit) (lo, hi time.Time) {
 	lo, hi = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}
 	for i := range hits {
-		first, last := hitTimes(&hits[i], time.Time{})
+		first, last := hits[i].Times(time.Time{})
 		if first.IsZero() {
 			return time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 		}
@@ -635,20 +635,4 @@ func hitSpan(hits []event.Hit) (lo, hi time.Time) {
 		}
 	}
 	return lo, hi
-}
-
-// hitTimes returns the times of h's first and last records, each standing
-// in for the other when missing, and now for both when h has neither.
-func hitTimes(h *event.Hit, now time.Time) (first, last time.Time) {
-	first, last = h.First, h.Last
-	if first.IsZero() {
-		first = last
-	}
-	if last.IsZero() {
-		last = first
-	}
-	if first.IsZero() {
-		first, last = now, now
-	}
-	return first, last
 }
